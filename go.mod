@@ -1,0 +1,3 @@
+module github.com/otec-tools/sence-engine
+
+go 1.25
