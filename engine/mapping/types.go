@@ -1,0 +1,199 @@
+// Package mapping reads mapping files: strict YAML, `extends` presets,
+// ${ENV} interpolation and defaults. It keeps the file, line and column of
+// every expression and query so that later stages report problems in place.
+// It never evaluates anything: the engine compiles what this package reads.
+package mapping
+
+import "time"
+
+// Version is the only mapping format version this engine reads.
+const Version = 1
+
+// Pos is a place in a mapping file. Line and Col are 1-based.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// Text is a string read from the mapping (an expression or SQL) with the
+// place where its first character stands, so that a position inside the
+// text can be mapped back to the file.
+type Text struct {
+	Src string
+	Pos Pos
+	// Block is true for YAML block scalars (| or >): every line of the text
+	// starts at column Pos.Col. Otherwise the text sits on one line.
+	Block bool
+}
+
+// IsZero reports whether the text was not given.
+func (t Text) IsZero() bool { return t.Src == "" }
+
+// At returns the file position of a 1-based line and 0-based column inside
+// the text.
+func (t Text) At(line, col int) Pos {
+	if line < 1 {
+		line = 1
+	}
+	if !t.Block {
+		return Pos{File: t.Pos.File, Line: t.Pos.Line, Col: t.Pos.Col + col}
+	}
+	return Pos{File: t.Pos.File, Line: t.Pos.Line + line - 1, Col: t.Pos.Col + col}
+}
+
+// Mapping is a whole mapping after `extends` is resolved.
+type Mapping struct {
+	File    string // the file the user named
+	Files   []string
+	Version int
+	Source  Source
+	Sence   Sence
+	Run     RunConfig
+	Params  []Param
+	Queries []Query
+	Levels  [4]*Level // course, student, module, activity
+}
+
+// Source is the LMS database.
+type Source struct {
+	Driver    string // sqlite | postgres | mysql
+	DSN       string
+	Prefix    string
+	BatchSize int
+	Timeout   time.Duration
+	Pos       Pos
+	DriverPos Pos
+	dir       string // of the file that set the DSN
+}
+
+// Sence is the SENCE service: credentials and limits.
+type Sence struct {
+	RutOtec   string
+	Token     string // never printed
+	TokenFile string
+	BaseURL   string
+	Timeout   time.Duration
+	Window    Window
+	RutPos    Pos
+	TokenPos  Pos
+	Pos       Pos
+	// Simulator points the engine at an in-process SENCE simulator with the
+	// given roster file ("" for none); used by the demo.
+	Simulator    bool
+	SimRoster    string
+	SimulatorPos Pos
+}
+
+// Window is the daily send window in America/Santiago.
+type Window struct {
+	Start, End string // "22:00", "00:00"
+	Pos        Pos
+}
+
+// RunConfig holds settings of nightly runs.
+type RunConfig struct {
+	Ledger        string
+	Concurrency   int
+	Policy        string // keep-max | hold | send
+	SkipUnchanged bool
+	Schedule      string
+	Pos           Pos
+}
+
+// Param is a named constant visible to expressions as params.NAME.
+type Param struct {
+	Name  string
+	Value any // string, int, float64, bool
+	Pos   Pos
+}
+
+// Level names, in payload order.
+const (
+	Course = iota
+	Student
+	Module
+	Activity
+)
+
+// LevelNames are the YAML section names of the levels.
+var LevelNames = [4]string{"courses", "students", "modules", "activities"}
+
+// LevelWords are the Spanish names of the levels, for messages.
+var LevelWords = [4]string{"curso", "alumno", "módulo", "actividad"}
+
+// DefaultKeys are the identity columns of each level.
+var DefaultKeys = [4]string{"courseid", "userid", "sectionid", "cmid"}
+
+// Query is a named SQL query bound to a level.
+type Query struct {
+	Name     string
+	Level    int
+	LevelPos Pos
+	SQL      Text
+	Multiple bool
+	Types    map[string]string
+	TypesPos Pos
+	When     Text
+	Sessions *Sessions
+	Pos      Pos
+}
+
+// Sessions asks the engine to turn an ordered event query into dedication
+// sessions with the maximum-gap rule, streaming.
+type Sessions struct {
+	Time      string // column with the event time (epoch seconds)
+	Gap       Text   // expression over params: maximum seconds between clicks
+	MinLength Text   // sessions of this length or shorter are dropped
+	Pos       Pos
+}
+
+// Level is one level of the payload: which rows make its entities, which are
+// kept, and how each field is computed.
+type Level struct {
+	Index   int
+	From    string
+	FromPos Pos
+	Key     string
+	Include Text
+	Vars    []Field
+	Fields  []Field
+	Pos     Pos
+	// List is the static course list (courses level only).
+	List []ListedCourse
+}
+
+// Field is a named expression.
+type Field struct {
+	Name string
+	Expr Text
+	Pos  Pos // of the key
+}
+
+// ListedCourse is an entry of the static course list.
+type ListedCourse struct {
+	Course       string // shortname or id
+	CodigoOferta string
+	CodigoGrupo  string
+	Pos          Pos
+}
+
+// Param returns the value of a parameter.
+func (m *Mapping) Param(name string) (any, bool) {
+	for _, p := range m.Params {
+		if p.Name == name {
+			return p.Value, true
+		}
+	}
+	return nil, false
+}
+
+// Query returns a query by name.
+func (m *Mapping) Query(name string) *Query {
+	for i := range m.Queries {
+		if m.Queries[i].Name == name {
+			return &m.Queries[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,353 @@
+package source
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// The SQL of a mapping is plain SQL with three additions the engine expands:
+//
+//	{user}        a Moodle table; the site's table prefix is applied
+//	:courseids    the ids of the batch of courses being read (inside IN (...))
+//	:name         a parameter of the mapping, or :reportStart / :reportEnd
+//
+// Quotes, comments and PostgreSQL's :: casts are left alone.
+
+// token kinds found by scan.
+const (
+	tokText = iota
+	tokTable
+	tokParam
+)
+
+type sqlToken struct {
+	kind int
+	text string // table or parameter name, or raw text
+	off  int    // byte offset in the source
+}
+
+// scan splits SQL into text, {table} and :param tokens.
+func scan(sql string) []sqlToken {
+	var out []sqlToken
+	start := 0
+	flush := func(end int) {
+		if end > start {
+			out = append(out, sqlToken{kind: tokText, text: sql[start:end], off: start})
+		}
+	}
+	for i := 0; i < len(sql); {
+		c := sql[i]
+		switch {
+		case c == '\'' || c == '"' || c == '`':
+			j := i + 1
+			for j < len(sql) {
+				if sql[j] == c {
+					if j+1 < len(sql) && sql[j+1] == c { // doubled quote
+						j += 2
+						continue
+					}
+					break
+				}
+				if sql[j] == '\\' && c == '\'' {
+					j++
+				}
+				j++
+			}
+			i = j + 1
+		case c == '-' && i+1 < len(sql) && sql[i+1] == '-':
+			j := strings.IndexByte(sql[i:], '\n')
+			if j < 0 {
+				i = len(sql)
+			} else {
+				i += j
+			}
+		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
+			j := strings.Index(sql[i+2:], "*/")
+			if j < 0 {
+				i = len(sql)
+			} else {
+				i += j + 4
+			}
+		case c == ':' && i+1 < len(sql) && sql[i+1] == ':':
+			i += 2
+			for i < len(sql) && isIdent(sql[i]) {
+				i++
+			}
+		case c == ':' && i+1 < len(sql) && isIdentStart(sql[i+1]) && (i == 0 || !isIdent(sql[i-1])):
+			j := i + 1
+			for j < len(sql) && isIdent(sql[j]) {
+				j++
+			}
+			flush(i)
+			out = append(out, sqlToken{kind: tokParam, text: sql[i+1 : j], off: i})
+			start, i = j, j
+		case c == '{':
+			j := i + 1
+			for j < len(sql) && isIdent(sql[j]) {
+				j++
+			}
+			if j < len(sql) && sql[j] == '}' && j > i+1 {
+				flush(i)
+				out = append(out, sqlToken{kind: tokTable, text: sql[i+1 : j], off: i})
+				start, i = j+1, j+1
+			} else {
+				i++
+			}
+		default:
+			i++
+		}
+	}
+	flush(len(sql))
+	return out
+}
+
+func isIdentStart(c byte) bool { return c == '_' || unicode.IsLetter(rune(c)) && c < 128 }
+func isIdent(c byte) bool      { return isIdentStart(c) || c >= '0' && c <= '9' }
+
+// Ref is a table or parameter referenced by a query, with its offset.
+type Ref struct {
+	Name string
+	Off  int
+}
+
+// Tables lists the {table} references of a query.
+func Tables(sql string) []Ref { return refs(sql, tokTable) }
+
+// Params lists the :name references of a query.
+func Params(sql string) []Ref { return refs(sql, tokParam) }
+
+func refs(sql string, kind int) []Ref {
+	var out []Ref
+	for _, t := range scan(sql) {
+		if t.kind == kind {
+			out = append(out, Ref{Name: t.text, Off: t.off})
+		}
+	}
+	return out
+}
+
+// Expand applies the table prefix and replaces every :name with question
+// mark placeholders, returning the arguments in order. A slice argument (the
+// course ids) expands to one placeholder per element.
+func Expand(sql, prefix string, arg func(name string) (any, bool)) (string, []any, error) {
+	var b strings.Builder
+	var args []any
+	for _, t := range scan(sql) {
+		switch t.kind {
+		case tokText:
+			b.WriteString(t.text)
+		case tokTable:
+			b.WriteString(prefix + t.text)
+		case tokParam:
+			v, ok := arg(t.text)
+			if !ok {
+				return "", nil, fmt.Errorf("parámetro «:%s» desconocido", t.text)
+			}
+			if ids, ok := v.([]int64); ok {
+				if len(ids) == 0 {
+					b.WriteString("NULL")
+					continue
+				}
+				for i, id := range ids {
+					if i > 0 {
+						b.WriteString(", ")
+					}
+					b.WriteByte('?')
+					args = append(args, id)
+				}
+				continue
+			}
+			b.WriteByte('?')
+			args = append(args, v)
+		}
+	}
+	return b.String(), args, nil
+}
+
+// Columns returns the output column names of a SELECT, read from its
+// top-level select list (the first SELECT outside parentheses, so that a
+// WITH query or a UNION is read at its first branch). Each item's name is
+// its alias, or the last part of a qualified column. An item without a
+// name the engine can tell (an expression without alias, or *) is an
+// error: the mapping must name it with AS.
+func Columns(sql string) ([]string, error) {
+	// Work on a copy with comments and string contents blanked, so that
+	// keywords inside them are not seen.
+	clean := []byte(sql)
+	for _, t := range scanNoStrings(sql) {
+		for i := t[0]; i < t[1]; i++ {
+			if clean[i] != '\n' {
+				clean[i] = ' '
+			}
+		}
+	}
+	s := string(clean)
+	depth := 0
+	selStart := -1
+	lower := strings.ToLower(s)
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		default:
+			if depth == 0 && selStart < 0 && wordAt(lower, i, "select") {
+				selStart = i + len("select")
+			}
+		}
+		if selStart >= 0 {
+			break
+		}
+	}
+	if selStart < 0 {
+		return nil, fmt.Errorf("no se encontró la cláusula SELECT")
+	}
+	// Find the end of the select list: FROM at depth 0 (or the end).
+	end := len(s)
+	depth = 0
+	for i := selStart; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		default:
+			if depth == 0 && (wordAt(lower, i, "from") || wordAt(lower, i, "union")) {
+				end = i
+			}
+		}
+		if end != len(s) {
+			break
+		}
+	}
+	list := s[selStart:end]
+	if w := strings.Fields(strings.ToLower(list)); len(w) > 0 && w[0] == "distinct" {
+		list = list[strings.Index(strings.ToLower(list), "distinct")+len("distinct"):]
+	}
+	var items []string
+	depth, from := 0, 0
+	for i := 0; i < len(list); i++ {
+		switch list[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				items = append(items, list[from:i])
+				from = i + 1
+			}
+		}
+	}
+	items = append(items, list[from:])
+	var cols []string
+	for _, it := range items {
+		name, err := itemName(strings.TrimSpace(it), sql)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, name)
+	}
+	return cols, nil
+}
+
+// scanNoStrings returns byte ranges of comments and string contents.
+func scanNoStrings(sql string) [][2]int {
+	var out [][2]int
+	for i := 0; i < len(sql); {
+		c := sql[i]
+		switch {
+		case c == '\'':
+			j := i + 1
+			for j < len(sql) && !(sql[j] == '\'' && (j+1 >= len(sql) || sql[j+1] != '\'')) {
+				if sql[j] == '\'' {
+					j++
+				}
+				j++
+			}
+			out = append(out, [2]int{i + 1, min(j, len(sql))})
+			i = j + 1
+		case c == '-' && i+1 < len(sql) && sql[i+1] == '-':
+			j := strings.IndexByte(sql[i:], '\n')
+			if j < 0 {
+				j = len(sql) - i
+			}
+			out = append(out, [2]int{i, i + j})
+			i += j
+		case c == '/' && i+1 < len(sql) && sql[i+1] == '*':
+			j := strings.Index(sql[i+2:], "*/")
+			if j < 0 {
+				j = len(sql) - i - 2
+			} else {
+				j += 2
+			}
+			out = append(out, [2]int{i, i + 2 + j})
+			i += 2 + j
+		default:
+			i++
+		}
+	}
+	return out
+}
+
+func wordAt(lower string, i int, w string) bool {
+	if !strings.HasPrefix(lower[i:], w) {
+		return false
+	}
+	if i > 0 && isIdent(lower[i-1]) {
+		return false
+	}
+	j := i + len(w)
+	return j >= len(lower) || !isIdent(lower[j])
+}
+
+func itemName(it, sql string) (string, error) {
+	if it == "" {
+		return "", fmt.Errorf("la lista del SELECT tiene un elemento vacío")
+	}
+	if it == "*" || strings.HasSuffix(it, ".*") {
+		return "", fmt.Errorf("«%s»: liste las columnas en vez de usar *, para que el motor sepa qué columnas existen", it)
+	}
+	fields := strings.Fields(it)
+	last := strings.Trim(fields[len(fields)-1], "\"`")
+	if len(fields) >= 2 {
+		prev := fields[len(fields)-2]
+		pl := strings.ToLower(prev)
+		named := pl == "as" || pl == "end" || strings.HasSuffix(prev, ")") || strings.HasSuffix(prev, "'") ||
+			isPlainIdent(strings.ReplaceAll(strings.Trim(prev, "\"`"), ".", "_"))
+		if named && isPlainIdent(last) {
+			return last, nil
+		}
+		return "", fmt.Errorf("no se puede saber el nombre de la columna «%s»: póngale un alias con AS", compact(it))
+	}
+	// A single token: a column, qualified or not.
+	if i := strings.LastIndexByte(last, '.'); i >= 0 {
+		last = strings.Trim(last[i+1:], "\"`")
+	}
+	if isPlainIdent(last) {
+		return last, nil
+	}
+	return "", fmt.Errorf("no se puede saber el nombre de la columna «%s»: póngale un alias con AS", compact(it))
+}
+
+func isPlainIdent(s string) bool {
+	if s == "" || !isIdentStart(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isIdent(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func compact(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
