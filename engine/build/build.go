@@ -1,0 +1,886 @@
+package build
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/source"
+)
+
+// Options of a build.
+type Options struct {
+	// ReportDate is the day the progress refers to, in America/Santiago.
+	ReportDate time.Time
+	// Courses keeps only these courses (codigoOferta, short name or id).
+	Courses []string
+	// Check validates a course payload; problems exclude students. Nil
+	// skips validation (benchmarks of the build alone).
+	Check func(*payload.Course) []Problem
+	// BatchSize overrides source.batchSize.
+	BatchSize int
+}
+
+// Problem is a validation problem of a payload (see engine/schema).
+type Problem struct {
+	Student int // index in listaAlumnos, -1 for the course
+	Path    string
+	Msg     string
+}
+
+// Exclusion is a student left out of a payload, with every reason.
+type Exclusion struct {
+	UserID  string
+	RUT     string
+	Label   string
+	Reasons []string
+}
+
+// Note is something left out that is not an error (a module without
+// mandatory activities, a student who starts after the report date).
+type Note struct {
+	Level int
+	Who   string
+	Msg   string
+}
+
+// CourseResult is the outcome of building one course.
+type CourseResult struct {
+	CourseID     string
+	CodigoOferta string
+	CodigoGrupo  string
+	Label        string
+	Payload      *payload.Course // nil when nothing can be sent
+	Excluded     []Exclusion
+	Notes        []Note
+	Err          error // the course as a whole could not be built
+}
+
+// Stats count what a build did.
+type Stats struct {
+	Queries  int
+	Batches  int
+	Courses  int
+	Students int
+	Rows     int
+}
+
+// Build reads the database and yields each course's result to fn, course
+// by course, so that memory stays bounded by one batch of courses.
+func Build(ctx context.Context, db *source.DB, plan *Plan, opts Options, fn func(*CourseResult) error) (Stats, error) {
+	b := &builder{db: db, plan: plan, opts: opts}
+	return b.stats, b.run(ctx, fn)
+}
+
+type builder struct {
+	db    *source.DB
+	plan  *Plan
+	opts  Options
+	stats Stats
+	tx    *sql.Tx
+	rep   string // report date YYYY-MM-DD
+	repT0 int64  // first second of the report date
+	repT1 int64  // first second after it
+	// modNotes collects, per course, the modules an include rule left out
+	// with a reason: the same for every student, so reported once.
+	modNotes []Note
+}
+
+// scope is what expressions of one entity see.
+type scope map[string]any
+
+func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err error) {
+	d := b.opts.ReportDate
+	if d.IsZero() {
+		d = time.Now()
+	}
+	d = d.In(Santiago)
+	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, Santiago)
+	b.rep = day.Format("2006-01-02")
+	b.repT0 = day.Unix()
+	b.repT1 = day.AddDate(0, 0, 1).Unix()
+
+	b.tx, err = b.db.ReadTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer b.tx.Rollback()
+
+	courses, pending, err := b.courses(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range pending {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	size := b.opts.BatchSize
+	if size <= 0 {
+		size = b.plan.Mapping.Source.BatchSize
+	}
+	if size <= 0 {
+		size = 500
+	}
+	for start := 0; start < len(courses); start += size {
+		batch := courses[start:min(start+size, len(courses))]
+		idx, err := b.extract(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for _, c := range batch {
+			r := b.course(c, idx)
+			b.stats.Courses++
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// courseEntity is a selected course with its early scope.
+type courseEntity struct {
+	id    string
+	rawID any
+	sc    scope
+	res   *CourseResult
+}
+
+// courses runs the course query, evaluates identity and include, and
+// applies the static list and the --course filter.
+func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult, error) {
+	lv := b.plan.Levels[mapping.Course]
+	rows, err := b.query(ctx, lv.From, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*courseEntity
+	var failed []*CourseResult
+	list := lv.List
+	for _, row := range rows {
+		keyVal := row[lv.Key]
+		id := canon(keyVal)
+		sc := b.baseScope()
+		for _, col := range lv.From.Columns {
+			if lv.Flat[col] == lv.From {
+				sc[col] = row[col]
+			}
+		}
+		sc[lv.From.Name] = row
+		var listed *mapping.ListedCourse
+		if len(list) > 0 {
+			for i := range list {
+				if list[i].Course == id || list[i].Course == fmt.Sprint(row["shortname"]) {
+					listed = &list[i]
+				}
+			}
+			if listed == nil {
+				continue
+			}
+		}
+		res := &CourseResult{CourseID: id, Label: labelOf(row, id)}
+		if err := b.evalSteps(lv.Early, sc); err != nil {
+			res.Err = err
+			failed = append(failed, res)
+			continue
+		}
+		if listed != nil {
+			if listed.CodigoOferta != "" {
+				sc["codigoOferta"] = listed.CodigoOferta
+			}
+			if listed.CodigoGrupo != "" {
+				sc["codigoGrupo"] = listed.CodigoGrupo
+			}
+		}
+		res.CodigoOferta, _ = sc["codigoOferta"].(string)
+		res.CodigoGrupo, _ = sc["codigoGrupo"].(string)
+		if lv.Include != nil && listed == nil {
+			ok, _, err := b.include(lv.Include.Run, sc)
+			if err != nil {
+				res.Err = err
+				failed = append(failed, res)
+				continue
+			}
+			if !ok {
+				continue
+			}
+		}
+		if len(b.opts.Courses) > 0 && !slices.ContainsFunc(b.opts.Courses, func(s string) bool {
+			return s == res.CodigoOferta || s == id || s == fmt.Sprint(row["shortname"])
+		}) {
+			continue
+		}
+		out = append(out, &courseEntity{id: id, rawID: keyVal, sc: sc, res: res})
+	}
+	return out, failed, nil
+}
+
+func labelOf(row map[string]any, id string) string {
+	for _, k := range []string{"fullname", "shortname"} {
+		if s, ok := row[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return "curso " + id
+}
+
+func (b *builder) baseScope() scope {
+	return scope{nameParams: b.plan.Params, nameReportDate: b.rep}
+}
+
+// index holds the rows of one batch, per query, grouped by key.
+type index map[*Query]map[string][]map[string]any
+
+// extract runs every query of the levels below the course (and the other
+// course queries) once for the batch.
+func (b *builder) extract(ctx context.Context, batch []*courseEntity) (index, error) {
+	b.stats.Batches++
+	ids := make([]int64, 0, len(batch))
+	for _, c := range batch {
+		if n, err := strconv.ParseInt(c.id, 10, 64); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	idx := index{}
+	for _, q := range b.plan.Queries {
+		if q.Skipped || q.Level < 0 {
+			continue
+		}
+		if q.Level == mapping.Course && q == b.plan.Levels[mapping.Course].From {
+			continue
+		}
+		groups := map[string][]map[string]any{}
+		if q.Sessions != nil {
+			if err := b.sessions(ctx, q, ids, groups); err != nil {
+				return nil, err
+			}
+		} else {
+			rows, err := b.query(ctx, q, ids)
+			if err != nil {
+				return nil, err
+			}
+			keys := q.Keys
+			if q.IsFrom && len(keys) > 0 {
+				// Entities are listed under their parent, in SQL order.
+				keys = keys[:len(keys)-1]
+			}
+			for _, r := range rows {
+				k := keyOf(r, keys)
+				groups[k] = append(groups[k], r)
+			}
+		}
+		idx[q] = groups
+	}
+	return idx, nil
+}
+
+// QueryError is a query that the database refused.
+type QueryError struct {
+	Query string
+	Pos   mapping.Pos
+	Err   error
+}
+
+func (e *QueryError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: la consulta «%s» falló: %v", e.Pos.File, e.Pos.Line, e.Pos.Col, e.Query, e.Err)
+}
+
+func (e *QueryError) Unwrap() error { return e.Err }
+
+func (b *builder) sqlArg(ids []int64) func(string) (any, bool) {
+	return func(name string) (any, bool) {
+		switch name {
+		case "courseids":
+			return ids, true
+		case "reportStart":
+			return b.repT0, true
+		case "reportEnd":
+			return b.repT1, true
+		}
+		v, ok := b.plan.Params[name]
+		return v, ok
+	}
+}
+
+func (b *builder) open(ctx context.Context, q *Query, ids []int64) (*source.Rows, error) {
+	text, args, err := source.Expand(q.SQL.Src, b.plan.Mapping.Source.Prefix, b.sqlArg(ids))
+	if err != nil {
+		return nil, &QueryError{q.Name, q.SQL.Pos, err}
+	}
+	b.stats.Queries++
+	rows, err := b.db.Query(ctx, b.tx, text, args, q.Types)
+	if err != nil {
+		return nil, &QueryError{q.Name, q.SQL.Pos, err}
+	}
+	return rows, nil
+}
+
+func (b *builder) query(ctx context.Context, q *Query, ids []int64) ([]map[string]any, error) {
+	rows, err := b.open(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []map[string]any
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, &QueryError{q.Name, q.SQL.Pos, err}
+		}
+		r := make(map[string]any, len(vals))
+		for i, c := range rows.Columns {
+			r[c] = vals[i]
+		}
+		out = append(out, r)
+		b.stats.Rows++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, &QueryError{q.Name, q.SQL.Pos, err}
+	}
+	return out, nil
+}
+
+// sessions streams an event query ordered by key and time, and applies the
+// maximum-gap rule: a gap larger than Gap closes a session at the previous
+// event; sessions not longer than MinLen are dropped.
+func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups map[string][]map[string]any) error {
+	rows, err := b.open(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ti := slices.Index(rows.Columns, q.Sessions.Time)
+	if ti < 0 {
+		return &QueryError{q.Name, q.SQL.Pos, fmt.Errorf("no devuelve la columna «%s» de «sessions.time»", q.Sessions.Time)}
+	}
+	var acc *SessionAcc
+	var curKey string
+	var keyVals map[string]any
+	flush := func() {
+		if acc == nil {
+			return
+		}
+		r := acc.Row()
+		for k, v := range keyVals {
+			r[k] = v
+		}
+		groups[curKey] = []map[string]any{r}
+	}
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return &QueryError{q.Name, q.SQL.Pos, err}
+		}
+		b.stats.Rows++
+		r := make(map[string]any, len(q.Keys))
+		for i, c := range rows.Columns {
+			if slices.Contains(q.Keys, c) {
+				r[c] = vals[i]
+			}
+		}
+		k := keyOf(r, q.Keys)
+		t, ok := asInt(vals[ti])
+		if !ok {
+			continue
+		}
+		if acc == nil || k != curKey {
+			flush()
+			if _, seen := groups[k]; seen {
+				return &QueryError{q.Name, q.SQL.Pos, fmt.Errorf("las filas deben venir ordenadas por %s y luego por %s (ORDER BY)", strings.Join(q.Keys, ", "), q.Sessions.Time)}
+			}
+			acc, curKey, keyVals = NewSessionAcc(q.Gap, q.MinLen), k, r
+		}
+		if err := acc.Add(t); err != nil {
+			return &QueryError{q.Name, q.SQL.Pos, err}
+		}
+	}
+	flush()
+	if err := rows.Err(); err != nil {
+		return &QueryError{q.Name, q.SQL.Pos, err}
+	}
+	return nil
+}
+
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int:
+		return int64(x), true
+	case float64:
+		return int64(x), true
+	case string:
+		n, err := strconv.ParseInt(x, 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// canon is the text of a key value, equal across drivers.
+func canon(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		if x == math.Trunc(x) {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+func keyOf(r map[string]any, keys []string) string {
+	if len(keys) == 1 {
+		return canon(r[keys[0]])
+	}
+	var sb strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			sb.WriteByte(0x1f)
+		}
+		sb.WriteString(canon(r[k]))
+	}
+	return sb.String()
+}
+
+// entity identity: key column → canonical value.
+type ids map[string]string
+
+func (b *builder) keyFor(q *Query, id ids) string {
+	if len(q.Keys) == 1 {
+		return id[q.Keys[0]]
+	}
+	var sb strings.Builder
+	for i, k := range q.Keys {
+		if i > 0 {
+			sb.WriteByte(0x1f)
+		}
+		sb.WriteString(id[k])
+	}
+	return sb.String()
+}
+
+// attach puts the rows of the level's queries (other than From) for the
+// entity into its scope.
+func (b *builder) attach(lv *Level, sc scope, id ids, idx index) error {
+	for _, q := range lv.Queries {
+		if q == lv.From {
+			continue
+		}
+		var rows []map[string]any
+		if !q.Skipped {
+			rows = idx[q][b.keyFor(q, id)]
+		}
+		if q.Multiple {
+			list := make([]any, len(rows))
+			for i, r := range rows {
+				list[i] = r
+			}
+			sc[q.Name] = list
+			continue
+		}
+		if len(rows) > 1 {
+			return fmt.Errorf("la consulta «%s» devolvió %d filas para un mismo %s (%s); debe devolver una, o declarar «multiple: true»", q.Name, len(rows), mapping.LevelWords[lv.Index], describeIDs(q.Keys, id))
+		}
+		var row map[string]any
+		if len(rows) == 1 {
+			row = rows[0]
+		} else {
+			row = make(map[string]any, len(q.Columns))
+			for _, c := range q.Columns {
+				row[c] = nil
+			}
+		}
+		sc[q.Name] = row
+		for _, c := range q.Columns {
+			if lv.Flat[c] == q {
+				sc[c] = row[c]
+			}
+		}
+	}
+	return nil
+}
+
+func describeIDs(keys []string, id ids) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + id[k]
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (b *builder) evalSteps(steps []*Step, sc scope) error {
+	for _, s := range steps {
+		v, err := s.Prog.Run(sc)
+		if err != nil {
+			return &StepError{Step: s, Err: err}
+		}
+		sc[s.Name] = v
+	}
+	return nil
+}
+
+// StepError is an expression that failed for one entity.
+type StepError struct {
+	Step *Step
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step.Name + ": " + e.Err.Error() }
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// include evaluates an include rule: true keeps the entity; false leaves it
+// out silently; a text leaves it out with that text as the reason.
+func (b *builder) include(run func(map[string]any) (any, error), sc scope) (bool, string, error) {
+	v, err := run(sc)
+	if err != nil {
+		return false, "", &StepError{Step: &Step{Name: "include"}, Err: err}
+	}
+	switch x := v.(type) {
+	case bool:
+		return x, "", nil
+	case string:
+		return x == "", x, nil
+	case nil:
+		return false, "", nil
+	}
+	return false, "", &StepError{Step: &Step{Name: "include"}, Err: fmt.Errorf("debe dar true, false o un texto con el motivo; dio %v", v)}
+}
+
+// course builds one course of the batch.
+func (b *builder) course(c *courseEntity, idx index) *CourseResult {
+	res := c.res
+	plan := b.plan
+	b.modNotes = nil
+	defer func() { res.Notes = append(res.Notes, b.modNotes...) }()
+	clv := plan.Levels[mapping.Course]
+	cid := ids{clv.Key: c.id}
+	if err := b.attach(clv, c.sc, cid, idx); err != nil {
+		res.Err = err
+		return res
+	}
+	slv := plan.Levels[mapping.Student]
+	var students []any
+	var alumnos []payload.Alumno
+	var whos []Exclusion
+	for _, row := range idx.fromRows(slv.From, c.id) {
+		b.stats.Students++
+		st, al, excl, note, who := b.student(c, row, idx)
+		switch {
+		case excl != nil:
+			res.Excluded = append(res.Excluded, *excl)
+		case note != nil:
+			if note.Msg != "" {
+				res.Notes = append(res.Notes, *note)
+			}
+		default:
+			students = append(students, st)
+			alumnos = append(alumnos, *al)
+			whos = append(whos, who)
+		}
+	}
+	c.sc[childList[mapping.Course]] = students
+	if err := b.evalSteps(clv.Late, c.sc); err != nil {
+		res.Err = err
+		return res
+	}
+	course := &payload.Course{IDSistema: payload.IDSistema}
+	if err := convertCourse(c.sc, course); err != nil {
+		res.Err = err
+		return res
+	}
+	res.CodigoOferta, res.CodigoGrupo = course.CodigoOferta, course.CodigoGrupo
+	course.ListaAlumnos = alumnos
+	if b.opts.Check != nil && len(alumnos) > 0 {
+		b.validate(course, res, whos)
+	}
+	if len(course.ListaAlumnos) > 0 && res.Err == nil {
+		res.Payload = course
+	}
+	return res
+}
+
+// fromRows returns the From rows of a level under one parent key, in the
+// order the query returned them.
+func (idx index) fromRows(q *Query, parentKey string) []map[string]any {
+	return idx[q][parentKey]
+}
+
+// under is fromRows for a parent given by its key prefix.
+func (idx index) under(q *Query, prefix string) []map[string]any {
+	return idx[q][prefix]
+}
+
+func (b *builder) newScope(lv *Level, row map[string]any, parents []scope) scope {
+	sc := b.baseScope()
+	for i, p := range parents {
+		sc[parentName[i]] = p
+	}
+	for _, col := range lv.From.Columns {
+		if lv.Flat[col] == lv.From {
+			sc[col] = row[col]
+		}
+	}
+	sc[lv.From.Name] = row
+	return sc
+}
+
+func (b *builder) student(c *courseEntity, row map[string]any, idx index) (scope, *payload.Alumno, *Exclusion, *Note, Exclusion) {
+	lv := b.plan.Levels[mapping.Student]
+	sc := b.newScope(lv, row, []scope{c.sc})
+	id := ids{b.plan.Levels[0].Key: c.id, lv.Key: canon(row[lv.Key])}
+	who := func() *Exclusion {
+		e := &Exclusion{UserID: id[lv.Key]}
+		if s, ok := sc["label"].(string); ok {
+			e.Label = s
+		}
+		if n, ok := sc["rutAlumno"]; ok && n != nil {
+			e.RUT = fmt.Sprintf("%v-%v", n, sc["dvAlumno"])
+		} else if s, ok := sc["rut"].(string); ok {
+			e.RUT = s
+		}
+		return e
+	}
+	fail := func(err error) (scope, *payload.Alumno, *Exclusion, *Note, Exclusion) {
+		e := who()
+		e.Reasons = append(e.Reasons, reason(err))
+		return nil, nil, e, nil, Exclusion{}
+	}
+	if err := b.attach(lv, sc, id, idx); err != nil {
+		return fail(err)
+	}
+	if err := b.evalSteps(lv.Early, sc); err != nil {
+		return fail(err)
+	}
+	if lv.Include != nil && !lv.IncludeLate {
+		ok, why, err := b.include(lv.Include.Run, sc)
+		if err != nil {
+			return fail(err)
+		}
+		if !ok {
+			return nil, nil, nil, b.note(lv, who(), why), Exclusion{}
+		}
+	}
+	mods, modList, err := b.modules(c, sc, id, idx)
+	if err != nil {
+		return fail(err)
+	}
+	sc[childList[mapping.Student]] = mods
+	if err := b.evalSteps(lv.Late, sc); err != nil {
+		return fail(err)
+	}
+	if lv.Include != nil && lv.IncludeLate {
+		ok, why, err := b.include(lv.Include.Run, sc)
+		if err != nil {
+			return fail(err)
+		}
+		if !ok {
+			return nil, nil, nil, b.note(lv, who(), why), Exclusion{}
+		}
+	}
+	al := &payload.Alumno{}
+	if err := convertStudent(sc, al); err != nil {
+		return fail(err)
+	}
+	al.ListaModulos = modList
+	return sc, al, nil, nil, *who()
+}
+
+// note records an entity left out by an include rule; a silent one (no
+// reason given) has an empty Msg and is not reported.
+func (b *builder) note(lv *Level, e *Exclusion, why string) *Note {
+	w := e.RUT
+	if e.Label != "" {
+		w = strings.TrimSpace(e.Label + " " + e.RUT)
+	}
+	return &Note{Level: lv.Index, Who: w, Msg: why}
+}
+
+func reason(err error) string {
+	var se *StepError
+	if errors.As(err, &se) {
+		return se.Step.Name + ": " + se.Err.Error()
+	}
+	return err.Error()
+}
+
+// modules builds the modules of one student, with their activities.
+func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any, []payload.Modulo, error) {
+	mlv := b.plan.Levels[mapping.Module]
+	prefix := b.parentPrefix(mlv.From, sid)
+	var list []any
+	var out []payload.Modulo
+	for _, row := range idx.under(mlv.From, prefix) {
+		sc := b.newScope(mlv, row, []scope{c.sc, st})
+		id := ids{}
+		for k, v := range sid {
+			id[k] = v
+		}
+		id[mlv.Key] = canon(row[mlv.Key])
+		name := fmt.Sprintf("módulo %v", row[mlv.Key])
+		wrap := func(err error) error { return fmt.Errorf("%s: %s", name, reason(err)) }
+		if err := b.attach(mlv, sc, id, idx); err != nil {
+			return nil, nil, wrap(err)
+		}
+		if err := b.evalSteps(mlv.Early, sc); err != nil {
+			return nil, nil, wrap(err)
+		}
+		if s, ok := sc["codigoModulo"].(string); ok && s != "" {
+			name = "módulo " + s
+		}
+		if mlv.Include != nil && !mlv.IncludeLate {
+			ok, why, err := b.include(mlv.Include.Run, sc)
+			if err != nil {
+				return nil, nil, wrap(err)
+			}
+			if !ok {
+				b.moduleNote(name, why)
+				continue
+			}
+		}
+		acts, actList, err := b.activities(c, st, sc, id, idx)
+		if err != nil {
+			return nil, nil, wrap(err)
+		}
+		sc[childList[mapping.Module]] = acts
+		if err := b.evalSteps(mlv.Late, sc); err != nil {
+			return nil, nil, wrap(err)
+		}
+		if mlv.Include != nil && mlv.IncludeLate {
+			ok, why, err := b.include(mlv.Include.Run, sc)
+			if err != nil {
+				return nil, nil, wrap(err)
+			}
+			if !ok {
+				b.moduleNote(name, why)
+				continue
+			}
+		}
+		m := payload.Modulo{}
+		if err := convertModule(sc, &m); err != nil {
+			return nil, nil, wrap(err)
+		}
+		m.ListaActividades = actList
+		list = append(list, sc)
+		out = append(out, m)
+	}
+	return list, out, nil
+}
+
+func (b *builder) moduleNote(who, why string) {
+	if why == "" {
+		return
+	}
+	for _, n := range b.modNotes {
+		if n.Msg == why {
+			return
+		}
+	}
+	b.modNotes = append(b.modNotes, Note{Level: mapping.Module, Who: who, Msg: why})
+}
+
+// parentPrefix is the key prefix under which q's rows of one parent lie:
+// the parent identity restricted to the keys q carries.
+func (b *builder) parentPrefix(q *Query, parent ids) string {
+	var parts []string
+	for _, k := range q.Keys {
+		v, ok := parent[k]
+		if !ok {
+			break
+		}
+		parts = append(parts, v)
+	}
+	return strings.Join(parts, "\x1f")
+}
+
+func (b *builder) activities(c *courseEntity, st, mod scope, mid ids, idx index) ([]any, []payload.Actividad, error) {
+	alv := b.plan.Levels[mapping.Activity]
+	prefix := b.parentPrefix(alv.From, mid)
+	var list []any
+	var out []payload.Actividad
+	for _, row := range idx.under(alv.From, prefix) {
+		sc := b.newScope(alv, row, []scope{c.sc, st, mod})
+		id := ids{}
+		for k, v := range mid {
+			id[k] = v
+		}
+		id[alv.Key] = canon(row[alv.Key])
+		wrap := func(err error) error { return fmt.Errorf("actividad %v: %s", row[alv.Key], reason(err)) }
+		if err := b.attach(alv, sc, id, idx); err != nil {
+			return nil, nil, wrap(err)
+		}
+		if err := b.evalSteps(alv.Steps, sc); err != nil {
+			return nil, nil, wrap(err)
+		}
+		if alv.Include != nil {
+			ok, _, err := b.include(alv.Include.Run, sc)
+			if err != nil {
+				return nil, nil, wrap(err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		a := payload.Actividad{}
+		if err := convertActivity(sc, &a); err != nil {
+			return nil, nil, wrap(err)
+		}
+		list = append(list, sc)
+		out = append(out, a)
+	}
+	return list, out, nil
+}
+
+// validate checks the course payload and excludes the students with
+// problems; a course-level problem fails the course.
+func (b *builder) validate(course *payload.Course, res *CourseResult, whos []Exclusion) {
+	problems := b.opts.Check(course)
+	if len(problems) == 0 {
+		return
+	}
+	bad := map[int][]string{}
+	var courseMsgs []string
+	for _, p := range problems {
+		msg := p.Msg
+		if p.Path != "" && !strings.Contains(msg, p.Path) {
+			msg = p.Path + ": " + msg
+		}
+		if p.Student < 0 || p.Student >= len(course.ListaAlumnos) {
+			courseMsgs = append(courseMsgs, msg)
+			continue
+		}
+		bad[p.Student] = append(bad[p.Student], msg)
+	}
+	if len(courseMsgs) > 0 {
+		res.Err = errors.New(strings.Join(courseMsgs, "; "))
+		return
+	}
+	kept := course.ListaAlumnos[:0]
+	for i, al := range course.ListaAlumnos {
+		if msgs, ok := bad[i]; ok {
+			e := whos[i]
+			e.Reasons = msgs
+			res.Excluded = append(res.Excluded, e)
+			continue
+		}
+		kept = append(kept, al)
+	}
+	course.ListaAlumnos = kept
+}

@@ -1,0 +1,128 @@
+package build
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/mapping"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+func compileFile(t *testing.T, path string, vars map[string]string) (*Plan, diag.List) {
+	t.Helper()
+	m, ds := mapping.Load(path, mapping.Options{LookupEnv: env(vars)})
+	if m == nil {
+		return nil, ds
+	}
+	p, cds := Compile(m)
+	return p, append(ds, cds...)
+}
+
+// golden compares got with the file, or rewrites it under -update.
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestValidateGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/validate/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no test mappings")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			_, ds := compileFile(t, f, nil)
+			var b bytes.Buffer
+			ds.Print(&b)
+			golden(t, strings.TrimSuffix(f, ".yaml")+".golden", b.Bytes())
+		})
+	}
+}
+
+// TestPlantedMistakes names each planted mistake and where it must be
+// reported, so the golden file cannot silently lose one.
+func TestPlantedMistakes(t *testing.T) {
+	_, ds := compileFile(t, "testdata/validate/planted.yaml", nil)
+	if !ds.HasErrors() {
+		t.Fatal("planted mistakes not reported")
+	}
+	want := []struct {
+		line, col int
+		text      string
+	}{
+		{10, 3, "clave desconocida «rutOtek»"},
+		{17, 5, "«fechalnicio» no es un campo de SENCE"},
+		{18, 20, "nombre desconocido «enrol_strat»"},
+		{19, 23, "faltan argumentos en la llamada a pct()"},
+	}
+	for _, w := range want {
+		found := false
+		for _, d := range ds {
+			if d.Line == w.line && d.Col == w.col && strings.Contains(d.Msg, w.text) && d.Severity == diag.Error {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing error at %d:%d containing %q; got:\n%s", w.line, w.col, w.text, ds.Error())
+		}
+	}
+	for _, d := range ds {
+		if strings.Contains(d.Msg, "enrol_strat") && !strings.Contains(d.Hint, "ue_start") && !strings.Contains(d.Hint, "enrol") {
+			t.Logf("hint for enrol_strat: %q", d.Hint)
+		}
+	}
+}
+
+func TestStandaloneMistakes(t *testing.T) {
+	_, ds := compileFile(t, "testdata/validate/standalone.yaml", nil)
+	for _, text := range []string{
+		"driver «postgress» no soportado",
+		"¿quiso decir «postgres»?",
+		"nivel «activites» desconocido",
+		"parámetro «:activ» desconocido",
+		"la tabla «{user_enrolment}»",
+		"falta el filtro por cursos",
+		"«modules.from» nombra la consulta «module», que no existe",
+		"falta el campo obligatorio de SENCE «estado» en «modules.fields»",
+		"error de sintaxis",
+	} {
+		if !strings.Contains(ds.Error(), text) {
+			t.Errorf("missing diagnostic %q; got:\n%s", text, ds.Error())
+		}
+	}
+}
+
+func TestShippedMappingsAreValid(t *testing.T) {
+	vars := map[string]string{"MOODLE_DSN": "postgres://ro@127.0.0.1/moodle", "SENCE_TOKEN": "5EEBF607-25A9-4DB2-A4DD-5D31BDAE3220"}
+	for _, f := range []string{"../../examples/moodle-demo/mapping.yaml", "../../examples/site/mapping.yaml"} {
+		_, ds := compileFile(t, f, vars)
+		if ds.HasErrors() {
+			t.Errorf("%s: %s", f, ds.Error())
+		}
+		for _, d := range ds {
+			t.Logf("%s", d)
+		}
+	}
+}
