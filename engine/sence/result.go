@@ -49,6 +49,11 @@ type StudentResult struct {
 	Known bool
 	// Previous is the value SENCE already has, for a 025.
 	Previous *float64
+	// Uncertain marks an Unchanged student with several modules. SENCE
+	// reports only the last error it finds and rejects the whole student,
+	// so the 025 may hide a change in another module that was not stored;
+	// compare with the values last accepted before trusting "no change".
+	Uncertain bool
 }
 
 // Explain is the Spanish explanation of a rejection, "" when accepted.
@@ -57,7 +62,11 @@ func (s StudentResult) Explain() string {
 	case Accepted:
 		return ""
 	case Unchanged:
-		return fmt.Sprintf("sin cambios: SENCE ya tiene %s %% de avance en el módulo y se envió el mismo valor; no hay nada que corregir", formatFloat(*s.Previous))
+		msg := fmt.Sprintf("sin cambios: SENCE ya tiene %s %% de avance en el módulo y se envió el mismo valor; no hay nada que corregir", formatFloat(*s.Previous))
+		if s.Uncertain {
+			msg += "; ojo: el alumno tiene otros módulos y SENCE informa solo el último error, así que si otro módulo avanzó ese avance no quedó guardado"
+		}
+		return msg
 	}
 	if s.Code == "" && s.Message != "" && !s.Known {
 		return s.Message
@@ -120,7 +129,9 @@ func judge(p studentProgress, errs []ErrorEntry) StudentResult {
 				res.Previous = &v
 			}
 		}
+		return res
 	}
+	res.Uncertain = len(p.modules) > 1
 	return res
 }
 
