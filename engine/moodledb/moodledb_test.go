@@ -97,7 +97,7 @@ func TestCheckPrefix(t *testing.T) {
 
 func TestCreateSchema(t *testing.T) {
 	for _, dialect := range moodledb.Dialects {
-		t.Run(dialect, func(t *testing.T) {
+		t.Run(dbtest.Name(dialect), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			db := dbtest.Open(t, dialect)

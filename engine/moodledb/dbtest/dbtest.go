@@ -7,7 +7,8 @@
 //	SENCE_TEST_POSTGRES_DSN  e.g. postgres://postgres@127.0.0.1:5432/sence_test?sslmode=disable
 //	SENCE_TEST_MYSQL_DSN     e.g. root@tcp(127.0.0.1:3306)/sence_test?charset=utf8mb4
 //
-// A test on a server whose variable is unset is skipped, not failed.
+// A test on a server whose variable is unset is skipped, not failed, unless
+// SENCE_TEST_REQUIRE_DB is set (CI sets it): then it fails.
 package dbtest
 
 import (
@@ -34,7 +35,23 @@ import (
 const (
 	PostgresEnv = "SENCE_TEST_POSTGRES_DSN"
 	MySQLEnv    = "SENCE_TEST_MYSQL_DSN"
+	// RequireEnv, when set, turns a missing server into a test failure.
+	RequireEnv = "SENCE_TEST_REQUIRE_DB"
 )
+
+// Name is the name to give a subtest on dialect's engine: CI looks for
+// passing tests named after the servers it starts (Postgres, MariaDB).
+func Name(dialect string) string {
+	switch dialect {
+	case moodledb.SQLite:
+		return "SQLite"
+	case moodledb.Postgres:
+		return "Postgres"
+	case moodledb.MySQL:
+		return "MariaDB"
+	}
+	return dialect
+}
 
 // Driver returns the database/sql driver name for a dialect.
 func Driver(dialect string) string {
@@ -92,6 +109,9 @@ func open(t testing.TB, dialect, dsn string) *sql.DB {
 func serverDSN(t testing.TB, env string) string {
 	t.Helper()
 	dsn := os.Getenv(env)
+	if dsn == "" && os.Getenv(RequireEnv) != "" {
+		t.Fatalf("%s is not set and %s requires the database tests", env, RequireEnv)
+	}
 	if dsn == "" {
 		t.Skipf("%s is not set: skipping the test on this server (source .ci/databases.sh to run it)", env)
 	}
