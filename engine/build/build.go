@@ -713,10 +713,15 @@ func (b *builder) note(lv *Level, e *Exclusion, why string) *Note {
 	return &Note{Level: lv.Index, Who: w, Msg: why}
 }
 
+// reason is an error as a coordinator reads it: a SENCE field's name
+// tells where the problem shows; a var's name would only be jargon.
 func reason(err error) string {
 	var se *StepError
 	if errors.As(err, &se) {
-		return se.Step.Name + ": " + se.Err.Error()
+		if se.Step.IsField {
+			return se.Step.Name + ": " + se.Err.Error()
+		}
+		return se.Err.Error()
 	}
 	return err.Error()
 }

@@ -1,0 +1,452 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/source"
+)
+
+// loadPlan loads and compiles a mapping. The diagnostics include warnings
+// even when the plan is usable.
+func loadPlan(e *Env, path string) (*build.Plan, diag.List) {
+	m, ds := mapping.Load(path, mapping.Options{LookupEnv: e.LookupEnv})
+	if m == nil {
+		return nil, ds
+	}
+	plan, cds := build.Compile(m)
+	ds = append(ds, cds...)
+	return plan, ds
+}
+
+func cmdValidate(ctx context.Context, e *Env, args []string) int {
+	fs := flags(e, "validate", "MAPEO.yaml...")
+	withDB := fs.Bool("db", false, "además, ejecuta cada consulta contra la base de datos (sin leer filas) para encontrar tablas o columnas que no existen")
+	pos, ok := parse(fs, args)
+	if !ok {
+		return ExitUsage
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return ExitUsage
+	}
+	var all diag.List
+	for _, path := range pos {
+		plan, ds := loadPlan(e, path)
+		if plan != nil {
+			ds = append(ds, senceWarnings(plan.Mapping)...)
+		}
+		if plan != nil && *withDB && !ds.HasErrors() {
+			ds = append(ds, checkDB(ctx, plan)...)
+		}
+		all = append(all, ds...)
+	}
+	all.Print(e.Stdout)
+	errs, warns := all.Count()
+	if errs > 0 {
+		fmt.Fprintf(e.Stderr, "%d errores, %d avisos\n", errs, warns)
+		return ExitProblems
+	}
+	fmt.Fprintf(e.Stderr, "mapeo válido (%d avisos)\n", warns)
+	return ExitOK
+}
+
+// senceWarnings flags what a send will need but a review does not.
+func senceWarnings(m *mapping.Mapping) diag.List {
+	var ds diag.List
+	s := m.Sence
+	if s.RutOtec == "" {
+		ds.Warnf(m.File, 0, 0, "sence.rutOtec no está definido: se necesita para exportar y enviar")
+	}
+	if s.Token == "" && s.TokenFile == "" && !s.Simulator {
+		ds.Warnf(m.File, 0, 0, "sence.token (o sence.tokenFile) no está definido: se necesita para enviar; use token: ${SENCE_TOKEN}")
+	}
+	return ds
+}
+
+// checkDB runs each query against the live database without fetching rows.
+func checkDB(ctx context.Context, plan *build.Plan) diag.List {
+	var ds diag.List
+	m := plan.Mapping
+	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
+	if err != nil {
+		p := m.Source.Pos
+		ds.Errorf(orFile(p.File, m.File), p.Line, p.Col, "%v", err)
+		return ds
+	}
+	defer db.Close()
+	for _, q := range plan.Queries {
+		if q.Level < 0 || q.SQL.IsZero() {
+			continue
+		}
+		text, args, err := source.Expand(q.SQL.Src, m.Source.Prefix, func(name string) (any, bool) {
+			if name == "courseids" {
+				return []int64{0}, true
+			}
+			if name == "reportStart" || name == "reportEnd" {
+				return int64(0), true
+			}
+			v, ok := plan.Params[name]
+			return v, ok
+		})
+		if err != nil {
+			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: %v", q.Name, err)
+			continue
+		}
+		cols, err := db.Describe(ctx, text, args)
+		if err != nil {
+			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: la base de datos la rechaza: %v", q.Name, err)
+			continue
+		}
+		for _, c := range q.SQLCols {
+			if !slices.Contains(cols, c) {
+				ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: la base de datos no devuelve la columna «%s» (devuelve: %s)", q.Name, c, strings.Join(cols, ", "))
+			}
+		}
+	}
+	return ds
+}
+
+func orFile(f, def string) string {
+	if f == "" {
+		return def
+	}
+	return f
+}
+
+// buildFlags are shared by export, send and run.
+type buildFlags struct {
+	date    *string
+	courses multi
+	strict  *bool
+}
+
+func addBuildFlags(fs *flag.FlagSet) *buildFlags {
+	bf := &buildFlags{}
+	bf.date = fs.String("date", "", "fecha de reporte AAAA-MM-DD (por defecto, hoy en America/Santiago)")
+	fs.Var(&bf.courses, "course", "solo este curso (codigoOferta, nombre corto o id); se puede repetir")
+	bf.strict = fs.Bool("strict", false, "cualquier problema es fatal: no se exporta ni envía nada si algún alumno queda excluido")
+	return bf
+}
+
+// buildAll compiles the mapping, reads the database and builds every
+// course, validating each payload. The token is set in the payloads.
+func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token string) (*build.Plan, []*build.CourseResult, build.Stats, int) {
+	plan, ds := loadPlan(e, path)
+	if ds.HasErrors() || plan == nil {
+		ds.Print(e.Stderr)
+		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) antes de continuar")
+		return nil, nil, build.Stats{}, ExitProblems
+	}
+	m := plan.Mapping
+	if m.Sence.RutOtec == "" {
+		fmt.Fprintf(e.Stderr, "%s: falta sence.rutOtec (el RUT de la OTEC, como 76543210-3)\n", m.File)
+		return nil, nil, build.Stats{}, ExitProblems
+	}
+	date, err := reportDate(e, *bf.date)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return nil, nil, build.Stats{}, ExitUsage
+	}
+	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return nil, nil, build.Stats{}, ExitFailed
+	}
+	defer db.Close()
+	v, err := schema.New()
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return nil, nil, build.Stats{}, ExitFailed
+	}
+	var results []*build.CourseResult
+	stats, err := build.Build(ctx, db, plan, build.Options{
+		ReportDate: date,
+		Courses:    bf.courses,
+		Check:      checker(v, m.Sence.RutOtec, token),
+	}, func(r *build.CourseResult) error {
+		if r.Payload != nil {
+			r.Payload.RutOtec, r.Payload.Token = m.Sence.RutOtec, token
+		}
+		results = append(results, r)
+		return nil
+	})
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return nil, nil, stats, ExitFailed
+	}
+	if len(bf.courses) > 0 {
+		for _, c := range bf.courses {
+			if !slices.ContainsFunc(results, func(r *build.CourseResult) bool {
+				return r.CodigoOferta == c || r.CourseID == c
+			}) {
+				fmt.Fprintf(e.Stderr, "aviso: el curso «%s» no está entre los cursos SENCE del mapeo\n", c)
+			}
+		}
+	}
+	return plan, results, stats, ExitOK
+}
+
+// checker validates a payload with its authentication filled in.
+func checker(v *schema.Validator, rutOtec, token string) func(*payload.Course) []build.Problem {
+	return func(c *payload.Course) []build.Problem {
+		c.RutOtec, c.Token = rutOtec, token
+		ps, err := v.Check(c)
+		if err != nil {
+			return []build.Problem{{Student: -1, Msg: err.Error()}}
+		}
+		out := make([]build.Problem, len(ps))
+		for i, p := range ps {
+			out[i] = build.Problem{Student: p.Student, Path: p.Path, Msg: p.Msg}
+		}
+		return out
+	}
+}
+
+func cmdExport(ctx context.Context, e *Env, args []string) int {
+	fs := flags(e, "export", "MAPEO.yaml")
+	bf := addBuildFlags(fs)
+	out := fs.String("out", "", "carpeta donde escribir un JSON por curso y resumen.json (sin ella, solo el resumen en pantalla)")
+	includeToken := fs.Bool("include-token", false, "escribe el token real en los JSON (por defecto se reemplaza por "+payload.RedactedToken+")")
+	pos, ok := parse(fs, args)
+	if !ok {
+		return ExitUsage
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return ExitUsage
+	}
+	token := payload.RedactedToken
+	if *includeToken {
+		plan, _ := loadPlan(e, pos[0])
+		t, err := readToken(plan)
+		if err != nil {
+			fmt.Fprintln(e.Stderr, err)
+			return ExitUsage
+		}
+		token = t
+	}
+	plan, results, stats, code := buildAll(ctx, e, pos[0], bf, token)
+	if code != ExitOK {
+		return code
+	}
+	sum := summarize(plan, results, *bf.date, e)
+	if *bf.strict && (sum.Excluded > 0 || sum.Failed > 0) {
+		printSummary(e.Stdout, sum)
+		fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se escribió nada")
+		return ExitProblems
+	}
+	if *out != "" {
+		if err := writeExport(*out, results, sum); err != nil {
+			fmt.Fprintln(e.Stderr, err)
+			return ExitFailed
+		}
+	}
+	printSummary(e.Stdout, sum)
+	if *out != "" {
+		fmt.Fprintf(e.Stdout, "\nArchivos escritos en %s (%d cursos, resumen.json)\n", *out, sum.Sendable)
+	}
+	_ = stats
+	if sum.Failed > 0 {
+		return ExitProblems
+	}
+	return ExitOK
+}
+
+// readToken returns the SENCE token from the mapping or its file.
+func readToken(plan *build.Plan) (string, error) {
+	if plan == nil {
+		return "", fmt.Errorf("el mapeo tiene errores")
+	}
+	s := plan.Mapping.Sence
+	if s.Token != "" {
+		return s.Token, nil
+	}
+	if s.TokenFile != "" {
+		b, err := os.ReadFile(s.TokenFile)
+		if err != nil {
+			return "", fmt.Errorf("no se puede leer sence.tokenFile: %v", err)
+		}
+		t := strings.TrimSpace(string(b))
+		if strings.ToUpper(t) != t {
+			return "", fmt.Errorf("el token de %s está en minúsculas y SENCE lo rechaza: escríbalo en MAYÚSCULAS", s.TokenFile)
+		}
+		return t, nil
+	}
+	return "", fmt.Errorf("falta el token de SENCE: defina sence.token (por ejemplo ${SENCE_TOKEN}) o sence.tokenFile")
+}
+
+// FileName is the export file of a course.
+func FileName(c *payload.Course) string {
+	name := c.CodigoOferta
+	if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
+		name += "_" + c.CodigoGrupo
+	}
+	return safeName(name) + ".json"
+}
+
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ':' || r < 32 {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func writeExport(dir string, results []*build.CourseResult, sum *Summary) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("no se puede crear la carpeta %s: %v", dir, err)
+	}
+	for _, r := range results {
+		if r.Payload == nil {
+			continue
+		}
+		b, err := json.MarshalIndent(r.Payload, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := WriteFileAtomic(filepath.Join(dir, FileName(r.Payload)), append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, "resumen.json"), append(b, '\n'))
+}
+
+// WriteFileAtomic writes a file readable only by its owner, through a
+// temporary file and a rename, so a crash never leaves half a file.
+func WriteFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("no se puede escribir %s: %v", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("no se puede escribir %s: %v", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("no se puede escribir %s: %v", path, err)
+	}
+	return nil
+}
+
+// Summary is what a build left in and out, per course.
+type Summary struct {
+	ReportDate string          `json:"fechaReporte"`
+	Courses    []CourseSummary `json:"cursos"`
+	Included   int             `json:"alumnosIncluidos"`
+	Excluded   int             `json:"alumnosExcluidos"`
+	Failed     int             `json:"cursosConError"`
+	Sendable   int             `json:"cursosParaEnviar"`
+}
+
+// CourseSummary is one course of a Summary.
+type CourseSummary struct {
+	CodigoOferta string            `json:"codigoOferta"`
+	CodigoGrupo  string            `json:"codigoGrupo"`
+	Nombre       string            `json:"nombre"`
+	Archivo      string            `json:"archivo,omitempty"`
+	Incluidos    int               `json:"alumnosIncluidos"`
+	Excluidos    []build.Exclusion `json:"alumnosExcluidos"`
+	Notas        []build.Note      `json:"notas,omitempty"`
+	Error        string            `json:"error,omitempty"`
+}
+
+func summarize(plan *build.Plan, results []*build.CourseResult, date string, e *Env) *Summary {
+	if date == "" {
+		d, _ := reportDate(e, "")
+		date = d.Format("2006-01-02")
+	}
+	s := &Summary{ReportDate: date}
+	for _, r := range results {
+		cs := CourseSummary{CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Nombre: r.Label, Excluidos: r.Excluded, Notas: r.Notes}
+		if cs.Excluidos == nil {
+			cs.Excluidos = []build.Exclusion{}
+		}
+		if r.Err != nil {
+			cs.Error = r.Err.Error()
+			s.Failed++
+		}
+		if r.Payload != nil {
+			cs.Incluidos = len(r.Payload.ListaAlumnos)
+			cs.Archivo = FileName(r.Payload)
+			s.Sendable++
+		} else if r.Err == nil {
+			cs.Error = "ningún alumno para informar: el curso no se envía"
+		}
+		s.Included += cs.Incluidos
+		s.Excluded += len(r.Excluded)
+		s.Courses = append(s.Courses, cs)
+	}
+	return s
+}
+
+func printSummary(w io.Writer, s *Summary) {
+	fmt.Fprintf(w, "Fecha de reporte: %s (America/Santiago)\n", s.ReportDate)
+	for _, c := range s.Courses {
+		fmt.Fprintf(w, "\nCurso %s", c.CodigoOferta)
+		if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
+			fmt.Fprintf(w, " grupo %s", c.CodigoGrupo)
+		}
+		if c.Nombre != "" {
+			fmt.Fprintf(w, " (%s)", c.Nombre)
+		}
+		fmt.Fprintf(w, ": %d alumnos incluidos, %d excluidos\n", c.Incluidos, len(c.Excluidos))
+		if c.Error != "" {
+			fmt.Fprintf(w, "  ERROR: %s\n", c.Error)
+		}
+		for _, x := range c.Excluidos {
+			who := x.RUT
+			if who == "" {
+				who = "usuario Moodle id " + x.UserID
+			}
+			who = strings.TrimSpace(who + " " + paren(x.Label))
+			for _, r := range x.Reasons {
+				fmt.Fprintf(w, "  excluido %s: %s\n", who, r)
+			}
+		}
+		for _, n := range c.Notas {
+			fmt.Fprintf(w, "  no se informa %s: %s\n", n.Who, n.Msg)
+		}
+	}
+	fmt.Fprintf(w, "\nTotal: %d cursos para enviar, %d alumnos incluidos, %d excluidos", s.Sendable, s.Included, s.Excluded)
+	if s.Failed > 0 {
+		fmt.Fprintf(w, ", %d cursos con error", s.Failed)
+	}
+	fmt.Fprintln(w)
+}
+
+func paren(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
+}

@@ -1,0 +1,435 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/simulator"
+)
+
+// senceConn is a SENCE client for a mapping: the real service, or an
+// in-process simulator when the mapping says `sence.simulator`.
+type senceConn struct {
+	client    *sence.Client
+	sim       *simulator.Server
+	simulated bool
+}
+
+func (c *senceConn) Close() {
+	if c.sim != nil {
+		c.sim.Close()
+	}
+}
+
+// simulatorState is where an in-process simulator keeps what it accepted,
+// so that successive runs of a mapping see SENCE's memory.
+func simulatorState(m *mapping.Mapping) string {
+	return filepath.Join(filepath.Dir(m.File), ".sence-simulator.json")
+}
+
+// connect builds the SENCE client of a mapping.
+func connect(ctx context.Context, e *Env, plan *build.Plan) (*senceConn, error) {
+	m := plan.Mapping
+	token, err := readToken(plan)
+	if err != nil {
+		return nil, err
+	}
+	cfg := sence.Config{BaseURL: m.Sence.BaseURL, RutOtec: m.Sence.RutOtec, Token: token, Timeout: m.Sence.Timeout, Now: e.Now}
+	conn := &senceConn{}
+	if m.Sence.Simulator {
+		opts := simulator.Options{
+			Credentials: []simulator.Credential{{RutOtec: m.Sence.RutOtec, Token: token}},
+			StatePath:   simulatorState(m),
+		}
+		if m.Sence.SimRoster != "" {
+			r, err := simulator.LoadRoster(m.Sence.SimRoster)
+			if err != nil {
+				return nil, err
+			}
+			opts.Roster = r
+		}
+		srv, err := simulator.Start(ctx, "127.0.0.1:0", opts)
+		if err != nil {
+			return nil, err
+		}
+		conn.sim, conn.simulated = srv, true
+		cfg.BaseURL = srv.BaseURL()
+		cfg.Timeout = 30 * time.Second
+	}
+	c, err := sence.New(cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	conn.client = c
+	return conn, nil
+}
+
+// inWindow reports whether t lies in the mapping's daily send window.
+func inWindow(m *mapping.Mapping, t time.Time) bool {
+	start, end := m.Sence.Window.Start, m.Sence.Window.End
+	if start == "" {
+		start = "22:00"
+	}
+	if end == "" {
+		end = "00:00"
+	}
+	t = t.In(build.Santiago)
+	now := t.Format("15:04")
+	if end == "00:00" || end < start { // the window crosses midnight
+		return now >= start || (end != "00:00" && now < end)
+	}
+	return now >= start && now < end
+}
+
+// windowCheck refuses to send to the real SENCE outside its window.
+func windowCheck(e *Env, conn *senceConn, m *mapping.Mapping, ignore bool) bool {
+	if conn.simulated || ignore || inWindow(m, e.Now()) {
+		return true
+	}
+	w := m.Sence.Window
+	if w.Start == "" {
+		w.Start, w.End = "22:00", "00:00"
+	}
+	fmt.Fprintf(e.Stderr, "fuera de la ventana de envío de SENCE (%s a %s, hora de Chile; ahora son las %s): no se envía nada.\nSENCE pide un envío diario dentro de esa ventana; para enviar igual use --ignore-window.\n",
+		w.Start, w.End, e.Now().In(build.Santiago).Format("15:04"))
+	return false
+}
+
+// codigoEnvio names one send, so it can be found in SENCE's history.
+func codigoEnvio(c *payload.Course, now time.Time) string {
+	s := fmt.Sprintf("%s-%s", c.CodigoOferta, now.In(build.Santiago).Format("20060102-150405"))
+	if c.CodigoGrupo != c.CodigoOferta {
+		s = fmt.Sprintf("%s-%s-%s", c.CodigoOferta, c.CodigoGrupo, now.In(build.Santiago).Format("20060102-150405"))
+	}
+	return s
+}
+
+// sendReport is the outcome of sending a set of courses.
+type sendReport struct {
+	Courses  int
+	Accepted int
+	Rejected int
+	Same     int
+	Failed   int
+}
+
+// sendOne sends one course and prints its outcome.
+func sendOne(ctx context.Context, w io.Writer, client *sence.Client, c payload.Course, rep *sendReport) *sence.SendResult {
+	rep.Courses++
+	res, err := client.Send(ctx, c)
+	if err != nil {
+		rep.Failed++
+		fmt.Fprintf(w, "\nCurso %s: NO ENVIADO: %v\n", c.CodigoOferta, err)
+		return nil
+	}
+	printSendResult(w, res)
+	a, r, u := res.Count()
+	rep.Accepted += a
+	rep.Rejected += r
+	rep.Same += u
+	if len(res.SendErrors)+len(res.CourseErrors) > 0 {
+		rep.Failed++
+	}
+	return res
+}
+
+func printSendResult(w io.Writer, res *sence.SendResult) {
+	a, r, u := res.Count()
+	fmt.Fprintf(w, "\nCurso %s: proceso SENCE %s, %d aceptados, %d rechazados, %d sin cambios\n", res.Course.CodigoOferta, orDash(res.IDProceso), a, r, u)
+	if res.Note != "" {
+		fmt.Fprintf(w, "  nota: %s\n", res.Note)
+	}
+	for _, e := range append(slices.Clone(res.SendErrors), res.CourseErrors...) {
+		fmt.Fprintf(w, "  ERROR [%s] %s: %s\n", e.Code, e.Message, sence.Explain(e.Code, e.Message))
+	}
+	ruts := make([]string, 0, len(res.Students))
+	for k := range res.Students {
+		ruts = append(ruts, k)
+	}
+	sort.Strings(ruts)
+	for _, k := range ruts {
+		s := res.Students[k]
+		if s.Outcome == sence.Accepted {
+			continue
+		}
+		code := ""
+		if s.Code != "" {
+			code = " [" + s.Code + "]"
+		}
+		fmt.Fprintf(w, "  %s %s%s: %s\n", s.Outcome, k, code, s.Explain())
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func cmdSend(ctx context.Context, e *Env, args []string) int {
+	fs := flags(e, "send", "MAPEO.yaml")
+	bf := addBuildFlags(fs)
+	from := fs.String("from", "", "envía los JSON exportados antes en esta carpeta (engine export --out) en vez de construirlos ahora")
+	ignoreWindow := fs.Bool("ignore-window", false, "envía aunque sea fuera de la ventana de SENCE (22:00 a 00:00, hora de Chile)")
+	pos, ok := parse(fs, args)
+	if !ok {
+		return ExitUsage
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return ExitUsage
+	}
+	plan, ds := loadPlan(e, pos[0])
+	if plan == nil || ds.HasErrors() {
+		ds.Print(e.Stderr)
+		return ExitProblems
+	}
+	var courses []payload.Course
+	excluded := 0
+	if *from != "" {
+		var err error
+		courses, err = readExport(*from, bf.courses)
+		if err != nil {
+			fmt.Fprintln(e.Stderr, err)
+			return ExitFailed
+		}
+	} else {
+		_, results, _, code := buildAll(ctx, e, pos[0], bf, payload.RedactedToken)
+		if code != ExitOK {
+			return code
+		}
+		sum := summarize(plan, results, *bf.date, e)
+		printSummary(e.Stdout, sum)
+		excluded = sum.Excluded + sum.Failed
+		if *bf.strict && excluded > 0 {
+			fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se envía nada")
+			return ExitProblems
+		}
+		for _, r := range results {
+			if r.Payload != nil {
+				courses = append(courses, *r.Payload)
+			}
+		}
+	}
+	conn, err := connect(ctx, e, plan)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return ExitFailed
+	}
+	defer conn.Close()
+	if !windowCheck(e, conn, plan.Mapping, *ignoreWindow) {
+		return ExitFailed
+	}
+	if conn.simulated {
+		fmt.Fprintln(e.Stdout, "\n(envío al simulador local de SENCE, no al servicio real)")
+	}
+	var rep sendReport
+	for _, c := range courses {
+		if c.CodigoEnvio == "" {
+			c.CodigoEnvio = codigoEnvio(&c, e.Now())
+		}
+		sendOne(ctx, e.Stdout, conn.client, c, &rep)
+	}
+	fmt.Fprintf(e.Stdout, "\nEnviados %d cursos: %d alumnos aceptados, %d rechazados, %d sin cambios, %d cursos con error\n", rep.Courses, rep.Accepted, rep.Rejected, rep.Same, rep.Failed)
+	switch {
+	case rep.Failed > 0:
+		return ExitFailed
+	case rep.Rejected > 0 || excluded > 0:
+		return ExitProblems
+	}
+	return ExitOK
+}
+
+// readExport reads the course files written by export.
+func readExport(dir string, only []string) ([]payload.Course, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no hay archivos JSON de cursos en %s (genérelos con engine export --out %s)", dir, dir)
+	}
+	sort.Strings(files)
+	var out []payload.Course
+	for _, f := range files {
+		if filepath.Base(f) == "resumen.json" {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var c payload.Course
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c); err != nil {
+			return nil, fmt.Errorf("%s no es un envío de SENCE válido: %v", f, err)
+		}
+		if len(only) > 0 && !slices.Contains(only, c.CodigoOferta) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func cmdPing(ctx context.Context, e *Env, args []string) int {
+	fs := flags(e, "ping", "MAPEO.yaml")
+	pos, ok := parse(fs, args)
+	if !ok || len(pos) != 1 {
+		fs.Usage()
+		return ExitUsage
+	}
+	plan, ds := loadPlan(e, pos[0])
+	if plan == nil || ds.HasErrors() {
+		ds.Print(e.Stderr)
+		return ExitProblems
+	}
+	conn, err := connect(ctx, e, plan)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return ExitUsage
+	}
+	defer conn.Close()
+	err = conn.client.Ping(ctx)
+	switch {
+	case err == nil:
+		where := "SENCE"
+		if conn.simulated {
+			where = "el simulador local de SENCE"
+		}
+		fmt.Fprintf(e.Stdout, "ok: %s responde y acepta el RUT OTEC %s y el token\n", where, plan.Mapping.Sence.RutOtec)
+		return ExitOK
+	case errors.Is(err, sence.ErrAuth):
+		fmt.Fprintf(e.Stdout, "credenciales rechazadas: %v\n", err)
+		return ExitAuth
+	default:
+		fmt.Fprintf(e.Stdout, "SENCE no disponible: %v\n", err)
+		return ExitUnreachable
+	}
+}
+
+func cmdHistory(ctx context.Context, e *Env, args []string) int {
+	fs := flags(e, "history", "MAPEO.yaml")
+	since := fs.String("since", "", "desde esta fecha AAAA-MM-DD (fechaDesde)")
+	code := fs.String("code", "", "solo el envío con este codigoEnvio (codigo_externo)")
+	process := fs.String("process", "", "solo el proceso SENCE con este id (id_proceso)")
+	asJSON := fs.Bool("json", false, "muestra el registro completo en JSON")
+	pos, ok := parse(fs, args)
+	if !ok || len(pos) != 1 {
+		fs.Usage()
+		return ExitUsage
+	}
+	if *since != "" {
+		if _, err := time.Parse("2006-01-02", *since); err != nil {
+			fmt.Fprintf(e.Stderr, "--since debe ser una fecha AAAA-MM-DD; se obtuvo «%s»\n", *since)
+			return ExitUsage
+		}
+	}
+	plan, ds := loadPlan(e, pos[0])
+	if plan == nil || ds.HasErrors() {
+		ds.Print(e.Stderr)
+		return ExitProblems
+	}
+	conn, err := connect(ctx, e, plan)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return ExitUsage
+	}
+	defer conn.Close()
+	procs, err := conn.client.History(ctx, sence.HistoryQuery{Since: *since, CodigoExterno: *code, IDProceso: *process})
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		if errors.Is(err, sence.ErrAuth) {
+			return ExitAuth
+		}
+		return ExitUnreachable
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		if procs == nil {
+			procs = []sence.Process{}
+		}
+		enc.Encode(procs)
+		return ExitOK
+	}
+	if len(procs) == 0 {
+		fmt.Fprintln(e.Stdout, "SENCE no tiene envíos registrados con esos filtros")
+		return ExitOK
+	}
+	fmt.Fprintf(e.Stdout, "%-10s %-20s %-36s %-12s %8s %8s\n", "PROCESO", "FECHA", "CODIGO ENVIO", "ESTADO", "REG. OK", "ERRORES")
+	for _, p := range procs {
+		okN, bad := 0, 0
+		for _, r := range p.Registros {
+			if r.OK() {
+				okN++
+			} else {
+				bad++
+			}
+		}
+		fmt.Fprintf(e.Stdout, "%-10s %-20s %-36s %-12s %8d %8d\n", p.IDProceso, p.Fecha, p.CodigoExterno, p.Estado, okN, bad)
+		for _, r := range p.Registros {
+			if r.OK() {
+				continue
+			}
+			c, msg := r.Problem()
+			fmt.Fprintf(e.Stdout, "    %s módulo %s: [%s] %s\n", r.StudentRUT(), r.ModCod, c, sence.Explain(c, msg))
+		}
+	}
+	return ExitOK
+}
+
+func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
+	fs := flags(e, "sence-test", "MAPEO.yaml")
+	pos, ok := parse(fs, args)
+	if !ok || len(pos) != 1 {
+		fs.Usage()
+		return ExitUsage
+	}
+	plan, ds := loadPlan(e, pos[0])
+	if plan == nil || ds.HasErrors() {
+		ds.Print(e.Stderr)
+		return ExitProblems
+	}
+	conn, err := connect(ctx, e, plan)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return ExitUsage
+	}
+	defer conn.Close()
+	c := sence.IntegrationTestPayload("PRUEBA-INTEGRACION-" + e.Now().In(build.Santiago).Format("20060102-150405"))
+	where := "SENCE (producción: SENCE no tiene ambiente de pruebas)"
+	if conn.simulated {
+		where = "el simulador local de SENCE"
+	}
+	fmt.Fprintf(e.Stdout, "Enviando la prueba de integración oficial de SENCE a %s:\ncurso %s, módulo %s, alumnos de prueba %d, avance y tiempo en 0.\n",
+		where, c.CodigoOferta, c.ListaAlumnos[0].ListaModulos[0].CodigoModulo, len(c.ListaAlumnos))
+	var rep sendReport
+	res := sendOne(ctx, e.Stdout, conn.client, c, &rep)
+	switch {
+	case res == nil:
+		return ExitFailed
+	case rep.Rejected > 0 || rep.Failed > 0:
+		fmt.Fprintln(e.Stdout, "\nLa prueba de integración NO pasó: corrija lo indicado y repítala.")
+		return ExitProblems
+	}
+	fmt.Fprintln(e.Stdout, "\nLa prueba de integración pasó: SENCE aceptó el envío con sus credenciales.")
+	return ExitOK
+}
+
+func cmdSimulator(ctx context.Context, e *Env, args []string) int {
+	return simulator.Run(ctx, args, e.Stdout, e.Stderr)
+}
