@@ -214,7 +214,7 @@ func (c *Client) RutOtec() string { return c.rutOtec }
 // returned as ErrAuth, with the result). Requests that surely did not
 // reach SENCE (DNS, refused, TLS), 429 and 5xx are retried with backoff.
 // When the request was written and the answer lost (connection dropped,
-// timeout, or a 500/502/504 that SENCE may have processed), the course's
+// timeout, or a 5xx other than 503, which SENCE may have processed), the course's
 // CodigoEnvio is looked up in historialEnvios: if SENCE has it the result
 // is built from the history (FromHistory), otherwise it is sent again.
 // Without a CodigoEnvio a lost answer is ErrUnknownOutcome: a CodigoEnvio
@@ -422,7 +422,7 @@ func (c *Client) historyURL(q HistoryQuery) (string, error) {
 	v.Set("idSistema", strconv.Itoa(payload.IDSistema))
 	v.Set("token", c.token)
 	if q.Since != "" {
-		if _, err := time.Parse(dateFmt, q.Since); err != nil || !isDate(q.Since) {
+		if !IsDate(q.Since) {
 			return "", fmt.Errorf("fecha desde «%s» inválida: use el formato AAAA-MM-DD", q.Since)
 		}
 		v.Set("fechaDesde", q.Since)

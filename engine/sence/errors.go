@@ -15,9 +15,11 @@ const (
 	opHistory = "historialEnvios"
 )
 
-// Error classes, checked with errors.Is. Every error the client returns is
-// an *Error whose Kind is one of them (a timeout after the request was
-// written is both ErrTimeout and ErrUnknownOutcome).
+// Error classes, checked with errors.Is. Every failed call to SENCE
+// returns an *Error whose Kind is one of them, or the context's error when
+// the caller cancelled (a timeout after the request was written is both
+// ErrTimeout and ErrUnknownOutcome). Configuration mistakes are plain
+// errors.
 var (
 	// ErrUnreachable: SENCE could not be reached (DNS, connection refused,
 	// TLS); the request did not reach SENCE.

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
@@ -200,22 +201,20 @@ func number(raw json.RawMessage) (*float64, bool) {
 // "YYYY-MM-DD HH:MM:SS"; other text is returned unchanged.
 func DatePart(s string) string {
 	s = strings.TrimSpace(s)
-	if len(s) > 10 && isDate(s[:10]) && (s[10] == ' ' || s[10] == 'T') {
+	if len(s) > 10 && IsDate(s[:10]) && (s[10] == ' ' || s[10] == 'T') {
 		return s[:10]
 	}
 	return s
 }
 
-func isDate(s string) bool {
+// IsDate reports whether s is a date written the only way SENCE accepts
+// it: "yyyy-mm-dd", a real calendar day.
+func IsDate(s string) bool {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return false
 	}
-	for i, c := range s {
-		if i != 4 && i != 7 && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
+	_, err := time.Parse("2006-01-02", s)
+	return err == nil
 }
 
 // objects decodes a JSON array of objects; null is an empty list.

@@ -370,12 +370,7 @@ func estadoOK(m map[string]any, key string) bool {
 // date reads a "yyyy-mm-dd" string, the only format SENCE accepts.
 func date(v any) (string, bool) {
 	s, ok := v.(string)
-	return s, ok && isDate(s)
-}
-
-func isDate(s string) bool {
-	_, err := time.Parse("2006-01-02", s)
-	return err == nil && len(s) == 10
+	return s, ok && sence.IsDate(s)
 }
 
 // text writes any JSON value the way the history shows it.

@@ -198,7 +198,9 @@ const (
 )
 
 // begin counts a request, waits the latency and consumes a 503 or
-// malformed fault if one is due.
+// malformed fault if one is due. A request whose client gives up during
+// the latency is still processed when its body arrived, as a slow server
+// would: that is how a timeout leaves the outcome unknown.
 func (s *Simulator) begin(r *http.Request, send bool) (fault, time.Duration) {
 	s.mu.Lock()
 	if send {
@@ -343,7 +345,7 @@ func (s *Simulator) handleHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	since := q.Get("fechaDesde")
-	if since != "" && !isDate(since) {
+	if since != "" && !sence.IsDate(since) {
 		badRequest(w, "fechaDesde debe tener el formato AAAA-MM-DD")
 		return
 	}
