@@ -525,15 +525,56 @@ func describeIDs(keys []string, id ids) string {
 	return strings.Join(parts, ", ")
 }
 
+// evalSteps runs the steps in order. A failed step does not stop the
+// others: every independent problem of an entity is reported at once;
+// steps that read a failed one are skipped, as their failure would only
+// repeat it.
 func (b *builder) evalSteps(steps []*Step, sc scope) error {
+	var errs StepErrors
+	var failed map[string]bool
 	for _, s := range steps {
+		if failed != nil && readsAny(s, failed) {
+			failed[s.Name] = true
+			continue
+		}
 		v, err := s.Prog.Run(sc)
 		if err != nil {
-			return &StepError{Step: s, Err: err}
+			errs = append(errs, &StepError{Step: s, Err: err})
+			if failed == nil {
+				failed = map[string]bool{}
+			}
+			failed[s.Name] = true
+			continue
 		}
 		sc[s.Name] = v
 	}
-	return nil
+	if len(errs) == 0 {
+		return nil
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errs
+}
+
+func readsAny(s *Step, names map[string]bool) bool {
+	for _, id := range s.Prog.Idents {
+		if names[id] {
+			return true
+		}
+	}
+	return false
+}
+
+// StepErrors are several independent failures of one entity.
+type StepErrors []*StepError
+
+func (e StepErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, x := range e {
+		parts[i] = x.Error()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // StepError is an expression that failed for one entity.
@@ -660,7 +701,7 @@ func (b *builder) student(c *courseEntity, row map[string]any, idx index) (scope
 	}
 	fail := func(err error) (scope, *payload.Alumno, *Exclusion, *Note, Exclusion) {
 		e := who()
-		e.Reasons = append(e.Reasons, reason(err))
+		e.Reasons = append(e.Reasons, reasons(err)...)
 		return nil, nil, e, nil, Exclusion{}
 	}
 	if err := b.attach(lv, sc, id, idx); err != nil {
@@ -713,9 +754,24 @@ func (b *builder) note(lv *Level, e *Exclusion, why string) *Note {
 	return &Note{Level: lv.Index, Who: w, Msg: why}
 }
 
+// reasons lists every problem of an error, as a coordinator reads them.
+func reasons(err error) []string {
+	if errs, ok := err.(StepErrors); ok {
+		out := make([]string, len(errs))
+		for i, e := range errs {
+			out[i] = reason(e)
+		}
+		return out
+	}
+	return []string{reason(err)}
+}
+
 // reason is an error as a coordinator reads it: a SENCE field's name
 // tells where the problem shows; a var's name would only be jargon.
 func reason(err error) string {
+	if errs, ok := err.(StepErrors); ok {
+		return strings.Join(reasons(errs), "; ")
+	}
 	var se *StepError
 	if errors.As(err, &se) {
 		if se.Step.IsField {

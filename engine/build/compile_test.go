@@ -1,49 +1,28 @@
-package build
+package build_test
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func env(vars map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 }
 
-func compileFile(t *testing.T, path string, vars map[string]string) (*Plan, diag.List) {
+func compileFile(t *testing.T, path string, vars map[string]string) (*build.Plan, diag.List) {
 	t.Helper()
 	m, ds := mapping.Load(path, mapping.Options{LookupEnv: env(vars)})
 	if m == nil {
 		return nil, ds
 	}
-	p, cds := Compile(m)
+	p, cds := build.Compile(m)
 	return p, append(ds, cds...)
-}
-
-// golden compares got with the file, or rewrites it under -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }
 
 func TestValidateGolden(t *testing.T) {

@@ -1,0 +1,313 @@
+package build_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/moodledb"
+	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
+	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/source"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// loadDemo creates the demo Moodle in a fresh database of the dialect and
+// returns the DSN the engine should use.
+func loadDemo(t testing.TB, dialect, prefix string, cfg demo.Config) (string, *demo.Dataset) {
+	t.Helper()
+	db, dsn := dbtest.OpenDSN(t, dialect)
+	ctx := context.Background()
+	if err := moodledb.CreateSchema(ctx, db, dialect, prefix); err != nil {
+		t.Fatal(err)
+	}
+	ds := demo.Generate(cfg)
+	if err := ds.Load(ctx, db, dialect, prefix); err != nil {
+		t.Fatal(err)
+	}
+	if dialect == "sqlite" {
+		db.Close()
+	}
+	return dsn, ds
+}
+
+// demoPlan compiles the demo mapping pointed at another database.
+func demoPlan(t testing.TB, driver, dsn, prefix string) *build.Plan {
+	t.Helper()
+	site := fmt.Sprintf("version: 1\nextends: ../../../examples/moodle-demo/mapping.yaml\nsource:\n  driver: %s\n  dsn: %q\n  prefix: %s\n", driver, dsn, prefix)
+	m, ds := mapping.LoadBytes("testdata/site.yaml", []byte(site), mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	plan, ds := build.Compile(m)
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	return plan
+}
+
+func runBuild(t testing.TB, plan *build.Plan, opts build.Options) ([]*build.CourseResult, build.Stats) {
+	t.Helper()
+	ctx := context.Background()
+	m := plan.Mapping
+	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if opts.ReportDate.IsZero() {
+		opts.ReportDate = demo.DefaultReportDate
+	}
+	var out []*build.CourseResult
+	stats, err := build.Build(ctx, db, plan, opts, func(r *build.CourseResult) error {
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, stats
+}
+
+func validator(t testing.TB) func(*payload.Course) []build.Problem {
+	v, err := schema.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(c *payload.Course) []build.Problem {
+		c.RutOtec, c.Token = "76543210-3", payload.RedactedToken
+		ps, err := v.Check(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]build.Problem, len(ps))
+		for i, p := range ps {
+			out[i] = build.Problem{Student: p.Student, Path: p.Path, Msg: p.Msg}
+		}
+		return out
+	}
+}
+
+func canonical(t testing.TB, c *payload.Course) []byte {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -run %s -update creates it)", err, t.Name())
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the build (go test -update rewrites it after review):\n%s", path, firstDiff(got, want))
+	}
+}
+
+func firstDiff(a, b []byte) string {
+	la, lb := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(la) && i < len(lb); i++ {
+		if la[i] != lb[i] {
+			return fmt.Sprintf("line %d:\n got  %s\n want %s", i+1, la[i], lb[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d lines", len(la), len(lb))
+}
+
+// report renders what a coordinator is told: exclusions and notes.
+func report(results []*build.CourseResult) []byte {
+	var b bytes.Buffer
+	for _, r := range results {
+		n := 0
+		if r.Payload != nil {
+			n = len(r.Payload.ListaAlumnos)
+		}
+		fmt.Fprintf(&b, "%s %s: %d incluidos\n", r.CodigoOferta, r.CodigoGrupo, n)
+		if r.Err != nil {
+			fmt.Fprintf(&b, "  error: %v\n", r.Err)
+		}
+		for _, x := range r.Excluded {
+			fmt.Fprintf(&b, "  excluido user=%s rut=%q %s: %s\n", x.UserID, x.RUT, x.Label, strings.Join(x.Reasons, " | "))
+		}
+		for _, nt := range r.Notes {
+			fmt.Fprintf(&b, "  nota %s: %s\n", nt.Who, nt.Msg)
+		}
+	}
+	return b.Bytes()
+}
+
+func TestDemoPayloadsGolden(t *testing.T) {
+	dsn, _ := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
+	plan := demoPlan(t, "sqlite", dsn, "mdl_")
+	results, _ := runBuild(t, plan, build.Options{Check: validator(t)})
+	if len(results) != 4 {
+		t.Fatalf("want the 4 SENCE courses of the demo, got %d", len(results))
+	}
+	v, _ := schema.New()
+	for _, r := range results {
+		if r.Payload == nil {
+			t.Fatalf("course %s not sendable: %v", r.CodigoOferta, r.Err)
+		}
+		r.Payload.RutOtec, r.Payload.Token = "76543210-3", "5EEBF607-25A9-4DB2-A4DD-5D31BDAE3220"
+		doc := canonical(t, r.Payload)
+		// Every exported payload validates against SENCE's schema, read
+		// back from its bytes as SENCE would.
+		if ps, err := v.ValidateJSON(doc); err != nil || len(ps) > 0 {
+			t.Errorf("%s does not validate: %v %v", r.CodigoOferta, err, ps)
+		}
+		r.Payload.Token = payload.RedactedToken
+		golden(t, filepath.Join("testdata", "golden", r.CodigoOferta+".json"), canonical(t, r.Payload))
+	}
+	golden(t, filepath.Join("testdata", "golden", "report.txt"), report(results))
+}
+
+// TestDemoCases checks every special case of the dataset against what the
+// engine did with that user: sent, excluded with a reason, or not sent.
+func TestDemoCases(t *testing.T) {
+	dsn, ds := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
+	plan := demoPlan(t, "sqlite", dsn, "mdl_")
+	results, _ := runBuild(t, plan, build.Options{Check: validator(t)})
+	userRUT := map[int64]string{}
+	for _, u := range ds.Users {
+		userRUT[u.ID] = u.IDNumber + "|" + u.Username
+	}
+	type where struct{ sent, excluded bool }
+	seen := map[string]where{} // courseid/userid
+	excludedBy := map[string]string{}
+	byCourse := map[string]*build.CourseResult{}
+	for _, r := range results {
+		byCourse[r.CourseID] = r
+		for _, x := range r.Excluded {
+			seen[r.CourseID+"/"+x.UserID] = where{excluded: true}
+			excludedBy[r.CourseID+"/"+x.UserID] = strings.Join(x.Reasons, "; ")
+		}
+	}
+	// Sent students are identified by RUT; map RUTs back to users.
+	sentRUTs := map[string]map[int64]bool{}
+	for _, r := range results {
+		if r.Payload == nil {
+			continue
+		}
+		set := map[int64]bool{}
+		for _, a := range r.Payload.ListaAlumnos {
+			set[a.RutAlumno] = true
+		}
+		sentRUTs[r.CourseID] = set
+	}
+	excludedTotal := 0
+	for _, r := range results {
+		excludedTotal += len(r.Excluded)
+	}
+	wantExcluded := 0
+	for _, c := range ds.Cases {
+		cid := strconv.FormatInt(c.CourseID, 10)
+		key := cid + "/" + strconv.FormatInt(c.UserID, 10)
+		w := seen[key]
+		var u *demo.User
+		for _, x := range ds.Users {
+			if x.ID == c.UserID {
+				u = x
+			}
+		}
+		sent := false
+		if u != nil {
+			for _, s := range []string{u.IDNumber, u.Username} {
+				if n := rutNumber(s); n > 0 && sentRUTs[cid][n] {
+					sent = true
+				}
+			}
+		}
+		switch c.Expect {
+		case demo.ExpectExcluded:
+			wantExcluded++
+			if !w.excluded {
+				t.Errorf("case %s (user %d, course %d): want excluded with a reason, sent=%v", c.Case, c.UserID, c.CourseID, sent)
+			} else if excludedBy[key] == "" {
+				t.Errorf("case %s: excluded without a reason", c.Case)
+			}
+		case demo.ExpectSent:
+			if !sent {
+				t.Errorf("case %s (user %d, course %d): want sent; excluded=%v %s", c.Case, c.UserID, c.CourseID, w.excluded, excludedBy[key])
+			}
+		case demo.ExpectNotSent:
+			if sent || w.excluded {
+				t.Errorf("case %s (user %d, course %d): want not sent at all; sent=%v excluded=%v", c.Case, c.UserID, c.CourseID, sent, w.excluded)
+			}
+		}
+	}
+	// The excluded students are exactly the broken ones.
+	if excludedTotal != wantExcluded {
+		t.Errorf("excluded %d students, the dataset has %d broken ones:\n%s", excludedTotal, wantExcluded, report(results))
+	}
+	if r, ok := byCourse["1"]; ok {
+		t.Errorf("the site course was built: %+v", r)
+	}
+	_ = userRUT
+}
+
+func rutNumber(s string) int64 {
+	s = strings.ToUpper(strings.NewReplacer(".", "", " ", "").Replace(strings.TrimSpace(s)))
+	if i := strings.IndexByte(s, '-'); i >= 0 {
+		s = s[:i]
+	} else if len(s) > 1 {
+		s = s[:len(s)-1]
+	}
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// TestQueriesDoNotGrowWithStudents: the number of queries depends on the
+// batches of courses, never on the students.
+func TestQueriesDoNotGrowWithStudents(t *testing.T) {
+	counts := map[int]int{}
+	for _, students := range []int{5, 40} {
+		cfg := demo.DemoConfig()
+		cfg.StudentsPerCourse = students
+		cfg.LogEventsPerStudent = 10
+		dsn, _ := loadDemo(t, "sqlite", "mdl_", cfg)
+		plan := demoPlan(t, "sqlite", dsn, "mdl_")
+		results, stats := runBuild(t, plan, build.Options{})
+		n := 0
+		for _, r := range results {
+			if r.Payload != nil {
+				n += len(r.Payload.ListaAlumnos)
+			}
+		}
+		if n < students*3 {
+			t.Fatalf("%d students per course built only %d students", students, n)
+		}
+		counts[students] = stats.Queries
+		t.Logf("%d students per course: %d students built with %d queries in %d batches", students, n, stats.Queries, stats.Batches)
+		// Batches of one course: queries grow with courses only.
+		_, one := runBuild(t, plan, build.Options{BatchSize: 1})
+		perBatch := stats.Queries - 1 // the course query runs once
+		if one.Queries != 1+perBatch*one.Batches || one.Batches != len(results) {
+			t.Errorf("batch size 1: %d queries in %d batches; want 1 + %d per batch", one.Queries, one.Batches, perBatch)
+		}
+	}
+	if counts[5] != counts[40] {
+		t.Errorf("queries grew with students: %v", counts)
+	}
+}
