@@ -3,7 +3,6 @@ package build_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -101,11 +100,11 @@ func validator(t testing.TB) func(*payload.Course) []build.Problem {
 }
 
 func canonical(t testing.TB, c *payload.Course) []byte {
-	b, err := json.MarshalIndent(c, "", "  ")
+	b, err := payload.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(b, '\n')
+	return b
 }
 
 func golden(t *testing.T, path string, got []byte) {

@@ -314,11 +314,11 @@ func writeExport(dir string, results []*build.CourseResult, sum *Summary) error 
 		if r.Payload == nil {
 			continue
 		}
-		b, err := json.MarshalIndent(r.Payload, "", "  ")
+		b, err := payload.Marshal(r.Payload)
 		if err != nil {
 			return err
 		}
-		if err := WriteFileAtomic(filepath.Join(dir, FileName(r.Payload)), append(b, '\n')); err != nil {
+		if err := WriteFileAtomic(filepath.Join(dir, FileName(r.Payload)), b); err != nil {
 			return err
 		}
 	}

@@ -158,7 +158,11 @@ func (l *loader) yamlError(name string, err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		l.diags.Errorf(name, line, 0, "YAML inválido: %s", m[2])
+		hint := ""
+		if strings.Contains(m[2], "mapping values are not allowed") {
+			hint = " (una expresión con «: », como el operador a ? b : c, debe ir entre comillas o en un bloque con |)"
+		}
+		l.diags.Errorf(name, line, 0, "YAML inválido: %s%s", m[2], hint)
 		return
 	}
 	_ = te
@@ -492,7 +496,8 @@ func (l *loader) sence(k, v *yaml.Node, s *Sence) {
 			})
 		case "simulator":
 			s.SimulatorPos = l.pos(k)
-			s.Simulator = true
+			// `simulator: null` in a site file turns off a parent's simulator.
+			s.Simulator = v.Tag != "!!null"
 			l.fields(v, "sence.simulator", []string{"roster"}, func(key string, k, v *yaml.Node) {
 				s.SimRoster = l.str(v, "sence.simulator.roster")
 				if s.SimRoster != "" && !filepath.IsAbs(s.SimRoster) {

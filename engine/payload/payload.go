@@ -4,6 +4,11 @@
 // edition are pointers so a mapping that does not produce them omits them.
 package payload
 
+import (
+	"bytes"
+	"encoding/json"
+)
+
 // IDSistema is the fixed system id SENCE assigns to LMS integrations.
 const IDSistema = 1350
 
@@ -59,6 +64,19 @@ const (
 	EstadoAprobado  = 2
 	EstadoReprobado = 3
 )
+
+// Marshal encodes a course as indented JSON, without escaping <, > and &
+// (so the token placeholder reads as written), with a final newline.
+func Marshal(c *Course) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
 
 // RedactedToken replaces the token in exports unless the user asks for it.
 const RedactedToken = "<TOKEN>"
