@@ -54,8 +54,12 @@ func TestStatementsReplaceOnlyThePrefix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(base) != 42+109 {
-			t.Errorf("%s: %d statements, want 151 (42 tables, 109 indexes)", dialect, len(base))
+		want := 42 + 109
+		if dialect == moodledb.MySQL {
+			want = 42 // indexes inside CREATE TABLE
+		}
+		if len(base) != want {
+			t.Errorf("%s: %d statements, want %d", dialect, len(base), want)
 		}
 		for _, prefix := range []string{"m_", "moodle_", "mdl2024_", "x"} {
 			got, err := moodledb.Statements(dialect, prefix)
@@ -70,7 +74,7 @@ func TestStatementsReplaceOnlyThePrefix(t *testing.T) {
 				// statement: nothing but the prefix changed.
 				undo := strings.ReplaceAll(s, `"`+prefix, `"mdl_`)
 				undo = strings.ReplaceAll(undo, "`"+prefix, "`mdl_")
-				undo = strings.Replace(undo, "INDEX "+prefix, "INDEX mdl_", 1)
+				undo = strings.ReplaceAll(undo, "INDEX "+prefix, "INDEX mdl_")
 				if undo != base[i] {
 					t.Errorf("%s/%s: statement %d changed beyond the prefix:\n%s\n%s", dialect, prefix, i, s, base[i])
 				}
