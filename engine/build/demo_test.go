@@ -310,3 +310,71 @@ func TestQueriesDoNotGrowWithStudents(t *testing.T) {
 		t.Errorf("queries grew with students: %v", counts)
 	}
 }
+
+// TestParityThreeEngines exports every course of the demo from SQLite,
+// PostgreSQL and MariaDB, each with its own table prefix, and requires the
+// payloads to be identical byte for byte.
+func TestParityThreeEngines(t *testing.T) {
+	engines := []struct{ dialect, driver, prefix string }{
+		{"sqlite", "sqlite", "mdl_"},
+		{"postgres", "postgres", "m_"},
+		{"mysql", "mysql", "moodle_"},
+	}
+	var ref map[string][]byte
+	var refReport []byte
+	for _, e := range engines {
+		t.Run(dbtest.Name(e.dialect), func(t *testing.T) {
+			dsn, _ := loadDemo(t, e.dialect, e.prefix, demo.DemoConfig())
+			plan := demoPlan(t, e.driver, dsn, e.prefix)
+			results, stats := runBuild(t, plan, build.Options{Check: validator(t)})
+			got := map[string][]byte{}
+			for _, r := range results {
+				if r.Payload != nil {
+					got[r.CodigoOferta] = canonical(t, r.Payload)
+				}
+			}
+			rep := report(results)
+			t.Logf("%s: %d courses, %d queries", e.dialect, len(got), stats.Queries)
+			if ref == nil {
+				ref, refReport = got, rep
+				return
+			}
+			if len(got) != len(ref) {
+				t.Fatalf("%d courses, SQLite gave %d", len(got), len(ref))
+			}
+			for code, want := range ref {
+				if !bytes.Equal(got[code], want) {
+					t.Errorf("course %s differs from SQLite:\n%s", code, firstDiff(got[code], want))
+				}
+			}
+			if !bytes.Equal(rep, refReport) {
+				t.Errorf("exclusions differ from SQLite:\n%s", firstDiff(rep, refReport))
+			}
+		})
+	}
+}
+
+// TestReadOnly: a mapping whose SQL tries to write fails with a clear
+// error on every engine, and the database is unchanged.
+func TestReadOnly(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres", "mysql"} {
+		t.Run(dbtest.Name(dialect), func(t *testing.T) {
+			dsn, _ := loadDemo(t, dialect, "mdl_", demo.DemoConfig())
+			ctx := context.Background()
+			db, err := source.Open(ctx, dialect, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			tx, err := db.ReadTx(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			_, err = db.Query(ctx, tx, "UPDATE mdl_user SET firstname = 'x' WHERE id = ?", []any{int64(2)}, nil)
+			if err == nil || !strings.Contains(err.Error(), "solo lee") {
+				t.Fatalf("write accepted or unclear error: %v", err)
+			}
+		})
+	}
+}
