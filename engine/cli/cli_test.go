@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/moodledb"
+	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
@@ -94,10 +96,18 @@ func TestValidateShippedMappings(t *testing.T) {
 	}
 }
 
+// TestValidateDBFindsMissingColumn: --db runs each query against the live
+// database of every engine and reports a missing column at the query.
 func TestValidateDBFindsMissingColumn(t *testing.T) {
-	dir := demoDir(t)
-	site := filepath.Join(dir, "broken.yaml")
-	os.WriteFile(site, []byte(`version: 1
+	for _, dialect := range []string{"sqlite", "postgres", "mysql"} {
+		t.Run(dbtest.Name(dialect), func(t *testing.T) {
+			dir := demoDir(t)
+			db, dsn := dbtest.OpenDSN(t, dialect)
+			if err := moodledb.CreateSchema(context.Background(), db, dialect, "mdl_"); err != nil {
+				t.Fatal(err)
+			}
+			site := filepath.Join(dir, "broken.yaml")
+			os.WriteFile(site, []byte(`version: 1
 extends: mapping.yaml
 queries:
   completion:
@@ -108,10 +118,18 @@ queries:
         JOIN {course_modules} cm ON cm.id = cmc.coursemoduleid
        WHERE cm.course IN (:courseids) AND cmc.completedstate NOT IN (0, 3)
        GROUP BY cm.course, cmc.userid, cm.section
+source:
+  driver: `+dialect+`
+  dsn: "`+dsn+`"
 `), 0o600)
-	r := run(t, nil, "validate", "--db", site)
-	if r.code != ExitProblems || !strings.Contains(r.stdout, "broken.yaml:7:7: error: consulta «completion»: la base de datos la rechaza") || !strings.Contains(r.stdout, "completedstate") {
-		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			r := run(t, nil, "validate", "--db", site)
+			if r.code != ExitProblems || !strings.Contains(r.stdout, "broken.yaml:7:7: error: consulta «completion»: la base de datos la rechaza") || !strings.Contains(r.stdout, "completedstate") {
+				t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if strings.Count(r.stdout, ": error: ") != 1 {
+				t.Errorf("only the broken query should be reported:\n%s", r.stdout)
+			}
+		})
 	}
 }
 

@@ -146,8 +146,12 @@ func (d *DB) explain(err error) error {
 		return fmt.Errorf("%w %s: el nombre del servidor no existe (DNS); revise el host en el DSN", ErrConnect, where)
 	case strings.Contains(msg, "connection refused"):
 		return fmt.Errorf("%w %s: el servidor rechazó la conexión; ¿está encendido y escuchando en ese puerto?", ErrConnect, where)
-	case strings.Contains(msg, "SSL") || strings.Contains(msg, "TLS") || strings.Contains(msg, "tls") || strings.Contains(msg, "pg_hba.conf"):
-		return fmt.Errorf("%w %s: el servidor exige una conexión cifrada o no acepta este cliente; agregue sslmode=require (PostgreSQL) o tls=true (MySQL) al DSN, o revise pg_hba.conf", ErrConnect, where)
+	case strings.Contains(msg, "x509") || strings.Contains(msg, "certificate"):
+		return fmt.Errorf("%w %s: el certificado TLS del servidor no es de confianza o no corresponde al host; indique la CA (sslrootcert= en PostgreSQL, una configuración tls registrada en MySQL) o use el nombre de host del certificado", ErrConnect, where)
+	case strings.Contains(msg, "server does not support TLS") || strings.Contains(msg, "server refused TLS") || strings.Contains(msg, "SSL is not enabled") || strings.Contains(msg, "server does not support SSL"):
+		return fmt.Errorf("%w %s: el DSN exige TLS pero el servidor no acepta conexiones cifradas; active TLS en el servidor o quite sslmode=require / tls=true del DSN", ErrConnect, where)
+	case strings.Contains(msg, "pg_hba.conf") || strings.Contains(msg, "SSL") || strings.Contains(msg, "TLS") || strings.Contains(msg, "secure transport"):
+		return fmt.Errorf("%w %s: el servidor no acepta esta conexión sin cifrar o desde este equipo; agregue sslmode=require (PostgreSQL) o tls=true (MySQL) al DSN, o pida al administrador revisar pg_hba.conf", ErrConnect, where)
 	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w %s: el servidor no respondió a tiempo; revise el host, el puerto y el firewall", ErrConnect, where)
 	case errors.As(err, &opErr):
