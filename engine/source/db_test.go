@@ -12,9 +12,9 @@ import (
 func TestRedact(t *testing.T) {
 	cases := map[string][2]string{
 		"postgres://ro:s3cr3t@db.otec.cl:5432/moodle?sslmode=require": {"postgres", "postgres://ro:***@db.otec.cl:5432/moodle?sslmode=require"},
-		"host=db user=ro password=s3cr3t dbname=moodle":                 {"postgres", "host=db user=ro password=*** dbname=moodle"},
-		"ro:s3cr3t@tcp(db:3306)/moodle?parseTime=true":                   {"mysql", "ro:***@tcp(db:3306)/moodle?parseTime=true"},
-		"/var/lib/moodle.db":                                             {"sqlite", "/var/lib/moodle.db"},
+		"host=db user=ro password=s3cr3t dbname=moodle":               {"postgres", "host=db user=ro password=*** dbname=moodle"},
+		"ro:s3cr3t@tcp(db:3306)/moodle?parseTime=true":                {"mysql", "ro:***@tcp(db:3306)/moodle?parseTime=true"},
+		"/var/lib/moodle.db": {"sqlite", "/var/lib/moodle.db"},
 	}
 	for in, c := range cases {
 		if got := Redact(c[0], in); got != c[1] {
@@ -28,7 +28,7 @@ func TestRedact(t *testing.T) {
 func TestConnectionErrors(t *testing.T) {
 	type tc struct {
 		name, driver, dsn, want string
-		needs                  string // env var of a server the case needs
+		needs                   string // env var of a server the case needs
 	}
 	cases := []tc{
 		{"SQLite missing file", "sqlite", filepath.Join(t.TempDir(), "no", "moodle.db"), "no se puede abrir el archivo SQLite", ""},
