@@ -64,7 +64,8 @@ type Config struct {
 var DefaultReportDate = time.Date(2026, time.November, 20, 0, 0, 0, 0, Santiago)
 
 // DemoConfig is the dataset of the demo, the tests and the golden files:
-// four SENCE courses of five modules, sixteen ordinary students each.
+// four SENCE courses of five modules of seven activities, sixteen ordinary
+// students each.
 func DemoConfig() Config {
 	return Config{
 		Seed:                20261120,
@@ -72,7 +73,7 @@ func DemoConfig() Config {
 		Courses:             4,
 		StudentsPerCourse:   16,
 		ModulesPerCourse:    5,
-		ActivitiesPerModule: 6,
+		ActivitiesPerModule: 7,
 		LogEventsPerStudent: 80,
 	}
 }

@@ -683,21 +683,21 @@ func (g *generator) enrolInstances() {
 }
 
 // accessTimes sets user.firstaccess/lastaccess roughly from the users'
-// enrolments (the logs are the source of truth).
+// enrolments: first visit the morning the enrolment starts, last visit
+// around midday of its last active day (the logs are the source of truth).
 func (g *generator) accessTimes() {
-	now := g.ds.Now
+	clk, now := g.ds.clk, g.ds.Now
 	for _, e := range g.ds.enrolments {
-		if e.role != roleStudent || e.profile == pNever {
+		if e.role == roleStudent && e.profile == pNever {
 			continue
 		}
-		from, to := e.window(g.ds.clk)
+		from, to := e.window(clk)
 		if from >= now {
 			continue
 		}
 		u := e.user
-		first := from + 9*3600
-		last := min(to, now) - int64(e.seed%20)*3600
-		last = max(last, first)
+		first := clk.at(dayOf(clk, from), 9*3600)
+		last := max(clk.at(dayOf(clk, to-19*3600)-int(e.seed%3), 12*3600+int64(e.seed%7)*600), first)
 		if u.firstaccess == 0 || first < u.firstaccess {
 			u.firstaccess = first
 		}

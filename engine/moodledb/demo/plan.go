@@ -360,10 +360,17 @@ func (pl *planner) gap() int64 {
 }
 
 // complete records a completion state at the draft's current time.
-func (pl *planner) complete(d *draft, a *Activity, state int) {
+func (pl *planner) complete(d *draft, a *Activity, state int) *completion {
 	cp := &completion{cm: a, state: state, t: d.rel}
 	d.comps = append(d.comps, cp)
-	ev := d.add(evCompletion, a, pl.uid, pl.uid, 0, fmt.Sprintf(`{"relateduserid":%d,"overrideby":null,"completionstate":%d}`, pl.uid, state))
+	pl.completionEvent(d, cp)
+	return cp
+}
+
+// completionEvent logs a change of a completion row, which Moodle updates
+// in place: every event of the row points at the same id.
+func (pl *planner) completionEvent(d *draft, cp *completion) {
+	ev := d.add(evCompletion, cp.cm, pl.uid, pl.uid, 0, fmt.Sprintf(`{"relateduserid":%d,"overrideby":null,"completionstate":%d}`, pl.uid, cp.state))
 	ev.comp = cp
 }
 
@@ -464,10 +471,10 @@ func (pl *planner) chain(d *draft, a *Activity) {
 		// Manual completion: ticked after watching; a few untick it.
 		d.rel += 20 + r.Int64N(100)
 		if pl.e.profile != pComplete && r.IntN(100) < 8 {
-			pl.complete(d, a, 1)
-			d.comps = d.comps[:len(d.comps)-1]
+			cp := pl.complete(d, a, 1)
 			d.rel += 15 + r.Int64N(40)
-			pl.complete(d, a, 0)
+			cp.state, cp.t = 0, d.rel
+			pl.completionEvent(d, cp)
 			return
 		}
 		pl.complete(d, a, 1)

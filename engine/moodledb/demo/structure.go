@@ -195,7 +195,7 @@ func (g *generator) structure(c *Course) {
 				a.GradeItemID = g.gradeItemN
 			}
 			if sl.mod == "bigbluebuttonbn" && nMods > 0 {
-				pos := max(modIndex, 0)
+				pos := num - 1 // the class of the n-th section
 				d := startDay + int((float64(pos)+0.7)*float64(endDay-startDay)/float64(nMods))
 				a.Open = clk.at(d, 19*3600)
 				a.Duration = int64(3600 + 300*crng.IntN(7))
