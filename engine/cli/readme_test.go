@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/otec-tools/sence-engine/engine/eval"
+	"github.com/otec-tools/sence-engine/engine/fn"
+)
+
+// TestREADMEIsTrue keeps the README in step with the code: every command,
+// every expression function, the two set-up commands and the test command
+// that CI runs.
+func TestREADMEIsTrue(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	for _, c := range append(commands(), extraCommands()...) {
+		if !strings.Contains(readme, "`"+c.name) {
+			t.Errorf("README does not document the command %q", c.name)
+		}
+	}
+	for _, d := range fn.Docs() {
+		if !strings.Contains(readme, d.Example) && !strings.Contains(readme, strings.ReplaceAll(d.Example, "|", `\|`)) {
+			t.Errorf("README lacks the function %s (its example %s)", d.Name, d.Example)
+		}
+	}
+	for _, d := range eval.ExtraDocs {
+		if !strings.Contains(readme, "`"+d.Signature+"`") {
+			t.Errorf("README lacks the function %s", d.Name)
+		}
+	}
+	for _, cmd := range []string{"go run ./cmd/engine demo", "go test ./..."} {
+		if !strings.Contains(readme, cmd) {
+			t.Errorf("README lacks the set-up command %q", cmd)
+		}
+	}
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`go test [^\n]*\./\.\.\.`).Match(ci) {
+		t.Error(".ci/run does not run the README's test command (go test ./...)")
+	}
+	if _, err := exec.LookPath("bash"); err == nil {
+		if out, err := exec.Command("bash", "-n", "../../.ci/run").CombinedOutput(); err != nil {
+			t.Errorf(".ci/run has a syntax error: %s", out)
+		}
+	}
+}
