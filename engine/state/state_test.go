@@ -296,4 +296,3 @@ func TestLockReleasedWhenHolderIsKilled(t *testing.T) {
 	}
 	l.Release()
 }
-
