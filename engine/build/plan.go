@@ -126,6 +126,7 @@ func (c *compiler) run() {
 		c.plan.Params[p.Name] = p.Value
 	}
 	c.checkSource()
+	c.checkParams()
 	for i := range m.Queries {
 		c.plan.Queries = append(c.plan.Queries, c.query(&m.Queries[i]))
 	}
@@ -149,6 +150,33 @@ func (c *compiler) checkSource() {
 	}
 	if s.DSN == "" && s.Driver != "" {
 		c.errAt(mapping.Pos{File: c.m.File, Line: s.Pos.Line, Col: s.Pos.Col}, "falta «source.dsn»: la conexión a la base de datos de Moodle (use ${MOODLE_DSN} para no escribir la contraseña en el archivo)")
+	}
+}
+
+// checkParams evaluates the mapping's checks over its parameters and
+// reports a failed one at the parameter it names.
+func (c *compiler) checkParams() {
+	for _, chk := range c.m.Checks {
+		p, ds := c.ev.Compile(chk.Rule, types.Map{nameParams: c.paramsType()}, []string{nameParams}, expr.AsBool())
+		c.ds.Add(ds...)
+		if p == nil {
+			continue
+		}
+		v, err := p.Run(map[string]any{nameParams: c.plan.Params})
+		if err == nil && v == true {
+			continue
+		}
+		at := chk.Rule.Pos
+		for _, prm := range c.m.Params {
+			if prm.Name == chk.Param {
+				at = prm.Pos
+			}
+		}
+		if err != nil {
+			c.errAt(at, "%s (%v)", chk.Message, err)
+		} else {
+			c.errAt(at, "%s", chk.Message)
+		}
 	}
 }
 

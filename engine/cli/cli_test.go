@@ -69,15 +69,16 @@ func TestValidateReportsEveryMistake(t *testing.T) {
 	}
 	for _, want := range []string{
 		"planted.yaml:10:3: error: clave desconocida «rutOtek»",
-		"planted.yaml:17:5: error: «fechalnicio» no es un campo de SENCE",
-		"planted.yaml:18:20: error: nombre desconocido «enrol_strat»",
-		"planted.yaml:19:23: error: faltan argumentos en la llamada a pct()",
+		"planted.yaml:14:3: error: «params.rutFrom» debe ser idnumber o username",
+		"planted.yaml:18:5: error: «fechalnicio» no es un campo de SENCE",
+		"planted.yaml:19:20: error: nombre desconocido «enrol_strat»",
+		"planted.yaml:20:23: error: faltan argumentos en la llamada a pct()",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("missing %q in:\n%s", want, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stderr, "4 errores") {
+	if !strings.Contains(r.stderr, "5 errores") {
 		t.Errorf("summary: %q", r.stderr)
 	}
 }

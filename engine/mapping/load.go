@@ -367,7 +367,7 @@ func (l *loader) duration(n *yaml.Node, where string) time.Duration {
 	return 0
 }
 
-var topKeys = []string{"version", "extends", "source", "sence", "run", "params", "queries", "courses", "students", "modules", "activities"}
+var topKeys = []string{"version", "extends", "source", "sence", "run", "params", "checks", "queries", "courses", "students", "modules", "activities"}
 
 func (l *loader) decode(root *yaml.Node, m *Mapping) {
 	for i := range m.Levels {
@@ -393,6 +393,8 @@ func (l *loader) decode(root *yaml.Node, m *Mapping) {
 			l.params(v, m)
 		case "queries":
 			l.queries(v, m)
+		case "checks":
+			l.checks(v, m)
 		default:
 			idx := indexOf(LevelNames[:], key)
 			l.level(k, v, m.Levels[idx])
@@ -627,6 +629,28 @@ func (l *loader) queries(v *yaml.Node, m *Mapping) {
 			l.errorf(k, "a la consulta «%s» le falta «level» (%s)", name, strings.Join(LevelNames[:], ", "))
 		}
 		m.Queries = append(m.Queries, q)
+	})
+}
+
+func (l *loader) checks(v *yaml.Node, m *Mapping) {
+	l.fields(v, "checks", nil, func(name string, k, v *yaml.Node) {
+		c := Check{Name: name, Pos: l.pos(k)}
+		where := "checks." + name
+		l.fields(v, where, []string{"rule", "message", "param"}, func(key string, k, v *yaml.Node) {
+			switch key {
+			case "rule":
+				c.Rule = l.text(v, where+".rule")
+			case "message":
+				c.Message = l.str(v, where+".message")
+			case "param":
+				c.Param = l.str(v, where+".param")
+			}
+		})
+		if c.Rule.IsZero() || c.Message == "" {
+			l.errorf(k, "«%s» necesita «rule» (una expresión sobre params) y «message»", where)
+			return
+		}
+		m.Checks = append(m.Checks, c)
 	})
 }
 

@@ -53,6 +53,18 @@ type Mapping struct {
 	Params  []Param
 	Queries []Query
 	Levels  [4]*Level // course, student, module, activity
+	Checks  []Check
+}
+
+// Check is a rule over the parameters, checked when the mapping loads: a
+// preset says which values its parameters accept, and a site's typo is
+// reported at the parameter, before anything runs.
+type Check struct {
+	Name    string
+	Rule    Text   // expression over params, true when the values are fine
+	Message string // Spanish, shown when the rule is false
+	Param   string // the parameter to point at
+	Pos     Pos
 }
 
 // Source is the LMS database.

@@ -1,0 +1,187 @@
+package mapping_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/mappings"
+	"github.com/otec-tools/sence-engine/schemas"
+	"github.com/xeipuuv/gojsonschema"
+	yaml "go.yaml.in/yaml/v3"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func write(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestExtendsMergesKeyByKey(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "base.yaml", "version: 1\nsource:\n  driver: sqlite\n  dsn: base.db\n  prefix: mdl_\nparams:\n  a: 1\n  b: two\n")
+	p := write(t, dir, "site.yaml", "version: 1\nextends: base.yaml\nsource:\n  prefix: m_\nparams:\n  b: three\n  c: 4.5\n")
+	m, ds := mapping.Load(p, mapping.Options{LookupEnv: noEnv})
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	if m.Source.Driver != "sqlite" || m.Source.Prefix != "m_" || m.Source.DSN != filepath.Join(dir, "base.db") {
+		t.Errorf("source not merged: %+v", m.Source)
+	}
+	got := map[string]any{}
+	for _, prm := range m.Params {
+		got[prm.Name] = prm.Value
+	}
+	if got["a"] != 1 || got["b"] != "three" || got["c"] != 4.5 {
+		t.Errorf("params: %v", got)
+	}
+	// The overriding value keeps its own file and line.
+	for _, prm := range m.Params {
+		if prm.Name == "b" && (prm.Pos.File != p || prm.Pos.Line != 6) {
+			t.Errorf("b at %+v, want %s:6", prm.Pos, p)
+		}
+	}
+}
+
+func TestExtendsCycleAndMissing(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", "version: 1\nextends: b.yaml\n")
+	p := write(t, dir, "b.yaml", "version: 1\nextends: a.yaml\n")
+	if _, ds := mapping.Load(p, mapping.Options{LookupEnv: noEnv}); !strings.Contains(ds.Error(), "ciclo") {
+		t.Errorf("cycle not reported: %s", ds.Error())
+	}
+	q := write(t, dir, "c.yaml", "version: 1\nextends: moodel\n")
+	if _, ds := mapping.Load(q, mapping.Options{LookupEnv: noEnv}); !strings.Contains(ds.Error(), "¿quiso decir «moodle»?") {
+		t.Errorf("preset typo: %s", ds.Error())
+	}
+}
+
+func TestEnvInterpolation(t *testing.T) {
+	env := func(k string) (string, bool) {
+		if k == "MOODLE_DSN" {
+			return "postgres://ro:pw@db/moodle", true
+		}
+		return "", false
+	}
+	m, ds := mapping.LoadBytes("x.yaml", []byte("version: 1\nsource:\n  driver: postgres\n  dsn: ${MOODLE_DSN}\n  prefix: ${PREFIX:-mdl_}\nparams:\n  price: $$5\n"), mapping.Options{LookupEnv: env})
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	if m.Source.DSN != "postgres://ro:pw@db/moodle" || m.Source.Prefix != "mdl_" {
+		t.Errorf("interpolation: %+v", m.Source)
+	}
+	if v, _ := m.Param("price"); v != "$5" {
+		t.Errorf("$$ escape: %v", v)
+	}
+	_, ds = mapping.LoadBytes("x.yaml", []byte("version: 1\nsence:\n  token: ${SENCE_TOKEN}\n"), mapping.Options{LookupEnv: noEnv})
+	if !strings.Contains(ds.Error(), "x.yaml:3:10: error: la variable de entorno SENCE_TOKEN no está definida") {
+		t.Errorf("missing variable: %s", ds.Error())
+	}
+}
+
+func TestTokenNeverQuoted(t *testing.T) {
+	const tok = "5eebf607-25a9-4db2-a4dd-5d31bdae3220"
+	_, ds := mapping.LoadBytes("x.yaml", []byte("version: 1\nsence:\n  token: "+tok+"\n"), mapping.Options{LookupEnv: noEnv})
+	if !strings.Contains(ds.Error(), "MAYÚSCULAS") || strings.Contains(ds.Error(), tok) {
+		t.Errorf("lower-case token: %s", ds.Error())
+	}
+}
+
+func TestBlockScalarPositions(t *testing.T) {
+	src := "version: 1\nstudents:\n  fields:\n    estado: |\n      passed ? 2\n        : 1\n    fechaFin: \"date(x)\"\n"
+	m, ds := mapping.LoadBytes("x.yaml", []byte(src), mapping.Options{LookupEnv: noEnv})
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	f := m.Levels[mapping.Student].Fields
+	if got := f[0].Expr.At(2, 2); got.Line != 6 || got.Col != 9 {
+		t.Errorf("block scalar line 2 col 2 at %+v, want 6:9", got)
+	}
+	if got := f[1].Expr.At(1, 5); got.Line != 7 || got.Col != 21 {
+		t.Errorf("quoted scalar col 5 at %+v, want 7:21", got)
+	}
+}
+
+func TestStrictKeys(t *testing.T) {
+	_, ds := mapping.LoadBytes("x.yaml", []byte("version: 1\nsorce:\n  driver: sqlite\nstudents:\n  feilds: {}\n"), mapping.Options{LookupEnv: noEnv})
+	for _, want := range []string{"x.yaml:2:1: error: clave desconocida «sorce» en «mapeo»; ¿quiso decir «source»?", "x.yaml:5:3: error: clave desconocida «feilds» en «students»; ¿quiso decir «fields»?"} {
+		if !strings.Contains(ds.Error(), want) {
+			t.Errorf("missing %q in\n%s", want, ds.Error())
+		}
+	}
+	_, ds = mapping.LoadBytes("x.yaml", []byte("source: {driver: sqlite}\n"), mapping.Options{LookupEnv: noEnv})
+	if !strings.Contains(ds.Error(), "falta «version: 1»") {
+		t.Errorf("missing version: %s", ds.Error())
+	}
+}
+
+// TestShippedMappingsMatchTheirSchema: every shipped mapping validates
+// against schemas/mapping.schema.json, which editors use.
+func TestShippedMappingsMatchTheirSchema(t *testing.T) {
+	b, err := schemas.FS.ReadFile("mapping.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gojsonschema.NewSchema(gojsonschema.NewBytesLoader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string][]byte{}
+	for _, name := range mappings.Names() {
+		data, _ := mappings.Preset(name)
+		docs["mappings/"+name+".yaml"] = data
+	}
+	for _, f := range []string{"../../examples/moodle-demo/mapping.yaml", "../../examples/site/mapping.yaml"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[f] = data
+	}
+	docs["bad"] = []byte("version: 1\nsence:\n  rutOtek: x\n")
+	for name, data := range docs {
+		if !strings.Contains(string(data), "yaml-language-server: $schema=") && name != "bad" {
+			t.Errorf("%s lacks the yaml-language-server $schema line", name)
+		}
+		var v any
+		if err := yaml.Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+		j, _ := json.Marshal(v)
+		res, err := s.Validate(gojsonschema.NewBytesLoader(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "bad" {
+			if res.Valid() {
+				t.Error("the mapping schema accepts an unknown key")
+			}
+			continue
+		}
+		if !res.Valid() {
+			t.Errorf("%s does not match mapping.schema.json: %v", name, res.Errors())
+		}
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	for _, n := range mappings.Names() {
+		b, _ := mappings.Preset(n)
+		f.Add(b)
+	}
+	f.Add([]byte("version: 1\nextends: moodle\nparams: {a: ${X:-1}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, ds := mapping.LoadBytes("fuzz.yaml", data, mapping.Options{LookupEnv: noEnv})
+		if m == nil && !ds.HasErrors() {
+			t.Fatal("no mapping and no error")
+		}
+	})
+}
