@@ -77,7 +77,8 @@ type Stats struct {
 // by course, so that memory stays bounded by one batch of courses.
 func Build(ctx context.Context, db *source.DB, plan *Plan, opts Options, fn func(*CourseResult) error) (Stats, error) {
 	b := &builder{db: db, plan: plan, opts: opts}
-	return b.stats, b.run(ctx, fn)
+	err := b.run(ctx, fn)
+	return b.stats, err
 }
 
 type builder struct {
