@@ -148,7 +148,7 @@ func (c *compiler) checkSource() {
 	if s.Driver == "" {
 		c.errAt(mapping.Pos{File: c.m.File, Line: s.Pos.Line, Col: s.Pos.Col}, "falta «source.driver» (sqlite, postgres o mysql)")
 	}
-	if s.DSN == "" && s.Driver != "" {
+	if s.DSN == "" && s.Driver != "" && !c.m.Unresolved["source.dsn"] {
 		c.errAt(mapping.Pos{File: c.m.File, Line: s.Pos.Line, Col: s.Pos.Col}, "falta «source.dsn»: la conexión a la base de datos de Moodle (use ${MOODLE_DSN} para no escribir la contraseña en el archivo)")
 	}
 }

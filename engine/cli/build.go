@@ -56,10 +56,10 @@ func cmdValidate(ctx context.Context, e *Env, args []string) int {
 	all.Print(e.Stdout)
 	errs, warns := all.Count()
 	if errs > 0 {
-		fmt.Fprintf(e.Stderr, "%d errores, %d avisos\n", errs, warns)
+		fmt.Fprintf(e.Stderr, "%s, %s\n", plural(errs, "error", "errores"), plural(warns, "aviso", "avisos"))
 		return ExitProblems
 	}
-	fmt.Fprintf(e.Stderr, "mapeo válido (%d avisos)\n", warns)
+	fmt.Fprintf(e.Stderr, "mapeo válido (%s)\n", plural(warns, "aviso", "avisos"))
 	return ExitOK
 }
 
@@ -70,7 +70,7 @@ func senceWarnings(m *mapping.Mapping) diag.List {
 	if s.RutOtec == "" {
 		ds.Warnf(m.File, 0, 0, "sence.rutOtec no está definido: se necesita para exportar y enviar")
 	}
-	if s.Token == "" && s.TokenFile == "" && !s.Simulator {
+	if s.Token == "" && s.TokenFile == "" && !s.Simulator && !m.Unresolved["sence.token"] {
 		ds.Warnf(m.File, 0, 0, "sence.token (o sence.tokenFile) no está definido: se necesita para enviar; use token: ${SENCE_TOKEN}")
 	}
 	return ds
@@ -117,6 +117,13 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 		}
 	}
 	return ds
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func orFile(f, def string) string {

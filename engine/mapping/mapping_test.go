@@ -81,9 +81,13 @@ func TestEnvInterpolation(t *testing.T) {
 	if v, _ := m.Param("price"); v != "$5" {
 		t.Errorf("$$ escape: %v", v)
 	}
-	_, ds = mapping.LoadBytes("x.yaml", []byte("version: 1\nsence:\n  token: ${SENCE_TOKEN}\n"), mapping.Options{LookupEnv: noEnv})
-	if !strings.Contains(ds.Error(), "x.yaml:3:10: error: la variable de entorno SENCE_TOKEN no está definida") {
+	_, ds = mapping.LoadBytes("x.yaml", []byte("version: 1\nsource:\n  dsn: ${MOODLE}\nsence:\n  token: ${SENCE_TOKEN}\n"), mapping.Options{LookupEnv: noEnv})
+	if !strings.Contains(ds.Error(), "x.yaml:3:8: error: la variable de entorno MOODLE no está definida") {
 		t.Errorf("missing variable: %s", ds.Error())
+	}
+	// A missing token only warns: reviewing a mapping needs no secret.
+	if !strings.Contains(ds.Error(), "x.yaml:5:10: aviso: la variable de entorno SENCE_TOKEN no está definida") {
+		t.Errorf("missing token variable: %s", ds.Error())
 	}
 }
 

@@ -54,6 +54,9 @@ type Mapping struct {
 	Queries []Query
 	Levels  [4]*Level // course, student, module, activity
 	Checks  []Check
+	// Unresolved names the settings (like "source.dsn") whose ${VAR} was
+	// not defined; they were reported already.
+	Unresolved map[string]bool
 }
 
 // Check is a rule over the parameters, checked when the mapping loads: a
