@@ -68,10 +68,10 @@ type loader struct {
 	// unresolved are the settings whose ${VAR} was not defined.
 	unresolved map[string]bool
 	diags      diag.List
-	fileOf map[*yaml.Node]string
-	lines  map[string][]string
-	files  []string
-	env    func(string) (string, bool)
+	fileOf     map[*yaml.Node]string
+	lines      map[string][]string
+	files      []string
+	env        func(string) (string, bool)
 }
 
 // tree reads one file and what it extends, returning the merged node.
