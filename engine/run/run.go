@@ -1,0 +1,666 @@
+// Package run is the nightly run: for every course built from the LMS it
+// reconciles the payload with what SENCE already accepted, sends what
+// changed through the ledger's outbox, and records SENCE's answer, with a
+// bounded number of courses in flight. A run first finishes what an
+// interrupted run left pending, looking each pending send up in SENCE's
+// history by its codigoEnvio before sending anything again, so that a
+// crash at any point loses nothing and duplicates nothing.
+package run
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/state"
+)
+
+// Sender is SENCE as a run uses it; *sence.Client is one.
+type Sender interface {
+	Send(ctx context.Context, c payload.Course) (*sence.SendResult, error)
+	Resolve(ctx context.Context, c payload.Course, sentAt time.Time) (*sence.SendResult, error)
+}
+
+// DefaultConcurrency is how many courses are in flight when run.concurrency
+// is not set: SENCE is slow per course, and a small number spreads the
+// load without hammering it.
+const DefaultConcurrency = 4
+
+// Config configures a run.
+type Config struct {
+	Ledger *state.Ledger
+	// Sender is nil for a dry run.
+	Sender  Sender
+	Mapping string
+	// Night is the report date, YYYY-MM-DD: a course is sent at most once
+	// a night with the same payload.
+	Night         string
+	Policy        string
+	SkipUnchanged bool
+	Concurrency   int
+	DryRun        bool
+	// Deadline, when set, is the end of SENCE's window: no course starts
+	// sending at or after it.
+	Deadline time.Time
+	Now      func() time.Time
+	Log      *slog.Logger
+	// Progress is told how far the run is, after every change.
+	Progress func(Progress)
+	// WriteFile writes the JSON report; default os.WriteFile.
+	WriteFile func(path string, data []byte) error
+	Crash     *Crash
+}
+
+// Progress is how far a run is.
+type Progress struct {
+	Courses, CoursesDone   int
+	Students, StudentsDone int
+	// Current are the courses being sent.
+	Current []string
+}
+
+// Session is a run in progress: Start it, then Execute or Abort it.
+type Session struct {
+	cfg    Config
+	rec    state.Run
+	report *Report
+
+	mu         sync.Mutex
+	prog       Progress
+	fatal      string
+	windowShut bool
+	// retry are tonight's pending sends SENCE confirmed not having;
+	// unresolved those whose history could not be read. By course key.
+	retry      map[string]*state.Send
+	unresolved map[string]*state.Send
+}
+
+func courseKey(oferta, grupo string) string { return oferta + "\x00" + grupo }
+
+// Start records the beginning of a run; call it holding the ledger's lock.
+// Runs an earlier process left "running" are closed as interrupted.
+func Start(ctx context.Context, cfg Config) (*Session, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.Policy == "" {
+		cfg.Policy = KeepMax
+	}
+	if cfg.WriteFile == nil {
+		cfg.WriteFile = func(p string, b []byte) error { return os.WriteFile(p, b, 0o600) }
+	}
+	if cfg.Crash != nil {
+		cfg.Ledger.BeforeCommit = func() { cfg.Crash.At(CrashBeforeRecord) }
+	}
+	now := cfg.Now()
+	if n, err := cfg.Ledger.CloseAbandoned(ctx, now); err != nil {
+		return nil, fmt.Errorf("registro %s: %w", cfg.Ledger.Path(), err)
+	} else if n > 0 {
+		cfg.Log.Warn("ejecuciones anteriores quedaron interrumpidas; esta ejecución termina lo que dejaron pendiente", "ejecuciones", n)
+	}
+	s := &Session{cfg: cfg, retry: map[string]*state.Send{}, unresolved: map[string]*state.Send{}}
+	s.rec = state.Run{StartedAt: now, Night: cfg.Night, Mapping: cfg.Mapping, DryRun: cfg.DryRun, PID: os.Getpid()}
+	if err := cfg.Ledger.StartRun(ctx, &s.rec); err != nil {
+		return nil, err
+	}
+	s.report = &Report{RunID: s.rec.ID, Mapping: cfg.Mapping, Night: cfg.Night, Started: now, DryRun: cfg.DryRun, Policy: cfg.Policy,
+		Courses: []*CourseReport{}}
+	cfg.Log.Info("ejecución iniciada", "ejecucion", s.rec.ID, "fechaReporte", cfg.Night, "politica", cfg.Policy, "simulacion", cfg.DryRun)
+	return s, nil
+}
+
+// ID is the run's number in the ledger.
+func (s *Session) ID() int64 { return s.rec.ID }
+
+// Abort ends a run that could not do its job (the build failed, SENCE is
+// out of its window) and records why.
+func (s *Session) Abort(ctx context.Context, why string) *Report {
+	s.report.Messages = append(s.report.Messages, why)
+	s.cfg.Log.Error("la ejecución no pudo hacer su trabajo", "motivo", why)
+	return s.finish(ctx)
+}
+
+// Execute reconciles, sends and records every course, then records the
+// end of the run and writes its report.
+func (s *Session) Execute(ctx context.Context, courses []*build.CourseResult) *Report {
+	s.report.Courses = make([]*CourseReport, len(courses))
+	s.prog.Courses = len(courses)
+	for i, r := range courses {
+		s.report.Courses[i] = &CourseReport{CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Name: r.Label, Students: []*StudentReport{}}
+		if r.Payload != nil {
+			s.prog.Students += len(r.Payload.ListaAlumnos)
+		}
+	}
+	s.progress(nil)
+	if !s.cfg.DryRun {
+		s.resolvePending(ctx)
+	}
+	sem := make(chan struct{}, s.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i, r := range courses {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s.course(ctx, r, s.report.Courses[i])
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		s.report.Interrupted = true
+		s.report.Messages = append(s.report.Messages, "la ejecución se detuvo por una señal de término: terminó el envío en curso, lo registró y no envió más cursos; la próxima ejecución continúa")
+	}
+	return s.finish(ctx)
+}
+
+// finish records the end of the run and writes its report.
+func (s *Session) finish(ctx context.Context) *Report {
+	ctx = context.WithoutCancel(ctx) // a stopped run is still recorded
+	r := s.report
+	r.Finished = s.cfg.Now()
+	r.total()
+	dir := filepath.Join(filepath.Dir(s.cfg.Ledger.Path()), "reports")
+	path := filepath.Join(dir, fmt.Sprintf("run-%d.json", s.rec.ID))
+	data, _ := json.MarshalIndent(r, "", "  ")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		s.cfg.Log.Error("no se pudo crear la carpeta de informes", "carpeta", dir, "error", err.Error())
+	} else if err := s.cfg.WriteFile(path, append(data, '\n')); err != nil {
+		s.cfg.Log.Error("no se pudo escribir el informe de la ejecución", "archivo", path, "error", err.Error())
+	} else {
+		r.Path = path
+	}
+	s.rec.FinishedAt, s.rec.Summary, s.rec.Report = r.Finished, r.Summary(), r.Path
+	switch {
+	case r.Interrupted:
+		s.rec.Status = state.RunInterrupted
+	case r.Outcome == OutcomeOK:
+		s.rec.Status = state.RunOK
+	case r.Outcome == OutcomeProblems:
+		s.rec.Status = state.RunProblems
+	default:
+		s.rec.Status = state.RunFailed
+	}
+	if err := s.cfg.Ledger.FinishRun(ctx, &s.rec); err != nil {
+		s.cfg.Log.Error("no se pudo registrar el fin de la ejecución", "error", err.Error())
+	}
+	s.cfg.Log.Info("ejecución terminada", "ejecucion", s.rec.ID, "resultado", r.Outcome, "resumen", r.Summary(), "informe", r.Path)
+	return r
+}
+
+// resolvePending finishes what earlier runs left pending: each pending
+// send is looked up in SENCE's history by its codigoEnvio. Found, its
+// outcome is recorded without sending anything; not found, it is sent
+// again tonight (the same codigoEnvio if the data did not change) or, from
+// an earlier night, replaced by tonight's send.
+func (s *Session) resolvePending(ctx context.Context) {
+	pend, err := s.cfg.Ledger.PendingSends(ctx)
+	if err != nil {
+		s.setFatal("no se pudieron leer los envíos pendientes del registro: " + err.Error())
+		return
+	}
+	for i := range pend {
+		p := &pend[i]
+		if ctx.Err() != nil || s.fatalMsg() != "" {
+			return
+		}
+		log := s.cfg.Log.With("codigoOferta", p.CodigoOferta, "codigoGrupo", p.CodigoGrupo, "codigoEnvio", p.CodigoEnvio)
+		rs := ResumedSend{CodigoOferta: p.CodigoOferta, CodigoGrupo: p.CodigoGrupo, CodigoEnvio: p.CodigoEnvio}
+		var course payload.Course
+		if err := json.Unmarshal(p.Request, &course); err != nil {
+			s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "el envío registrado está dañado: "+err.Error())
+			continue
+		}
+		res, err := s.cfg.Sender.Resolve(ctx, course, p.CreatedAt)
+		switch {
+		case errors.Is(err, sence.ErrAuth):
+			s.setFatal("SENCE rechazó las credenciales al consultar el historial: " + err.Error())
+			return
+		case err != nil:
+			s.cfg.Ledger.Note(ctx, p.ID, "no se pudo consultar el historial de SENCE: "+err.Error())
+			if p.Night == s.cfg.Night {
+				s.unresolved[courseKey(p.CodigoOferta, p.CodigoGrupo)] = p
+			}
+			rs.Result = "sigue pendiente: no se pudo consultar el historial de SENCE para saber si lo recibió (" + err.Error() + ")"
+			log.Warn("un envío pendiente no se pudo confirmar en el historial de SENCE", "error", err.Error())
+		case res != nil:
+			if comp, err := s.record(ctx, p, course, res); err != nil {
+				rs.Result = "SENCE lo tiene, pero no se pudo registrar: " + err.Error()
+			} else {
+				rs.Result = fmt.Sprintf("SENCE ya lo tenía (proceso %s, %s): se registró su resultado sin reenviarlo", res.IDProceso, comp.Status)
+				rs.IDProceso = res.IDProceso
+			}
+			log.Info("envío pendiente encontrado en el historial de SENCE: se registra sin reenviar", "id_proceso", res.IDProceso)
+		case p.Night == s.cfg.Night:
+			s.retry[courseKey(p.CodigoOferta, p.CodigoGrupo)] = p
+			rs.Result = "SENCE no lo recibió (confirmado en el historial): el curso se envía esta noche"
+			log.Info("un envío pendiente no llegó a SENCE: se envía de nuevo")
+		default:
+			s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "SENCE no lo recibió (confirmado en el historial); lo reemplaza el envío de la noche "+s.cfg.Night)
+			rs.Result = "SENCE no lo recibió (confirmado en el historial): lo reemplaza el envío de esta noche"
+		}
+		s.report.Resumed = append(s.report.Resumed, rs)
+	}
+}
+
+// course takes one course through reconcile → deduplicate → outbox → send
+// → record, and fills its report.
+func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseReport) {
+	started := s.cfg.Now()
+	log := s.cfg.Log.With("codigoOferta", r.CodigoOferta, "codigoGrupo", r.CodigoGrupo)
+	for _, x := range r.Excluded {
+		cr.Students = append(cr.Students, &StudentReport{RUT: x.RUT, MoodleID: x.UserID, Name: x.Label, Status: StudentExcluded,
+			Explanation: strings.Join(x.Reasons, "; ")})
+	}
+	for _, n := range r.Notes {
+		cr.Notes = append(cr.Notes, joinNonEmpty(": ", n.Who, n.Msg))
+	}
+	sent := 0
+	defer func() {
+		if !s.cfg.DryRun {
+			s.save(ctx, cr)
+		}
+		s.progress(func(p *Progress) { p.CoursesDone++; p.StudentsDone += sent })
+		log.Info("curso terminado", "estado", cr.Status, "id_proceso", cr.IDProceso, "codigoEnvio", cr.CodigoEnvio,
+			"duracion", s.cfg.Now().Sub(started).Round(time.Millisecond).String())
+	}()
+	switch {
+	case r.Err != nil:
+		cr.Status, cr.Message = CourseError, r.Err.Error()
+		return
+	case r.Payload == nil:
+		cr.Status, cr.Message = CourseEmpty, "ningún alumno para informar: el curso no se envía"
+		return
+	}
+	sent = len(r.Payload.ListaAlumnos)
+	accepted, err := s.cfg.Ledger.AcceptedOf(ctx, r.CodigoOferta, r.CodigoGrupo)
+	if err != nil {
+		cr.Status, cr.Message = CourseNotSent, "no se pudo leer el registro: "+err.Error()
+		return
+	}
+	course, decisions := Reconcile(*r.Payload, accepted, s.cfg.Policy, s.cfg.SkipUnchanged)
+	var toSend []*StudentReport
+	for _, d := range decisions {
+		st := &StudentReport{RUT: d.RUT}
+		for _, g := range d.Regressions {
+			st.Regressions = append(st.Regressions, g.String())
+		}
+		switch {
+		case d.Held:
+			st.Status, st.Explanation = StudentHeld, "su avance en Moodle es menor que el que SENCE ya aceptó; con la política hold no se envía hasta corregirlo en Moodle"
+		case d.Skipped:
+			st.Status, st.Explanation = StudentSkipped, "sin cambios desde el último envío aceptado (run.skipUnchanged)"
+		default:
+			toSend = append(toSend, st)
+		}
+		cr.Students = append(cr.Students, st)
+	}
+	setAll := func(status, why string) {
+		for _, st := range toSend {
+			st.Status = status
+			if why != "" {
+				st.Explanation = why
+			}
+		}
+	}
+	if len(course.ListaAlumnos) == 0 {
+		cr.Status, cr.Message = CourseNothing, "todos los alumnos quedaron retenidos u omitidos: no hay nada que enviar"
+		return
+	}
+	hash := PayloadHash(course)
+	if done := s.answeredTonight(ctx, r, hash); done != nil {
+		cr.Status, cr.IDProceso, cr.CodigoEnvio = CourseDone, done.IDProceso, done.CodigoEnvio
+		cr.Message = fmt.Sprintf("ya se envió esta noche con los mismos datos (proceso %s): no se envía de nuevo", orDash(done.IDProceso))
+		s.fromItems(ctx, done, toSend)
+		return
+	}
+	key := courseKey(r.CodigoOferta, r.CodigoGrupo)
+	if p := s.unresolved[key]; p != nil && p.PayloadHash == hash {
+		cr.Status, cr.CodigoEnvio = CoursePending, p.CodigoEnvio
+		cr.Message = "hay un envío de esta noche cuyo resultado no se pudo confirmar en el historial de SENCE: no se reenvía para no duplicarlo; la próxima ejecución lo consulta de nuevo"
+		setAll(StudentPending, "")
+		return
+	}
+	if s.cfg.DryRun {
+		cr.Status = CourseDryRun
+		setAll(StudentDryRun, "")
+		return
+	}
+	if why := s.stopReason(ctx); why != "" {
+		cr.Status, cr.Message = CourseNotSent, why
+		setAll(StudentNotSent, "")
+		return
+	}
+	send, err := s.outbox(ctx, &course, hash)
+	if err != nil {
+		cr.Status, cr.Message = CourseNotSent, err.Error()
+		setAll(StudentNotSent, "")
+		return
+	}
+	cr.CodigoEnvio = send.CodigoEnvio
+	name := r.CodigoOferta
+	s.progress(func(p *Progress) { p.Current = append(p.Current, name) })
+	defer s.progress(func(p *Progress) {
+		if i := slices.Index(p.Current, name); i >= 0 {
+			p.Current = slices.Delete(p.Current, i, i+1)
+		}
+	})
+	s.cfg.Crash.At(CrashBeforeSend)
+	log.Info("enviando curso a SENCE", "codigoEnvio", send.CodigoEnvio, "alumnos", len(course.ListaAlumnos))
+	// The request in flight is finished even when the run is told to
+	// stop: cutting it would leave its outcome unknown.
+	res, err := s.cfg.Sender.Send(s.cfg.Crash.Trace(context.WithoutCancel(ctx)), course)
+	s.cfg.Crash.At(CrashAfterResponse)
+	s.answer(ctx, send, course, res, err, cr, toSend)
+}
+
+// answeredTonight is the send SENCE answered tonight with this payload.
+func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) *state.Send {
+	sends, err := s.cfg.Ledger.SendsOf(ctx, s.cfg.Night, r.CodigoOferta, r.CodigoGrupo)
+	if err != nil {
+		return nil
+	}
+	for i := len(sends) - 1; i >= 0; i-- {
+		if state.Answered(sends[i].Status) && sends[i].PayloadHash == hash {
+			return &sends[i]
+		}
+	}
+	return nil
+}
+
+// fromItems fills students from the outcomes a send recorded.
+func (s *Session) fromItems(ctx context.Context, send *state.Send, students []*StudentReport) {
+	items, _ := s.cfg.Ledger.Items(ctx, send.ID)
+	byRUT := map[string]state.Item{}
+	for _, it := range items {
+		if it.Modulo == "" {
+			byRUT[it.RUT] = it
+		}
+	}
+	for _, st := range students {
+		it, ok := byRUT[st.RUT]
+		if !ok {
+			st.Status = StudentAccepted
+			continue
+		}
+		st.Status, st.Code, st.Explanation = it.Outcome, it.Code, it.Message
+	}
+}
+
+// outbox commits the send as pending before its request leaves: a pending
+// send of tonight that SENCE never received and carries the same data is
+// reused with its codigoEnvio; otherwise a new attempt is numbered.
+func (s *Session) outbox(ctx context.Context, course *payload.Course, hash string) (*state.Send, error) {
+	key := courseKey(course.CodigoOferta, course.CodigoGrupo)
+	s.mu.Lock()
+	p := s.retry[key]
+	delete(s.retry, key)
+	s.mu.Unlock()
+	course.Token = payload.RedactedToken // never stored, whatever the caller set
+	if p != nil {
+		if p.PayloadHash == hash {
+			if err := s.cfg.Ledger.Adopt(ctx, p.ID, s.rec.ID); err != nil {
+				return nil, fmt.Errorf("no se pudo registrar el reenvío: %w", err)
+			}
+			course.CodigoEnvio = p.CodigoEnvio
+			return p, nil
+		}
+		s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "SENCE no lo recibió; lo reemplaza un envío con datos más nuevos")
+	}
+	attempt, err := s.cfg.Ledger.NextAttempt(ctx, s.cfg.Night, course.CodigoOferta, course.CodigoGrupo)
+	if err != nil {
+		return nil, fmt.Errorf("no se pudo leer el registro: %w", err)
+	}
+	course.CodigoEnvio = CodigoEnvio(course.CodigoOferta, course.CodigoGrupo, s.cfg.Night, attempt)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep <TOKEN> and names readable
+	if err := enc.Encode(course); err != nil {
+		return nil, err
+	}
+	req := bytes.TrimSpace(buf.Bytes())
+	send := &state.Send{RunID: s.rec.ID, Night: s.cfg.Night, CodigoOferta: course.CodigoOferta, CodigoGrupo: course.CodigoGrupo,
+		Attempt: attempt, CodigoEnvio: course.CodigoEnvio, PayloadHash: hash, Request: req, CreatedAt: s.cfg.Now()}
+	if err := s.cfg.Ledger.AddPending(ctx, send); err != nil {
+		return nil, err
+	}
+	return send, nil
+}
+
+// answer records what came of a send and fills the course's report.
+func (s *Session) answer(ctx context.Context, send *state.Send, course payload.Course, res *sence.SendResult, err error, cr *CourseReport, students []*StudentReport) {
+	ctx = context.WithoutCancel(ctx)
+	byRUT := map[string]*StudentReport{}
+	for _, st := range students {
+		byRUT[st.RUT] = st
+	}
+	if err == nil && res != nil {
+		comp, rerr := s.record(ctx, send, course, res)
+		if rerr != nil {
+			cr.Status = CoursePending
+			cr.Message = "SENCE respondió, pero no se pudo registrar la respuesta: " + rerr.Error() + "; la próxima ejecución la consulta en el historial"
+			for _, st := range students {
+				st.Status = StudentPending
+			}
+			return
+		}
+		cr.IDProceso = res.IDProceso
+		switch comp.Status {
+		case state.SendAccepted:
+			cr.Status = CourseAccepted
+		case state.SendPartial:
+			cr.Status = CoursePartial
+		default:
+			cr.Status = CourseRejected
+		}
+		var msgs []string
+		for _, e := range append(slices.Clone(res.SendErrors), res.CourseErrors...) {
+			msgs = append(msgs, fmt.Sprintf("[%s] %s", e.Code, e.Explain()))
+		}
+		cr.Message = joinNonEmpty("; ", append(msgs, res.Note)...)
+		for k, sr := range res.Students {
+			st := byRUT[k]
+			if st == nil {
+				continue
+			}
+			st.Status = studentStatus(sr.Outcome)
+			if sr.Outcome != sence.Accepted {
+				st.Code, st.Explanation = sr.Code, sr.Explain()
+			}
+		}
+		return
+	}
+	now := s.cfg.Now()
+	var se *sence.Error
+	errors.As(err, &se)
+	switch {
+	case errors.Is(err, sence.ErrAuth):
+		s.cfg.Ledger.Fail(ctx, send.ID, now, nil, err.Error())
+		cr.Status, cr.Message = CourseFailed, err.Error()
+		s.setFatal("SENCE rechazó las credenciales: no se envían más cursos; revise el RUT OTEC y el token (engine ping)")
+		for _, st := range students {
+			st.Status = StudentNotSent
+		}
+	case se != nil && se.Kind == sence.ErrHTTPStatus && se.StatusCode >= 400 && se.StatusCode < 500 && se.StatusCode != http.StatusTooManyRequests:
+		// SENCE refused the request itself: nothing was stored.
+		s.cfg.Ledger.Fail(ctx, send.ID, now, se.Body, err.Error())
+		cr.Status, cr.Message = CourseFailed, err.Error()
+		for _, st := range students {
+			st.Status = StudentNotSent
+		}
+	default:
+		// Unreachable, timeouts, 5xx, a lost answer: the send stays
+		// pending and the next run looks it up before sending again.
+		s.cfg.Ledger.Note(ctx, send.ID, err.Error())
+		cr.Status = CoursePending
+		cr.Message = fmt.Sprintf("%v; queda pendiente: la próxima ejecución consulta el historial de SENCE con el codigoEnvio %s y lo envía si no llegó", err, send.CodigoEnvio)
+		for _, st := range students {
+			st.Status = StudentPending
+		}
+	}
+}
+
+// record writes SENCE's answer to a send into the ledger.
+func (s *Session) record(ctx context.Context, send *state.Send, course payload.Course, res *sence.SendResult) (state.Completion, error) {
+	ctx = context.WithoutCancel(ctx)
+	now := s.cfg.Now()
+	accepted, rejected, unchanged := res.Count()
+	comp := state.Completion{SendID: send.ID, At: now, IDProceso: res.IDProceso, FromHistory: res.FromHistory, Note: res.Note,
+		Accepted: accepted, Rejected: rejected, Unchanged: unchanged}
+	switch {
+	case rejected == 0 && len(res.SendErrors)+len(res.CourseErrors) == 0:
+		comp.Status = state.SendAccepted
+	case accepted+unchanged == 0:
+		comp.Status = state.SendRejected
+	default:
+		comp.Status = state.SendPartial
+	}
+	switch {
+	case res.Response != nil:
+		comp.Response = res.Response.Raw
+	case res.History != nil:
+		comp.Response, _ = json.Marshal(res.History)
+	}
+	for _, a := range course.ListaAlumnos {
+		key := StudentKey(a)
+		sr, ok := res.Students[key]
+		if !ok {
+			continue
+		}
+		outcome, msg := studentStatus(sr.Outcome), ""
+		if sr.Outcome != sence.Accepted {
+			msg = sr.Explain()
+		}
+		comp.Items = append(comp.Items, state.Item{RUT: key, PorcentajeAvance: a.PorcentajeAvance, Estado: a.Estado,
+			TiempoConectividad: a.TiempoConectividad, Outcome: outcome, Code: sr.Code, Message: msg})
+		for _, m := range a.ListaModulos {
+			comp.Items = append(comp.Items, state.Item{RUT: key, Modulo: m.CodigoModulo, PorcentajeAvance: m.PorcentajeAvance,
+				Estado: m.Estado, TiempoConectividad: m.TiempoConectividad, Outcome: outcome, Code: sr.Code})
+		}
+		// What SENCE now has: a stored student, or an unchanged one whose
+		// every module is known to be unchanged.
+		if sr.Outcome == sence.Accepted || (sr.Outcome == sence.Unchanged && !sr.Uncertain) {
+			v := state.Value{CodigoOferta: course.CodigoOferta, CodigoGrupo: course.CodigoGrupo, RUT: key,
+				PorcentajeAvance: a.PorcentajeAvance, Estado: a.Estado, TiempoConectividad: a.TiempoConectividad,
+				Fingerprint: Fingerprint(a), At: now, SendID: send.ID, Source: state.FromSend}
+			comp.Values = append(comp.Values, v)
+			for _, m := range a.ListaModulos {
+				mv := v
+				mv.Modulo, mv.PorcentajeAvance, mv.Estado, mv.TiempoConectividad, mv.Fingerprint = m.CodigoModulo, m.PorcentajeAvance, m.Estado, m.TiempoConectividad, ""
+				comp.Values = append(comp.Values, mv)
+			}
+		}
+	}
+	if err := s.cfg.Ledger.Complete(ctx, comp); err != nil {
+		s.cfg.Log.Error("no se pudo registrar la respuesta de SENCE; la próxima ejecución la busca en el historial",
+			"codigoEnvio", send.CodigoEnvio, "error", err.Error())
+		return comp, err
+	}
+	return comp, nil
+}
+
+func studentStatus(o sence.Outcome) string {
+	switch o {
+	case sence.Accepted:
+		return StudentAccepted
+	case sence.Unchanged:
+		return StudentUnchanged
+	}
+	return StudentRejected
+}
+
+// save records what the run did with a course and its students.
+func (s *Session) save(ctx context.Context, cr *CourseReport) {
+	ctx = context.WithoutCancel(ctx)
+	var students []state.StudentRecord
+	for _, st := range cr.Students {
+		students = append(students, state.StudentRecord{CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo, Alumno: st.Key(),
+			Label: st.Name, Status: st.Status, Code: st.Code, Message: joinNonEmpty("; ", append([]string{st.Explanation}, st.Regressions...)...)})
+	}
+	err := s.cfg.Ledger.SaveCourse(ctx, s.rec.ID, s.cfg.Now(), state.CourseRecord{CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo,
+		Label: cr.Name, Status: cr.Status, CodigoEnvio: cr.CodigoEnvio, Message: cr.Message}, students)
+	if err != nil {
+		s.cfg.Log.Error("no se pudo registrar el estado del curso", "codigoOferta", cr.CodigoOferta, "error", err.Error())
+	}
+}
+
+// stopReason says why no more courses may start sending, "" if they may.
+func (s *Session) stopReason(ctx context.Context) string {
+	if f := s.fatalMsg(); f != "" {
+		return "no se envió: " + f
+	}
+	if ctx.Err() != nil {
+		return "no se envió: la ejecución se detuvo antes de llegar a este curso; la próxima ejecución lo envía"
+	}
+	if d := s.cfg.Deadline; !d.IsZero() && !s.cfg.Now().Before(d) {
+		s.mu.Lock()
+		first := !s.windowShut
+		s.windowShut = true
+		if first {
+			s.report.Messages = append(s.report.Messages, fmt.Sprintf("terminó la ventana de envío de SENCE (%s, hora de Chile): no se enviaron más cursos; la próxima ejecución dentro de la ventana los envía",
+				d.In(sence.Location).Format("15:04")))
+		}
+		s.mu.Unlock()
+		if first {
+			s.cfg.Log.Warn("terminó la ventana de envío de SENCE: no se envían más cursos", "fin", d.In(sence.Location).Format("15:04"))
+		}
+		return "no se envió: terminó la ventana de envío de SENCE; la próxima ejecución lo envía"
+	}
+	return ""
+}
+
+func (s *Session) setFatal(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fatal == "" {
+		s.fatal = msg
+		s.report.Messages = append(s.report.Messages, msg)
+		s.cfg.Log.Error("la ejecución deja de enviar", "motivo", msg)
+	}
+}
+
+func (s *Session) fatalMsg() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fatal
+}
+
+// progress applies change (if any) and tells cfg.Progress, one call at a
+// time.
+func (s *Session) progress(change func(*Progress)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if change != nil {
+		change(&s.prog)
+	}
+	if s.cfg.Progress != nil {
+		p := s.prog
+		p.Current = slices.Clone(p.Current)
+		s.cfg.Progress(p)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,165 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/state"
+)
+
+// Status is what engine status shows: the last runs, the courses SENCE
+// may not have, and every student still in trouble.
+type Status struct {
+	Ledger string         `json:"registro"`
+	Runs   []RunStatus    `json:"ejecuciones"`
+	Undone []CourseStatus `json:"cursosSinTerminar"`
+	// Students are rejected, held, excluded, pending or not sent in the
+	// last run that processed their course.
+	Students []state.StudentRecord `json:"alumnosConProblemas"`
+}
+
+// RunStatus is one run in a Status.
+type RunStatus struct {
+	ID       int64  `json:"ejecucion"`
+	Started  string `json:"inicio"`
+	Finished string `json:"fin,omitempty"`
+	Night    string `json:"fechaReporte"`
+	Status   string `json:"estado"`
+	DryRun   bool   `json:"simulacion,omitempty"`
+	Summary  string `json:"resumen,omitempty"`
+	Report   string `json:"informe,omitempty"`
+}
+
+// CourseStatus is a course whose last run left it unfinished.
+type CourseStatus struct {
+	CodigoOferta string `json:"codigoOferta"`
+	CodigoGrupo  string `json:"codigoGrupo"`
+	Status       string `json:"estado"`
+	CodigoEnvio  string `json:"codigoEnvio,omitempty"`
+	Since        string `json:"desde,omitempty"`
+	Message      string `json:"mensaje,omitempty"`
+}
+
+// runWords are the Spanish names of run statuses.
+var runWords = map[string]string{
+	state.RunRunning: "en curso", state.RunOK: "ok", state.RunProblems: "con problemas",
+	state.RunFailed: "fallida", state.RunInterrupted: "interrumpida",
+}
+
+// sendWords are the Spanish names of outbox statuses.
+var sendWords = map[string]string{state.SendPending: CoursePending, state.SendFailed: CourseFailed}
+
+const clock = "2006-01-02 15:04"
+
+// ReadStatus reads a Status from the ledger.
+func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error) {
+	st := &Status{Ledger: l.Path(), Runs: []RunStatus{}, Undone: []CourseStatus{}, Students: []state.StudentRecord{}}
+	rs, err := l.Runs(ctx, runs)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		x := RunStatus{ID: r.ID, Started: r.StartedAt.In(sence.Location).Format(clock), Night: r.Night, Status: runWords[r.Status],
+			DryRun: r.DryRun, Summary: r.Summary, Report: r.Report}
+		if !r.FinishedAt.IsZero() {
+			x.Finished = r.FinishedAt.In(sence.Location).Format(clock)
+		}
+		st.Runs = append(st.Runs, x)
+	}
+	sends, err := l.UnfinishedCourses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sends {
+		st.Undone = append(st.Undone, CourseStatus{CodigoOferta: s.CodigoOferta, CodigoGrupo: s.CodigoGrupo, Status: sendWords[s.Status],
+			CodigoEnvio: s.CodigoEnvio, Since: s.CreatedAt.In(sence.Location).Format(clock), Message: s.Error})
+	}
+	courses, err := l.LatestCourses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range courses {
+		if c.Status != CourseNotSent && c.Status != CourseError && c.Status != CourseFailed && c.Status != CoursePending {
+			continue
+		}
+		if slices.ContainsFunc(st.Undone, func(u CourseStatus) bool { return u.CodigoOferta == c.CodigoOferta && u.CodigoGrupo == c.CodigoGrupo }) {
+			continue
+		}
+		st.Undone = append(st.Undone, CourseStatus{CodigoOferta: c.CodigoOferta, CodigoGrupo: c.CodigoGrupo, Status: c.Status,
+			CodigoEnvio: c.CodigoEnvio, Message: c.Message})
+	}
+	students, err := l.Troubled(ctx, Troubled...)
+	if err != nil {
+		return nil, err
+	}
+	st.Students = append(st.Students, students...)
+	return st, nil
+}
+
+// Clean reports whether nothing needs attention.
+func (st *Status) Clean() bool { return len(st.Undone) == 0 && len(st.Students) == 0 }
+
+// WriteText writes the status for a person.
+func (st *Status) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "Registro: %s\n\nÚltimas ejecuciones (hora de Chile):\n", st.Ledger)
+	if len(st.Runs) == 0 {
+		fmt.Fprintln(w, "  (ninguna todavía)")
+	}
+	for _, r := range st.Runs {
+		kind := ""
+		if r.DryRun {
+			kind = " (simulación)"
+		}
+		fmt.Fprintf(w, "  #%d  %s  noche %s  %s%s\n", r.ID, r.Started, r.Night, r.Status, kind)
+		if r.Summary != "" {
+			fmt.Fprintf(w, "       %s\n", r.Summary)
+		}
+		if r.Report != "" {
+			fmt.Fprintf(w, "       informe: %s\n", r.Report)
+		}
+	}
+	fmt.Fprintln(w, "\nCursos con envíos pendientes, fallidos o sin enviar:")
+	if len(st.Undone) == 0 {
+		fmt.Fprintln(w, "  (ninguno)")
+	}
+	for _, c := range st.Undone {
+		fmt.Fprintf(w, "  %s", c.CodigoOferta)
+		if c.CodigoGrupo != c.CodigoOferta {
+			fmt.Fprintf(w, " grupo %s", c.CodigoGrupo)
+		}
+		fmt.Fprintf(w, ": %s", c.Status)
+		if c.CodigoEnvio != "" {
+			fmt.Fprintf(w, " (codigoEnvio %s", c.CodigoEnvio)
+			if c.Since != "" {
+				fmt.Fprintf(w, ", desde %s", c.Since)
+			}
+			fmt.Fprint(w, ")")
+		}
+		fmt.Fprintln(w)
+		if c.Message != "" {
+			fmt.Fprintf(w, "    %s\n", c.Message)
+		}
+	}
+	fmt.Fprintln(w, "\nAlumnos con problemas:")
+	if len(st.Students) == 0 {
+		fmt.Fprintln(w, "  (ninguno)")
+	}
+	for _, s := range st.Students {
+		who := s.Alumno
+		if s.Label != "" {
+			who += " (" + s.Label + ")"
+		}
+		code := ""
+		if s.Code != "" {
+			code = " [" + s.Code + "]"
+		}
+		fmt.Fprintf(w, "  curso %s: %s %s%s", s.CodigoOferta, s.Status, who, code)
+		if s.Message != "" {
+			fmt.Fprintf(w, ": %s", s.Message)
+		}
+		fmt.Fprintln(w)
+	}
+}
