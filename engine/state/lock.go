@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -26,6 +27,9 @@ func LockPath(ledgerPath string) string { return ledgerPath + ".lock" }
 // process holds it the error is ErrLocked and says which process.
 func AcquireLock(ledgerPath string, now time.Time) (*Lock, error) {
 	path := LockPath(ledgerPath)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("no se puede crear la carpeta del registro %s: %w", filepath.Dir(path), err)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("no se puede abrir el archivo de bloqueo %s: %w", path, err)

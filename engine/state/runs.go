@@ -138,21 +138,8 @@ func (l *Ledger) SaveCourse(ctx context.Context, runID int64, now time.Time, c C
 
 // RunCourses returns what a run did with each of its courses.
 func (l *Ledger) RunCourses(ctx context.Context, runID int64) ([]CourseRecord, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT codigo_oferta, codigo_grupo, label, status, codigo_envio, message
+	return l.courses(ctx, `SELECT codigo_oferta, codigo_grupo, label, status, codigo_envio, message
 		FROM run_courses WHERE run_id = ? ORDER BY codigo_oferta, codigo_grupo`, runID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []CourseRecord
-	for rows.Next() {
-		var c CourseRecord
-		if err := rows.Scan(&c.CodigoOferta, &c.CodigoGrupo, &c.Label, &c.Status, &c.CodigoEnvio, &c.Message); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // Troubled returns the students whose latest state, as recorded by the
@@ -186,6 +173,32 @@ func (l *Ledger) Troubled(ctx context.Context, statuses ...string) ([]StudentRec
 			return nil, err
 		}
 		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// LatestCourses returns, per course, what the last run that processed it
+// did with it.
+func (l *Ledger) LatestCourses(ctx context.Context) ([]CourseRecord, error) {
+	return l.courses(ctx, `SELECT c.codigo_oferta, c.codigo_grupo, c.label, c.status, c.codigo_envio, c.message
+		FROM run_courses c
+		WHERE c.run_id = (SELECT MAX(o.run_id) FROM run_courses o WHERE o.codigo_oferta = c.codigo_oferta AND o.codigo_grupo = c.codigo_grupo)
+		ORDER BY c.codigo_oferta, c.codigo_grupo`)
+}
+
+func (l *Ledger) courses(ctx context.Context, query string, args ...any) ([]CourseRecord, error) {
+	rows, err := l.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CourseRecord
+	for rows.Next() {
+		var c CourseRecord
+		if err := rows.Scan(&c.CodigoOferta, &c.CodigoGrupo, &c.Label, &c.Status, &c.CodigoEnvio, &c.Message); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

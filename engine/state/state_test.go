@@ -245,7 +245,7 @@ func TestConcurrentReaderWaits(t *testing.T) {
 }
 
 func TestLock(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ledger.db")
+	path := filepath.Join(t.TempDir(), "new", "ledger.db") // its folder does not exist yet
 	a, err := AcquireLock(path, t0)
 	if err != nil {
 		t.Fatal(err)
