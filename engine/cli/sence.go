@@ -16,6 +16,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/payload"
+	nightly "github.com/otec-tools/sence-engine/engine/run"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
@@ -40,8 +41,9 @@ func simulatorState(m *mapping.Mapping) string {
 	return filepath.Join(filepath.Dir(m.File), ".sence-simulator.json")
 }
 
-// connect builds the SENCE client of a mapping.
-func connect(ctx context.Context, e *Env, plan *build.Plan) (*senceConn, error) {
+// connect builds the SENCE client of a mapping; opts adjust the client's
+// configuration (run sets its logger and an interruptible retry sleep).
+func connect(ctx context.Context, e *Env, plan *build.Plan, opts ...func(*sence.Config)) (*senceConn, error) {
 	m := plan.Mapping
 	token, err := readToken(plan)
 	if err != nil {
@@ -69,6 +71,9 @@ func connect(ctx context.Context, e *Env, plan *build.Plan) (*senceConn, error) 
 		cfg.BaseURL = srv.BaseURL()
 		cfg.Timeout = 30 * time.Second
 	}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	c, err := sence.New(cfg)
 	if err != nil {
 		conn.Close()
@@ -80,19 +85,7 @@ func connect(ctx context.Context, e *Env, plan *build.Plan) (*senceConn, error) 
 
 // inWindow reports whether t lies in the mapping's daily send window.
 func inWindow(m *mapping.Mapping, t time.Time) bool {
-	start, end := m.Sence.Window.Start, m.Sence.Window.End
-	if start == "" {
-		start = "22:00"
-	}
-	if end == "" {
-		end = "00:00"
-	}
-	t = t.In(build.Santiago)
-	now := t.Format("15:04")
-	if end == "00:00" || end < start { // the window crosses midnight
-		return now >= start || (end != "00:00" && now < end)
-	}
-	return now >= start && now < end
+	return nightly.NewWindow(m.Sence.Window).Contains(t)
 }
 
 // windowCheck refuses to send to the real SENCE outside its window.

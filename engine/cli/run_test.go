@@ -1,0 +1,301 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	nightly "github.com/otec-tools/sence-engine/engine/run"
+	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/simulator"
+	"github.com/otec-tools/sence-engine/engine/state"
+)
+
+// testClock is an Env.Now that tests move.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(h, m int) *testClock {
+	return &testClock{t: time.Date(2026, 11, 20, h, m, 0, 0, demo.Santiago)}
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return nil
+}
+
+type cmdResult struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCmd(ctx context.Context, c *testClock, args ...string) cmdResult {
+	var out, errb bytes.Buffer
+	e := &Env{Stdout: &out, Stderr: &errb, LookupEnv: func(string) (string, bool) { return "", false }, Now: c.Now}
+	code := RunEnv(ctx, args, e)
+	return cmdResult{code, out.String(), errb.String()}
+}
+
+// realMapping points the demo at a simulator over HTTP, as if it were the
+// real SENCE (no in-process exemption from the window).
+func realMapping(t *testing.T, baseURL string) string {
+	t.Helper()
+	dd := demoDir(t)
+	p := filepath.Join(t.TempDir(), "otec.yaml")
+	text := "version: 1\nextends: " + filepath.Join(dd, "mapping.yaml") +
+		"\nsence:\n  simulator: null\n  baseUrl: " + baseURL + "\nrun:\n  ledger: state/ledger.db\n"
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func startSimulator(t *testing.T) *simulator.Server {
+	t.Helper()
+	srv, err := simulator.Start(context.Background(), "127.0.0.1:0", simulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+func readReport(t *testing.T, path string) nightly.Report {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r nightly.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func simProcesses(t *testing.T, statePath string) []sence.Process {
+	t.Helper()
+	b, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Processes []sence.Process `json:"processes"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Processes
+}
+
+// TestRunDemo: the demo mapping (in-process simulator) run twice the same
+// night, then engine status.
+func TestRunDemo(t *testing.T) {
+	dd := demoDir(t)
+	ctx := context.Background()
+	clock := newClock(22, 30)
+	mapping := filepath.Join(dd, "mapping.yaml")
+	r := runCmd(ctx, clock, "run", mapping, "--date", "2026-11-20")
+	// The demo plants broken students: excluded and rejected, so 1.
+	if r.code != ExitProblems {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"simulador local de SENCE", "rechazado 20111222-2 [012]", "excluido usuario Moodle id 9", "Informe: " + filepath.Join(dd, "reports", "run-1.json")} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stderr, `msg="curso terminado"`) {
+		t.Errorf("no log lines on a non-terminal stderr:\n%s", r.stderr)
+	}
+	rep := readReport(t, filepath.Join(dd, "reports", "run-1.json"))
+	if rep.Outcome != nightly.OutcomeProblems || rep.Totals.CoursesSent != 4 || rep.Totals.Rejected != 1 || rep.Totals.Excluded != 4 || rep.Totals.Accepted != 72 {
+		t.Fatalf("report: %s %+v", rep.Outcome, rep.Totals)
+	}
+	var rejected *nightly.StudentReport
+	for _, c := range rep.Courses {
+		for _, s := range c.Students {
+			if s.RUT == "20111222-2" {
+				rejected = s
+			}
+		}
+	}
+	if rejected == nil || rejected.Status != nightly.StudentRejected || rejected.Code != "012" || !strings.Contains(rejected.Explanation, "no está inscrito en SENCE") {
+		t.Fatalf("rejected student: %+v", rejected)
+	}
+	simState := filepath.Join(dd, ".sence-simulator.json")
+	sent := len(simProcesses(t, simState))
+
+	// The same night again: nothing is sent twice.
+	r = runCmd(ctx, clock, "run", mapping, "--date", "2026-11-20")
+	if r.code != ExitProblems || strings.Count(r.stdout, ": ya-enviado") != 4 {
+		t.Fatalf("second run: exit %d\n%s", r.code, r.stdout)
+	}
+	if n := len(simProcesses(t, simState)); n != sent {
+		t.Fatalf("SENCE got %d more sends", n-sent)
+	}
+
+	r = runCmd(ctx, clock, "status", mapping)
+	if r.code != ExitProblems {
+		t.Fatalf("status exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"#2  2026-11-20 22:30  noche 2026-11-20  con problemas", "#1 ", "rechazado 20111222-2 [012]", "excluido moodle:9 (Juan Pérez Cofré)", "Cursos con envíos pendientes, fallidos o sin enviar:\n  (ninguno)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = runCmd(ctx, clock, "status", mapping, "--json")
+	var st nightly.Status
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st.Runs) != 2 || len(st.Students) != 5 {
+		t.Fatalf("status --json: %v %+v", err, st)
+	}
+}
+
+func TestRunDryRunSendsNothing(t *testing.T) {
+	dd := demoDir(t)
+	r := runCmd(context.Background(), newClock(22, 30), "run", filepath.Join(dd, "mapping.yaml"), "--date", "2026-11-20", "--dry-run")
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "Simulación (--dry-run: no se envió nada)") || !strings.Contains(r.stdout, "73 alumnos se enviarían") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dd, ".sence-simulator.json")); err == nil {
+		t.Fatal("the dry run reached the simulator")
+	}
+}
+
+// TestRunWindow: outside 22:00–00:00 a run to the real SENCE refuses and
+// records why; --ignore-window sends; --wait-window builds, then waits.
+func TestRunWindow(t *testing.T) {
+	srv := startSimulator(t)
+	mapping := realMapping(t, srv.BaseURL())
+	ctx := context.Background()
+	r := runCmd(ctx, newClock(15, 0), "run", mapping, "--date", "2026-11-20")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "fuera de la ventana de envío") || srv.Counts().Sends != 0 {
+		t.Fatalf("exit %d, %d sends: %s", r.code, srv.Counts().Sends, r.stderr)
+	}
+	r = runCmd(ctx, newClock(15, 0), "status", mapping)
+	if !strings.Contains(r.stdout, "fallida") {
+		t.Fatalf("refused run not recorded:\n%s", r.stdout)
+	}
+	r = runCmd(ctx, newClock(15, 0), "run", mapping, "--date", "2026-11-20", "--ignore-window")
+	if r.code != ExitProblems || srv.Counts().Sends != 4 {
+		t.Fatalf("--ignore-window: exit %d, %d sends\n%s", r.code, srv.Counts().Sends, r.stdout)
+	}
+
+	// --wait-window at 21:30: built now, sent from 22:00.
+	srv2 := startSimulator(t)
+	mapping = realMapping(t, srv2.BaseURL())
+	clock := newClock(21, 30)
+	defer func(s func(context.Context, time.Duration) error) { runSleep = s }(runSleep)
+	runSleep = clock.Sleep
+	r = runCmd(ctx, clock, "run", mapping, "--wait-window")
+	if r.code != ExitProblems || !strings.Contains(r.stderr, "el envío comienza a las 22:00") || srv2.Counts().Sends != 4 {
+		t.Fatalf("--wait-window: exit %d, %d sends\n%s\n%s", r.code, srv2.Counts().Sends, r.stdout, r.stderr)
+	}
+	l, _ := state.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))
+	defer l.Close()
+	sends, _ := l.Sends(ctx)
+	for _, s := range sends {
+		if s.CreatedAt.Before(time.Date(2026, 11, 20, 22, 0, 0, 0, demo.Santiago)) {
+			t.Errorf("%s sent at %s, before the window", s.CodigoEnvio, s.CreatedAt)
+		}
+	}
+}
+
+// TestRunLock: one run at a time per mapping.
+func TestRunLock(t *testing.T) {
+	srv := startSimulator(t)
+	mapping := realMapping(t, srv.BaseURL())
+	lock, err := state.AcquireLock(filepath.Join(filepath.Dir(mapping), "state", "ledger.db"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(context.Background(), newClock(22, 30), "run", mapping, "--date", "2026-11-20")
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "ya hay una ejecución en curso para este mapeo") || srv.Counts().Sends != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	lock.Release()
+	if r := runCmd(context.Background(), newClock(22, 30), "run", mapping, "--date", "2026-11-20"); r.code != ExitProblems {
+		t.Fatalf("after release: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestRunSenceDown: SENCE unreachable leaves the courses pending (exit 3);
+// the next run, with SENCE back, sends them.
+func TestRunSenceDown(t *testing.T) {
+	defer func(s func(context.Context) func(context.Context, time.Duration) error) { retrySleep = s }(retrySleep)
+	retrySleep = func(context.Context) func(context.Context, time.Duration) error {
+		return func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	}
+	srv := startSimulator(t)
+	url := srv.BaseURL()
+	srv.Close() // down: connection refused
+	mapping := realMapping(t, url)
+	ctx := context.Background()
+	r := runCmd(ctx, newClock(22, 30), "run", mapping, "--date", "2026-11-20")
+	if r.code != ExitFailed || strings.Count(r.stdout, ": pendiente") != 4 {
+		t.Fatalf("down: exit %d\n%s", r.code, r.stdout)
+	}
+	r = runCmd(ctx, newClock(22, 40), "status", mapping)
+	if r.code != ExitProblems || strings.Count(r.stdout, ": pendiente (codigoEnvio") != 4 {
+		t.Fatalf("status: %s", r.stdout)
+	}
+	// SENCE is back on the same address.
+	back, err := simulator.Start(ctx, strings.TrimPrefix(strings.TrimSuffix(url, simulator.BasePath), "http://"), simulator.Options{})
+	if err != nil {
+		t.Skipf("the port was taken meanwhile: %v", err)
+	}
+	defer back.Close()
+	r = runCmd(ctx, newClock(22, 50), "run", mapping, "--date", "2026-11-20")
+	if r.code != ExitProblems || strings.Count(r.stdout, "SENCE no lo recibió") != 4 || back.Counts().Sends != 4 {
+		t.Fatalf("back: exit %d, %d sends\n%s", r.code, back.Counts().Sends, r.stdout)
+	}
+}
+
+// TestSchedule runs the demo mapping at 22:00 by the cron default and stops
+// gracefully.
+func TestSchedule(t *testing.T) {
+	dd := demoDir(t)
+	clock := newClock(21, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer func(s func(context.Context, time.Duration) error) { schedulerSleep = s }(schedulerSleep)
+	schedulerSleep = func(ctx context.Context, d time.Duration) error {
+		if clock.Now().After(time.Date(2026, 11, 21, 12, 0, 0, 0, demo.Santiago)) {
+			cancel() // SIGTERM the morning after
+		}
+		return clock.Sleep(ctx, d)
+	}
+	r := runCmd(ctx, clock, "schedule", filepath.Join(dd, "mapping.yaml"), "--log-format", "json")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{`"msg":"programador iniciado"`, `"a_las":"2026-11-20 22:00 -03"`, `"msg":"terminó la ejecución programada"`, `"codigo_salida":1`, `"msg":"programador detenido"`} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("log lacks %s:\n%s", want, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "Ejecución 1, fecha de reporte 2026-11-20") {
+		t.Errorf("the run's report is missing:\n%s", r.stdout)
+	}
+	// A wrong schedule is refused at start.
+	p := filepath.Join(dd, "bad.yaml")
+	os.WriteFile(p, []byte("version: 1\nextends: mapping.yaml\nrun:\n  schedule: \"61 22 * * *\"\n"), 0o600)
+	if r := runCmd(context.Background(), clock, "schedule", p); r.code != ExitFailed || !strings.Contains(r.stderr, "61 está fuera del rango 0-59") {
+		t.Fatalf("bad schedule: exit %d %s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/otec-tools/sence-engine/engine/cron"
+	nightly "github.com/otec-tools/sence-engine/engine/run"
+)
+
+func init() {
+	extraCommandList = append(extraCommandList,
+		command{"schedule", "servicio que ejecuta engine run según run.schedule (cron, hora de Chile; por omisión 0 22 * * *)", cmdSchedule})
+}
+
+// schedulerSleep is the scheduler's wait; tests replace it with a clock.
+var schedulerSleep func(ctx context.Context, d time.Duration) error
+
+// cmdSchedule runs every mapping on its schedule until SIGINT or SIGTERM,
+// then lets the runs in progress finish their current request and exits
+// 0. Exit codes: 2 wrong command line, 3 a mapping or its schedule is
+// wrong at start.
+func cmdSchedule(ctx context.Context, e *Env, args []string) int {
+	fs := flags(e, "schedule", "MAPEO.yaml...")
+	logFormat := fs.String("log-format", "text", "formato del registro: text o json")
+	ignoreWindow := fs.Bool("ignore-window", false, "las ejecuciones envían aunque sea fuera de la ventana de SENCE")
+	pos, ok := parse(fs, args)
+	if !ok {
+		return ExitUsage
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return ExitUsage
+	}
+	log, err := newLogger(e.Stderr, *logFormat, false)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return ExitUsage
+	}
+	var jobs []nightly.Job
+	for _, path := range pos {
+		plan, ds := loadPlan(e, path)
+		if plan == nil || ds.HasErrors() {
+			ds.Print(e.Stderr)
+			fmt.Fprintf(e.Stderr, "%s: el mapeo tiene errores: corríjalos (engine validate) antes de programarlo\n", path)
+			return ExitFailed
+		}
+		expr := plan.Mapping.Run.Schedule
+		if expr == "" {
+			expr = nightly.DefaultSchedule
+		}
+		sched, err := cron.Parse(expr)
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "%s: run.schedule: %v\n", path, err)
+			return ExitFailed
+		}
+		jobLog := log.With("mapeo", filepath.Base(path))
+		jobs = append(jobs, nightly.Job{Name: path, Schedule: sched, Run: func(ctx context.Context) int {
+			// The report date is the night of the run: --date is not fixed.
+			return runMapping(ctx, e, path, runOptions{ignoreWindow: *ignoreWindow, log: jobLog})
+		}})
+	}
+	log.Info("programador iniciado", "mapeos", len(jobs), "zona", "America/Santiago")
+	s := nightly.Scheduler{Jobs: jobs, Now: e.Now, Sleep: schedulerSleep, Log: log}
+	s.Serve(ctx)
+	return ExitOK
+}
