@@ -42,16 +42,7 @@ type runOptions struct {
 var retrySleep = nightly.SleepUnless
 
 // runSleep waits for the send window; tests replace it.
-var runSleep = func(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+var runSleep = nightly.Sleep
 
 func cmdRun(ctx context.Context, e *Env, args []string) int {
 	fs := flags(e, "run", "MAPEO.yaml")

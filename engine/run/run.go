@@ -321,8 +321,10 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 			}
 		}
 	}
+	key := courseKey(r.CodigoOferta, r.CodigoGrupo)
 	if len(course.ListaAlumnos) == 0 {
 		cr.Status, cr.Message = CourseNothing, "todos los alumnos quedaron retenidos u omitidos: no hay nada que enviar"
+		s.dropRetry(ctx, key, "SENCE no lo recibió y esta noche no hay nada que enviar del curso")
 		return
 	}
 	hash := PayloadHash(course)
@@ -330,9 +332,9 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 		cr.Status, cr.IDProceso, cr.CodigoEnvio = CourseDone, done.IDProceso, done.CodigoEnvio
 		cr.Message = fmt.Sprintf("ya se envió esta noche con los mismos datos (proceso %s): no se envía de nuevo", orDash(done.IDProceso))
 		s.fromItems(ctx, done, toSend)
+		s.dropRetry(ctx, key, fmt.Sprintf("SENCE no lo recibió; los datos de esta noche ya los tiene (codigoEnvio %s)", done.CodigoEnvio))
 		return
 	}
-	key := courseKey(r.CodigoOferta, r.CodigoGrupo)
 	if p := s.unresolved[key]; p != nil && p.PayloadHash == hash {
 		cr.Status, cr.CodigoEnvio = CoursePending, p.CodigoEnvio
 		cr.Message = "hay un envío de esta noche cuyo resultado no se pudo confirmar en el historial de SENCE: no se reenvía para no duplicarlo; la próxima ejecución lo consulta de nuevo"
@@ -402,6 +404,18 @@ func (s *Session) fromItems(ctx context.Context, send *state.Send, students []*S
 			continue
 		}
 		st.Status, st.Code, st.Explanation = it.Outcome, it.Code, it.Message
+	}
+}
+
+// dropRetry closes a pending send of tonight that SENCE never received
+// when the course needs no send anymore.
+func (s *Session) dropRetry(ctx context.Context, key, why string) {
+	s.mu.Lock()
+	p := s.retry[key]
+	delete(s.retry, key)
+	s.mu.Unlock()
+	if p != nil {
+		s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, why)
 	}
 }
 

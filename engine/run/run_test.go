@@ -631,3 +631,31 @@ func TestWindowBounds(t *testing.T) {
 }
 
 func mappingWindow() mapping.Window { return mapping.Window{} }
+
+// TestPendingSupersededByWhatSENCEHas: tonight's pending send SENCE never
+// got is closed, not resent, when the data went back to what SENCE already
+// has tonight.
+func TestPendingSupersededByWhatSENCEHas(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
+	b := []*build.CourseResult{course("C-1", alumno(ana, 55, 55, 55))}
+	f.run(ctx, night1, a, nil)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	ln.Close()
+	if rep := f.run(ctx, night1, b, func(c *Config) { c.Sender = f.newClient("http://" + ln.Addr().String()) }); rep.course("C-1").Status != CoursePending {
+		t.Fatalf("%+v", rep.course("C-1"))
+	}
+	rep := f.run(ctx, night1, a, nil)
+	if rep.course("C-1").Status != CourseDone || f.sim.Counts().Sends != 1 || rep.Outcome != OutcomeOK {
+		t.Fatalf("%s %d sends %s", rep.course("C-1").Status, f.sim.Counts().Sends, rep.Outcome)
+	}
+	sends, _ := f.ledger.Sends(ctx)
+	if len(sends) != 2 || sends[1].Status != state.SendFailed || !strings.Contains(sends[1].Error, "ya los tiene") {
+		t.Fatalf("%+v", sends[1])
+	}
+	st, _ := ReadStatus(ctx, f.ledger, 5)
+	if !st.Clean() {
+		t.Fatalf("status: %+v", st)
+	}
+}

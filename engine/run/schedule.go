@@ -44,7 +44,7 @@ func (s *Scheduler) Serve(ctx context.Context) {
 		s.Now = time.Now
 	}
 	if s.Sleep == nil {
-		s.Sleep = sleepContext
+		s.Sleep = Sleep
 	}
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
@@ -66,7 +66,7 @@ func (s *Scheduler) loop(ctx context.Context, j Job) {
 			return
 		}
 		log.Info("próxima ejecución", "a_las", next.In(sence.Location).Format("2006-01-02 15:04 MST"))
-		if err := s.sleepUntil(ctx, next); err != nil {
+		if err := SleepUntil(ctx, next, s.Now, s.Sleep); err != nil {
 			return
 		}
 		started := s.Now()
@@ -92,19 +92,8 @@ func (s *Scheduler) missed(j Job, last, now time.Time) int {
 	return n
 }
 
-func (s *Scheduler) sleepUntil(ctx context.Context, t time.Time) error {
-	for {
-		d := t.Sub(s.Now())
-		if d <= 0 {
-			return nil
-		}
-		if err := s.Sleep(ctx, min(d, maxNap)); err != nil {
-			return err
-		}
-	}
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -133,11 +122,17 @@ func SleepUnless(stop context.Context) func(ctx context.Context, d time.Duration
 	}
 }
 
-// SleepUntil waits until t by the clock now, or until ctx ends.
+// SleepUntil waits until t by the clock now, or until ctx ends, in naps of
+// at most a minute so that a changed system clock or a suspended machine
+// is noticed.
 func SleepUntil(ctx context.Context, t time.Time, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
-	s := Scheduler{Now: now, Sleep: sleep}
-	if s.Sleep == nil {
-		s.Sleep = sleepContext
+	for {
+		d := t.Sub(now())
+		if d <= 0 {
+			return nil
+		}
+		if err := sleep(ctx, min(d, maxNap)); err != nil {
+			return err
+		}
 	}
-	return s.sleepUntil(ctx, t)
 }

@@ -49,9 +49,6 @@ var runWords = map[string]string{
 	state.RunFailed: "fallida", state.RunInterrupted: "interrumpida",
 }
 
-// sendWords are the Spanish names of outbox statuses.
-var sendWords = map[string]string{state.SendPending: CoursePending, state.SendFailed: CourseFailed}
-
 const clock = "2006-01-02 15:04"
 
 // ReadStatus reads a Status from the ledger.
@@ -69,12 +66,12 @@ func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error)
 		}
 		st.Runs = append(st.Runs, x)
 	}
-	sends, err := l.UnfinishedCourses(ctx)
+	sends, err := l.PendingSends(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range sends {
-		st.Undone = append(st.Undone, CourseStatus{CodigoOferta: s.CodigoOferta, CodigoGrupo: s.CodigoGrupo, Status: sendWords[s.Status],
+		st.Undone = append(st.Undone, CourseStatus{CodigoOferta: s.CodigoOferta, CodigoGrupo: s.CodigoGrupo, Status: CoursePending,
 			CodigoEnvio: s.CodigoEnvio, Since: s.CreatedAt.In(sence.Location).Format(clock), Message: s.Error})
 	}
 	courses, err := l.LatestCourses(ctx)

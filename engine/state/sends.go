@@ -129,19 +129,6 @@ func (l *Ledger) Sends(ctx context.Context) ([]Send, error) {
 	return scanSends(rows)
 }
 
-// UnfinishedCourses returns, per course, its latest send when that send is
-// pending or failed: the courses SENCE may not have tonight.
-func (l *Ledger) UnfinishedCourses(ctx context.Context) ([]Send, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT `+sendColumns+` FROM sends s
-		WHERE s.id = (SELECT MAX(o.id) FROM sends o WHERE o.codigo_oferta = s.codigo_oferta AND o.codigo_grupo = s.codigo_grupo)
-		  AND s.status IN (?, ?)
-		ORDER BY s.codigo_oferta, s.codigo_grupo`, SendPending, SendFailed)
-	if err != nil {
-		return nil, err
-	}
-	return scanSends(rows)
-}
-
 // Note records an error on a send without changing its status: a pending
 // send whose outcome is still unknown.
 func (l *Ledger) Note(ctx context.Context, id int64, msg string) error {

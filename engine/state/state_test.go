@@ -109,10 +109,6 @@ func TestOutbox(t *testing.T) {
 	if len(pend) != 1 || pend[0].CodigoEnvio != s.CodigoEnvio || string(pend[0].Request) != `{"token":"<TOKEN>"}` || !pend[0].CreatedAt.Equal(t0) {
 		t.Fatalf("pending: %+v", pend)
 	}
-	unf, _ := l.UnfinishedCourses(ctx)
-	if len(unf) != 1 {
-		t.Fatalf("unfinished: %+v", unf)
-	}
 	var hooked bool
 	l.BeforeCommit = func() { hooked = true }
 	err = l.Complete(ctx, Completion{SendID: s.ID, Status: SendPartial, At: t0.Add(time.Minute), Response: []byte(`{"id_proceso":7}`), IDProceso: "7",
@@ -150,9 +146,6 @@ func TestOutbox(t *testing.T) {
 	}
 	if n, _ := l.NextAttempt(ctx, "2026-11-20", "C1", "G1"); n != 2 {
 		t.Fatalf("next attempt %d", n)
-	}
-	if unf, _ := l.UnfinishedCourses(ctx); len(unf) != 0 {
-		t.Fatalf("unfinished after the answer: %+v", unf)
 	}
 }
 
