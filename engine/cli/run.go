@@ -213,8 +213,8 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		if err != nil {
 			return finish(sess.Abort(ctx, "no se pudo leer el historial de SENCE para registrar lo ya aceptado: "+err.Error()))
 		}
-		fmt.Fprintf(e.Stdout, "Historial de SENCE desde %s: %d procesos, %d registros aceptados de %d alumnos registrados como ya aceptados.\n\n",
-			since, res.Processes, res.Records, res.Students)
+		fmt.Fprintf(e.Stdout, "Historial de SENCE desde %s: %d procesos; se registró lo que SENCE ya aceptó de %d alumnos (%d registros).\n\n",
+			since, res.Processes, res.Students, res.Records)
 	}
 	if conn != nil && conn.simulated && !o.dryRun {
 		fmt.Fprintln(e.Stdout, "(envío al simulador local de SENCE, no al servicio real)")

@@ -299,3 +299,39 @@ func TestSchedule(t *testing.T) {
 		t.Fatalf("bad schedule: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// TestRunSeedFromHistory: a ledger lost (or a first run after another
+// tool) learns from SENCE's history what SENCE already accepted.
+func TestRunSeedFromHistory(t *testing.T) {
+	srv := startSimulator(t)
+	mapping := realMapping(t, srv.BaseURL())
+	ctx := context.Background()
+	if r := runCmd(ctx, newClock(22, 30), "run", mapping, "--date", "2026-11-20"); r.code != ExitProblems {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	os.RemoveAll(filepath.Join(filepath.Dir(mapping), "state"))
+	r := runCmd(ctx, newClock(22, 40), "run", mapping, "--date", "2026-11-20", "--dry-run", "--seed-from-history", "--since", "2000-01-01")
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "Historial de SENCE desde 2000-01-01: 4 procesos") ||
+		!strings.Contains(r.stdout, "se registró lo que SENCE ya aceptó de 73 alumnos") { // no roster: 20111222-2 is accepted too
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	l, err := state.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	acc, _ := l.AcceptedOf(ctx, "CAP-26-01-13-0102-1", "CAP-26-01-13-0102-1")
+	if len(acc) != 18 {
+		t.Fatalf("%d students seeded for CAP-26-01-13-0102-1, want 18", len(acc))
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	var b bytes.Buffer
+	p := &progressLine{w: &b}
+	p.show(nightly.Progress{Courses: 4, CoursesDone: 1, Students: 73, StudentsDone: 23, Current: []string{"CAP-1", "CAP-2"}})
+	p.clear()
+	if got := b.String(); got != "\r\033[K1/4 cursos, 23/73 alumnos · enviando CAP-1, CAP-2\r\033[K" {
+		t.Fatalf("%q", got)
+	}
+}

@@ -26,7 +26,10 @@ func cmdStatus(ctx context.Context, e *Env, args []string) int {
 	runs := fs.Int("runs", 10, "cuántas ejecuciones recientes mostrar")
 	asJSON := fs.Bool("json", false, "muestra el estado en JSON")
 	pos, ok := parse(fs, args)
-	if !ok || len(pos) != 1 {
+	if !ok {
+		return ExitUsage
+	}
+	if len(pos) != 1 {
 		fs.Usage()
 		return ExitUsage
 	}
