@@ -119,6 +119,36 @@ func Tables() []string {
 	return slices.Clone(s.tables)
 }
 
+// Column is a column of a Moodle table as the dialect's DDL declares it.
+type Column struct {
+	Name string
+	Type string // as written in the DDL, e.g. "BIGINT", "VARCHAR(255)", "NUMERIC(10,5)"
+}
+
+// columnRe reads a column definition line of the DDL.
+var columnRe = regexp.MustCompile("^\\s*[\"`]([a-z0-9_]+)[\"`] ([A-Z]+(?:\\([0-9,]+\\))?(?: PRECISION)?)")
+
+// Columns lists a table's columns (table without prefix) in order.
+func Columns(dialect, table string) ([]Column, error) {
+	s, err := load(dialect)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range s.stmts {
+		if st.index != "" || st.table != table {
+			continue
+		}
+		var out []Column
+		for _, line := range strings.Split(st.text, "\n")[1:] {
+			if m := columnRe.FindStringSubmatch(line); m != nil {
+				out = append(out, Column{Name: m[1], Type: m[2]})
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("no Moodle table %q in the schema", table)
+}
+
 // CheckPrefix reports whether prefix can name the tables and indexes of the
 // schema on every engine.
 func CheckPrefix(prefix string) error {

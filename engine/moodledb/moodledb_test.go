@@ -171,3 +171,29 @@ func countIndexes(t *testing.T, db *sql.DB, dialect, prefix string) int {
 	}
 	return n
 }
+
+func TestColumns(t *testing.T) {
+	for _, dialect := range moodledb.Dialects {
+		cols, err := moodledb.Columns(dialect, "grade_grades")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cols) != 23 || cols[0].Name != "id" || cols[8].Name != "finalgrade" || !strings.HasSuffix(cols[8].Type, "(10,5)") {
+			t.Errorf("%s: grade_grades columns %v", dialect, cols)
+		}
+		for _, tb := range moodledb.Tables() {
+			if cols, err := moodledb.Columns(dialect, tb); err != nil || len(cols) < 3 {
+				t.Errorf("%s: %s: %d columns, %v", dialect, tb, len(cols), err)
+			}
+		}
+	}
+	if _, err := moodledb.Columns("sqlite", "nonexistent"); err == nil {
+		t.Error("Columns of an unknown table")
+	}
+	scorm, _ := moodledb.Columns("postgres", "scorm")
+	for _, c := range scorm {
+		if c.Name == "maxgrade" && c.Type != "DOUBLE PRECISION" {
+			t.Errorf("scorm.maxgrade is %q", c.Type)
+		}
+	}
+}

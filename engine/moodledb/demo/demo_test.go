@@ -771,3 +771,36 @@ func TestEscaping(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLoad measures loading a tenth of the reference benchmark's
+// courses (20 courses, 5,000 enrolments, about 2 million log rows) into each
+// engine; run with -benchtime=1x.
+func BenchmarkLoad(b *testing.B) {
+	ds := demo.Generate(demo.Scaled(20, 5000))
+	counts, err := ds.RowCounts()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rows int64
+	for _, n := range counts {
+		rows += n
+	}
+	for _, dialect := range moodledb.Dialects {
+		b.Run(dbtest.Name(dialect), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				db := dbtest.Open(b, dialect)
+				ctx := context.Background()
+				if err := moodledb.CreateSchema(ctx, db, dialect, "mdl_"); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := ds.Load(ctx, db, dialect, "mdl_"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(counts["logstore_standard_log"]), "log-rows")
+		})
+	}
+}
