@@ -101,8 +101,15 @@ func (v *Validator) translate(e gojsonschema.ResultError, root any) Problem {
 		obj, _ := lookup(root, segs).(map[string]any)
 		return Problem{Path: joinKey(base, k), Value: scalar(e.Value()), Msg: v.unknownKeyMsg(k, levelOf(segs), obj)}
 	}
+	return valueProblem(segs, base, e.Value(), isMinItems(e), isPattern(e), e.Description())
+}
 
-	val := e.Value()
+// valueProblem words a value at segs (base is their path) that breaks a
+// keyword of the schema: minItems and pattern say which, where it changes
+// the message; desc is the keyword's own description, for fields without
+// a message of their own. The native validator uses it too, so both say
+// the same.
+func valueProblem(segs []string, base string, val any, minItems, pattern bool, desc string) Problem {
 	p := Problem{Path: base, Value: scalar(val)}
 	name, isItem := fieldOf(segs)
 	if name == "token" {
@@ -114,7 +121,7 @@ func (v *Validator) translate(e gojsonschema.ResultError, root any) Problem {
 		p.Msg = "el documento debe ser un objeto JSON con los datos de un curso; se obtuvo " + describe(val)
 	case isItem:
 		p.Msg = fmt.Sprintf("%s debe ser %s; se obtuvo %s", base, itemOf[name], describe(val))
-	case emptyList[name] != "" && (val == nil || isMinItems(e)):
+	case emptyList[name] != "" && (val == nil || minItems):
 		p.Msg = emptyList[name]
 	case dates[name] && isString:
 		p.Msg = dateMsg(name, s)
@@ -122,7 +129,7 @@ func (v *Validator) translate(e gojsonschema.ResultError, root any) Problem {
 		p.Msg = tokenMsg(s)
 	case name == "rutOtec" && isString && rutOtecMsg(s) != "":
 		p.Msg = rutOtecMsg(s)
-	case isString && isPattern(e) && strings.HasPrefix(name, "codigo"):
+	case isString && pattern && strings.HasPrefix(name, "codigo"):
 		if s == "" {
 			p.Msg = name + " no puede estar vacío"
 		} else {
@@ -138,7 +145,7 @@ func (v *Validator) translate(e gojsonschema.ResultError, root any) Problem {
 		p.Msg = fmt.Sprintf("%s debe ser %s; se obtuvo %s", name, expect[name], describe(val))
 	default:
 		// Not reached with the embedded schema; keep the library's words.
-		p.Msg = fmt.Sprintf("%s no cumple el esquema de SENCE: %s", cmpOr(base, "el documento"), e.Description())
+		p.Msg = fmt.Sprintf("%s no cumple el esquema de SENCE: %s", cmpOr(base, "el documento"), desc)
 	}
 	return p
 }
