@@ -1,0 +1,212 @@
+package baseline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/otec-tools/sence-engine/engine/rut"
+)
+
+// The rules of the standard preset (mappings/moodle.yaml), written as the
+// Go a developer would write by hand for one Moodle: no expressions, no
+// generic rows. Each mirrors the engine function the preset calls, to the
+// rounding, so that the payloads are byte for byte the same.
+
+// Params are the preset's parameters, read from the compiled mapping so
+// that the three runners use the same values.
+type Params struct {
+	CourseCode, ModuleCode *regexp.Regexp
+	RutFrom                string
+	PassGrade, Exigencia   float64
+	PassProgress           float64
+	DedicationSource       string // block | log
+	MaxGap, MinSession     int64
+	SyncModule             string
+}
+
+// ParamsOf reads the parameters of a compiled mapping's params.
+func ParamsOf(p map[string]any) (Params, error) {
+	var out Params
+	var errs []error
+	str := func(k string) string {
+		s, ok := p[k].(string)
+		if !ok {
+			errs = append(errs, fmt.Errorf("params.%s: not a text", k))
+		}
+		return s
+	}
+	num := func(k string) float64 {
+		switch x := p[k].(type) {
+		case int:
+			return float64(x)
+		case int64:
+			return float64(x)
+		case float64:
+			return x
+		}
+		errs = append(errs, fmt.Errorf("params.%s: not a number", k))
+		return 0
+	}
+	var err error
+	if out.CourseCode, err = regexp.Compile(str("courseCodePattern")); err != nil {
+		errs = append(errs, err)
+	}
+	if out.ModuleCode, err = regexp.Compile(str("moduleCodePattern")); err != nil {
+		errs = append(errs, err)
+	}
+	out.RutFrom = str("rutFrom")
+	out.PassGrade = num("passGrade")
+	out.Exigencia = num("exigencia")
+	out.PassProgress = num("passProgress")
+	out.DedicationSource = str("dedicationSource")
+	out.MaxGap = int64(num("maxGap"))
+	out.MinSession = int64(num("minSession"))
+	out.SyncModule = str("syncModule")
+	return out, errors.Join(errs...)
+}
+
+// santiago is the time zone of SENCE dates.
+var santiago = func() *time.Location {
+	loc, err := time.LoadLocation("America/Santiago")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+// date is the Chilean calendar day of a Moodle time.
+func date(t int64) string { return time.Unix(t, 0).In(santiago).Format(time.DateOnly) }
+
+// pct is the whole percentage done of total, rounded down, 0 to 100.
+func pct(done, total int64) int {
+	switch {
+	case total <= 0, done <= 0:
+		return 0
+	case done >= total:
+		return 100
+	}
+	return int(done * 100 / total)
+}
+
+// roundTo rounds half away from zero on the decimal text of x.
+func roundTo(x float64, decimals int) float64 {
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(x, 'g', -1, 64))
+	if !ok {
+		return x
+	}
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(decimals)), nil)
+	r.Mul(r, new(big.Rat).SetInt(scale))
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	if m.Abs(m).Lsh(m, 1).Cmp(r.Denom()) >= 0 {
+		if r.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	f, _ := new(big.Rat).SetFrac(q, scale).Float64()
+	return f
+}
+
+// nota is the Chilean 1.0–7.0 grade of a percentage with an exigency.
+func nota(p, exigencia float64) (float64, error) {
+	const slack = 1e-9
+	if p < -slack || p > 100+slack {
+		return 0, fmt.Errorf("porcentaje de logro fuera de rango (0 a 100): %v", p)
+	}
+	x := min(max(p, 0), 100)
+	if x < exigencia {
+		return 1 + 3*x/exigencia, nil
+	}
+	return 4 + 3*(x-exigencia)/(100-exigencia), nil
+}
+
+// gradePct is a grade as a percentage of its range; ok is false when there
+// is no grade or the range is empty.
+func gradePct(g grade) (float64, bool) {
+	if !g.final.Valid || g.max <= g.min {
+		return 0, false
+	}
+	return (g.final.Float64 - g.min) * 100 / (g.max - g.min), true
+}
+
+// truncate trims and keeps at most n characters.
+func truncate(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
+}
+
+// extract is the first match of re in s, or of its first group.
+func extract(s string, re *regexp.Regexp) string {
+	m := re.FindStringSubmatch(s)
+	switch {
+	case m == nil:
+		return ""
+	case len(m) > 1:
+		return m[1]
+	}
+	return m[0]
+}
+
+// parseRUT reads a RUT as the preset's rut() does.
+func parseRUT(s string) (rut.RUT, error) {
+	if strings.TrimSpace(s) == "" {
+		return rut.RUT{}, errors.New("RUT vacío")
+	}
+	return rut.Parse(s)
+}
+
+// liveSeconds is data.duration of a BigBlueButton Summary's meta, 0 when
+// absent or when meta is not JSON; decimals are dropped, as toInt drops
+// them.
+func liveSeconds(meta string) (int64, error) {
+	var doc any
+	if meta == "" || json.Unmarshal([]byte(meta), &doc) != nil {
+		return 0, nil
+	}
+	for _, part := range []string{"data", "duration"} {
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return 0, nil
+		}
+		doc = m[part]
+	}
+	switch d := doc.(type) {
+	case nil:
+		return 0, nil
+	case float64:
+		if math.Abs(d) >= 1<<63 {
+			return 0, fmt.Errorf("duración %v demasiado grande", d)
+		}
+		return int64(d), nil
+	case string:
+		t := strings.TrimSpace(d)
+		if i, err := strconv.ParseInt(t, 10, 64); err == nil {
+			return i, nil
+		}
+		f, err := strconv.ParseFloat(t, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("duración %q no es un número", d)
+		}
+		return int64(f), nil
+	}
+	return 0, fmt.Errorf("duración %v no es un número", doc)
+}

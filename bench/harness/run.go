@@ -1,0 +1,270 @@
+package harness
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/otec-tools/sence-engine/bench/baseline"
+	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/source"
+	moodledemo "github.com/otec-tools/sence-engine/examples/moodle-demo"
+)
+
+// Runners are the programs compared, in the order they run.
+var Runners = []string{"engine", "handwritten", "perstudent"}
+
+// RunConfig says what one run builds and where it writes.
+type RunConfig struct {
+	Runner     string
+	Dialect    string // sqlite, postgres or mysql
+	DSN        string
+	Prefix     string
+	Dedication string // block or log: the preset's dedicationSource
+	BatchSize  int    // courses per batch; 0 keeps the preset's
+	// Reference validates with gojsonschema (the reference validator)
+	// instead of the native one.
+	Reference bool
+	Out       string // the payloads, one JSON line per course
+}
+
+// RunStats is what a run reports about itself; the parent process adds the
+// operating system's figures.
+type RunStats struct {
+	Runner   string  `json:"runner"`
+	Courses  int     `json:"courses"`
+	Sent     int     `json:"sent"`     // students in payloads
+	Excluded int     `json:"excluded"` // students left out with a problem
+	Queries  int     `json:"queries"`
+	Rows     int64   `json:"rows"`
+	Seconds  float64 `json:"seconds"` // wall time inside the process
+	// Validate and Write are the engine's time in validation and in
+	// encoding and writing the payloads.
+	Validate float64 `json:"validateSeconds"`
+	Write    float64 `json:"writeSeconds"`
+	Digest   string  `json:"digest"` // SHA-256 of the output
+}
+
+// Line is one course of a run's output.
+type Line struct {
+	Course       int64           `json:"course"`
+	CodigoOferta string          `json:"codigoOferta"`
+	Payload      *payload.Course `json:"payload"`
+	Excluded     []int64         `json:"excluded"`
+	Failed       bool            `json:"failed,omitempty"`
+}
+
+// Fixed authentication of every payload written: the output compares
+// documents, not secrets.
+const (
+	rutOtec = "76543210-3"
+	token   = payload.RedactedToken
+)
+
+// output writes lines and hashes them.
+type output struct {
+	f    *os.File
+	w    *bufio.Writer
+	h    io.Writer
+	enc  *json.Encoder
+	sum  func() string
+	sent int
+	excl int
+	took time.Duration
+}
+
+func newOutput(path string) (*output, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	o := &output{f: f, w: bufio.NewWriterSize(f, 1<<20), h: h}
+	o.enc = json.NewEncoder(io.MultiWriter(o.w, h))
+	o.enc.SetEscapeHTML(false)
+	o.sum = func() string { return hex.EncodeToString(h.Sum(nil)) }
+	return o, nil
+}
+
+func (o *output) write(l *Line) error {
+	start := time.Now()
+	defer func() { o.took += time.Since(start) }()
+	if l.Payload != nil {
+		l.Payload.RutOtec, l.Payload.Token = rutOtec, token
+		o.sent += len(l.Payload.ListaAlumnos)
+	}
+	if l.Excluded == nil {
+		l.Excluded = []int64{}
+	}
+	o.excl += len(l.Excluded)
+	return o.enc.Encode(l)
+}
+
+func (o *output) close() error {
+	if err := o.w.Flush(); err != nil {
+		o.f.Close()
+		return err
+	}
+	return o.f.Close()
+}
+
+// Run builds every SENCE course of the site with one runner and writes
+// the output.
+func Run(ctx context.Context, cfg RunConfig) (*RunStats, error) {
+	start := time.Now()
+	plan, err := Plan(cfg)
+	if err != nil {
+		return nil, err
+	}
+	db, err := source.Open(ctx, cfg.Dialect, cfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	v, err := schema.New()
+	if err != nil {
+		return nil, err
+	}
+	out, err := newOutput(cfg.Out)
+	if err != nil {
+		return nil, err
+	}
+	st := &RunStats{Runner: cfg.Runner}
+	check := v.Check
+	if cfg.Reference {
+		check = v.CheckReference
+	}
+	switch cfg.Runner {
+	case "engine":
+		err = runEngine(ctx, db, plan, check, out, st)
+	case "handwritten", "perstudent":
+		err = runBaseline(ctx, db, plan, cfg, v, out, st)
+	default:
+		err = fmt.Errorf("ejecutor «%s» desconocido (use %v)", cfg.Runner, Runners)
+	}
+	if cerr := out.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.Sent, st.Excluded, st.Digest = out.sent, out.excl, out.sum()
+	st.Write = out.took.Seconds()
+	st.Seconds = time.Since(start).Seconds()
+	return st, nil
+}
+
+// Plan compiles the demo's mapping (the standard preset with the demo's
+// module codes) pointed at the site.
+func Plan(cfg RunConfig) (*build.Plan, error) {
+	dir, err := os.MkdirTemp("", "sencebench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "demo.yaml"), moodledemo.Mapping, 0o600); err != nil {
+		return nil, err
+	}
+	site := fmt.Sprintf("version: 1\nextends: demo.yaml\nsource:\n  driver: %s\n  dsn: %q\n  prefix: %s\n",
+		cfg.Dialect, cfg.DSN, cfg.Prefix)
+	if cfg.BatchSize > 0 {
+		site += fmt.Sprintf("  batchSize: %d\n", cfg.BatchSize)
+	}
+	if cfg.Dedication != "" {
+		site += fmt.Sprintf("params:\n  dedicationSource: %s\n", cfg.Dedication)
+	}
+	path := filepath.Join(dir, "site.yaml")
+	if err := os.WriteFile(path, []byte(site), 0o600); err != nil {
+		return nil, err
+	}
+	m, ds := mapping.Load(path, mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if ds.HasErrors() {
+		return nil, fmt.Errorf("mapeo del benchmark: %s", ds.Error())
+	}
+	plan, ds := build.Compile(m)
+	if ds.HasErrors() {
+		return nil, fmt.Errorf("mapeo del benchmark: %s", ds.Error())
+	}
+	return plan, nil
+}
+
+// runEngine is the engine's own run: build.Build streams course by course,
+// each payload validated as the CLI validates it, then written.
+func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, check func(*payload.Course) ([]schema.Problem, error), out *output, st *RunStats) error {
+	var validate time.Duration
+	opts := build.Options{
+		ReportDate: demo.DefaultReportDate,
+		Check: func(c *payload.Course) []build.Problem {
+			start := time.Now()
+			defer func() { validate += time.Since(start) }()
+			c.RutOtec, c.Token = rutOtec, token
+			ps, err := check(c)
+			if err != nil {
+				return []build.Problem{{Student: -1, Msg: err.Error()}}
+			}
+			out := make([]build.Problem, len(ps))
+			for i, p := range ps {
+				out[i] = build.Problem{Student: p.Student, Path: p.Path, Msg: p.Msg}
+			}
+			return out
+		},
+	}
+	stats, err := build.Build(ctx, db, plan, opts, func(r *build.CourseResult) error {
+		id, err := strconv.ParseInt(r.CourseID, 10, 64)
+		if err != nil {
+			return err
+		}
+		l := &Line{Course: id, CodigoOferta: r.CodigoOferta, Payload: r.Payload, Failed: r.Err != nil}
+		for _, x := range r.Excluded {
+			u, err := strconv.ParseInt(x.UserID, 10, 64)
+			if err != nil {
+				return err
+			}
+			l.Excluded = append(l.Excluded, u)
+		}
+		slices.SortFunc(l.Excluded, cmp.Compare)
+		return out.write(l)
+	})
+	st.Courses, st.Queries, st.Rows = stats.Courses, stats.Queries, int64(stats.Rows)
+	st.Validate = validate.Seconds()
+	return err
+}
+
+func runBaseline(ctx context.Context, db *source.DB, plan *build.Plan, cfg RunConfig, v *schema.Validator, out *output, st *RunStats) error {
+	params, err := baseline.ParamsOf(plan.Params)
+	if err != nil {
+		return err
+	}
+	o := &baseline.Options{
+		Dialect: cfg.Dialect, Prefix: cfg.Prefix, ReportDate: demo.DefaultReportDate, Params: params,
+		BatchSize: plan.Mapping.Source.BatchSize, Validator: v, RutOtec: rutOtec, Token: token,
+	}
+	if cfg.BatchSize > 0 {
+		o.BatchSize = cfg.BatchSize
+	}
+	emit := func(r *baseline.Result) error {
+		return out.write(&Line{Course: r.CourseID, CodigoOferta: r.CodigoOferta, Payload: r.Payload, Excluded: r.Excluded, Failed: r.Failed})
+	}
+	var bs baseline.Stats
+	if cfg.Runner == "handwritten" {
+		bs, err = baseline.SetBased(ctx, db, o, emit)
+	} else {
+		bs, err = baseline.PerStudent(ctx, db, o, emit)
+	}
+	st.Courses, st.Queries, st.Rows = bs.Courses, bs.Queries, bs.Rows
+	return err
+}
