@@ -33,6 +33,7 @@ type runOptions struct {
 	waitWindow   bool
 	seed         bool
 	since        string
+	resend       bool
 	log          *slog.Logger
 	progress     bool // draw a progress line on stderr (a terminal)
 }
@@ -52,6 +53,7 @@ func cmdRun(ctx context.Context, e *Env, args []string) int {
 	waitWindow := fs.Bool("wait-window", false, "construye ahora y espera a que abra la ventana de SENCE para enviar")
 	seed := fs.Bool("seed-from-history", false, "antes de conciliar, lee el historial de SENCE y registra lo que ya aceptó (para una primera ejecución cuando otra herramienta envió antes)")
 	since := fs.String("since", "", "con --seed-from-history: leer el historial desde esta fecha AAAA-MM-DD (por omisión, un año antes de la fecha de reporte)")
+	resend := fs.Bool("resend-changed", false, "vuelve a enviar los cursos que SENCE ya respondió esta noche si sus datos cambiaron (SENCE pide un solo envío al día)")
 	logFormat := fs.String("log-format", "text", "formato del registro en stderr cuando no es una terminal: text o json")
 	pos, ok := parse(fs, args)
 	if !ok {
@@ -68,7 +70,7 @@ func cmdRun(ctx context.Context, e *Env, args []string) int {
 		return ExitUsage
 	}
 	return runMapping(ctx, e, pos[0], runOptions{date: *bf.date, courses: bf.courses, strict: *bf.strict, dryRun: *dry,
-		ignoreWindow: *ignoreWindow, waitWindow: *waitWindow, seed: *seed, since: *since, log: log, progress: tty})
+		ignoreWindow: *ignoreWindow, waitWindow: *waitWindow, seed: *seed, since: *since, resend: *resend, log: log, progress: tty})
 }
 
 // newLogger logs to w: text or JSON lines, or only warnings when a
@@ -155,7 +157,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 	guarded := !o.dryRun && !conn.simulated && !o.ignoreWindow
 	opens, closes := window.Bounds(e.Now())
 	cfg := nightly.Config{Ledger: ledger, Mapping: m.File, Night: date.Format("2006-01-02"), Policy: m.Run.Policy,
-		SkipUnchanged: m.Run.SkipUnchanged, Concurrency: m.Run.Concurrency, DryRun: o.dryRun,
+		SkipUnchanged: m.Run.SkipUnchanged, Concurrency: m.Run.Concurrency, DryRun: o.dryRun, ResendChanged: o.resend,
 		Now: e.Now, Log: o.log, WriteFile: WriteFileAtomic, Crash: crash}
 	if guarded {
 		cfg.Deadline = closes

@@ -45,9 +45,12 @@ type Config struct {
 	// Sender is nil for a dry run.
 	Sender  Sender
 	Mapping string
-	// Night is the report date, YYYY-MM-DD: a course is sent at most once
-	// a night with the same payload.
-	Night         string
+	// Night is the report date, YYYY-MM-DD: SENCE asks for one send a day,
+	// so a course SENCE answered tonight is not sent again.
+	Night string
+	// ResendChanged sends again, as a new attempt, a course SENCE answered
+	// tonight whose data changed since (an explicit operator's decision).
+	ResendChanged bool
 	Policy        string
 	SkipUnchanged bool
 	Concurrency   int
@@ -328,9 +331,12 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 		return
 	}
 	hash := PayloadHash(course)
-	if done := s.answeredTonight(ctx, r, hash); done != nil {
+	if done, same := s.answeredTonight(ctx, r, hash); done != nil && (same || !s.cfg.ResendChanged) {
 		cr.Status, cr.IDProceso, cr.CodigoEnvio = CourseDone, done.IDProceso, done.CodigoEnvio
 		cr.Message = fmt.Sprintf("ya se envió esta noche con los mismos datos (proceso %s): no se envía de nuevo", orDash(done.IDProceso))
+		if !same {
+			cr.Message = fmt.Sprintf("ya se envió esta noche (proceso %s) y SENCE pide un solo envío al día: lo que cambió desde entonces se enviará en la próxima noche (o use --resend-changed)", orDash(done.IDProceso))
+		}
 		s.fromItems(ctx, done, toSend)
 		s.dropRetry(ctx, key, fmt.Sprintf("SENCE no lo recibió; los datos de esta noche ya los tiene (codigoEnvio %s)", done.CodigoEnvio))
 		return
@@ -374,18 +380,26 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 	s.answer(ctx, send, course, res, err, cr, toSend)
 }
 
-// answeredTonight is the send SENCE answered tonight with this payload.
-func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) *state.Send {
+// answeredTonight is the last send of the course SENCE answered tonight,
+// and whether it carried this very payload.
+func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) (*state.Send, bool) {
 	sends, err := s.cfg.Ledger.SendsOf(ctx, s.cfg.Night, r.CodigoOferta, r.CodigoGrupo)
 	if err != nil {
-		return nil
+		return nil, false
 	}
+	var last *state.Send
 	for i := len(sends) - 1; i >= 0; i-- {
-		if state.Answered(sends[i].Status) && sends[i].PayloadHash == hash {
-			return &sends[i]
+		if !state.Answered(sends[i].Status) {
+			continue
+		}
+		if sends[i].PayloadHash == hash {
+			return &sends[i], true
+		}
+		if last == nil {
+			last = &sends[i]
 		}
 	}
-	return nil
+	return last, false
 }
 
 // fromItems fills students from the outcomes a send recorded.

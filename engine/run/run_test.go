@@ -187,11 +187,17 @@ func TestRunSendsRecordsAndNeverTwiceANight(t *testing.T) {
 	if c := rep.course("C-1"); c.Status != CourseDone || c.student(ana).Status != StudentAccepted || rep.Outcome != OutcomeOK {
 		t.Fatalf("second run: %+v", c)
 	}
-	// Changed data the same night is sent, as a new attempt.
+	// Changed data the same night waits for the next night: SENCE asks
+	// for one send a day.
 	courses[0].Payload.ListaAlumnos[0].ListaModulos[0].PorcentajeAvance = 45
 	rep = f.run(ctx, night1, courses, nil)
+	if c := rep.course("C-1"); c.Status != CourseDone || f.sim.Counts().Sends != before || !strings.Contains(c.Message, "un solo envío al día") {
+		t.Fatalf("changed data sent twice in a night: %+v", c)
+	}
+	// Unless the operator asks for it: then a new attempt.
+	rep = f.run(ctx, night1, courses, func(c *Config) { c.ResendChanged = true })
 	if c := rep.course("C-1"); c.Status != CourseAccepted || c.CodigoEnvio != "C-1-20261120-i2" {
-		t.Fatalf("changed data: %+v", c)
+		t.Fatalf("changed data with ResendChanged: %+v", c)
 	}
 	if c := rep.course("C-2"); c.Status != CourseDone {
 		t.Fatalf("unchanged course resent: %+v", c)
@@ -643,7 +649,9 @@ func TestPendingSupersededByWhatSENCEHas(t *testing.T) {
 	f.run(ctx, night1, a, nil)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	ln.Close()
-	if rep := f.run(ctx, night1, b, func(c *Config) { c.Sender = f.newClient("http://" + ln.Addr().String()) }); rep.course("C-1").Status != CoursePending {
+	if rep := f.run(ctx, night1, b, func(c *Config) {
+		c.Sender, c.ResendChanged = f.newClient("http://"+ln.Addr().String()), true
+	}); rep.course("C-1").Status != CoursePending {
 		t.Fatalf("%+v", rep.course("C-1"))
 	}
 	rep := f.run(ctx, night1, a, nil)
