@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/expr-lang/expr/vm"
+	"github.com/otec-tools/sence-engine/engine/eval"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
@@ -76,9 +78,18 @@ type Stats struct {
 // Build reads the database and yields each course's result to fn, course
 // by course, so that memory stays bounded by one batch of courses.
 func Build(ctx context.Context, db *source.DB, plan *Plan, opts Options, fn func(*CourseResult) error) (Stats, error) {
-	b := &builder{db: db, plan: plan, opts: opts}
+	b := newBuilder(db, plan, opts)
 	err := b.run(ctx, fn)
 	return b.stats, err
+}
+
+func newBuilder(db *source.DB, plan *Plan, opts Options) *builder {
+	b := &builder{db: db, plan: plan, opts: opts, emptyRows: map[*Query]map[string]any{}}
+	b.sharedActs = sharesActivities(plan)
+	for i, lv := range plan.Levels {
+		b.scopeSize[i] = scopeSize(lv)
+	}
+	return b
 }
 
 type builder struct {
@@ -93,12 +104,34 @@ type builder struct {
 	// modNotes collects, per course, the modules an include rule left out
 	// with a reason: the same for every student, so reported once.
 	modNotes []Note
+	// vm evaluates every expression: one VM reused, not one per call.
+	vm vm.VM
+	// scopeSize is the number of names a scope of each level holds, so
+	// that its map is allocated once at its final size.
+	scopeSize [4]int
+	// emptyRows are the rows, all nil, of a query without a row for an
+	// entity; expressions never modify their environment, so one per
+	// query serves every entity.
+	emptyRows map[*Query]map[string]any
+	// sharedActs is set when the activities of a module are the same for
+	// every student (see sharesActivities); actMemo holds them per module
+	// of the current course.
+	sharedActs bool
+	actMemo    map[string]*actResult
+}
+
+// actResult is the outcome of building the activities of one module.
+type actResult struct {
+	list []any
+	out  []payload.Actividad
+	err  error
 }
 
 // scope is what expressions of one entity see.
 type scope map[string]any
 
-func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err error) {
+// setReportDate fixes the report date and its bounds.
+func (b *builder) setReportDate() {
 	d := b.opts.ReportDate
 	if d.IsZero() {
 		d = time.Now()
@@ -108,7 +141,10 @@ func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err er
 	b.rep = day.Format("2006-01-02")
 	b.repT0 = day.Unix()
 	b.repT1 = day.AddDate(0, 0, 1).Unix()
+}
 
+func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err error) {
+	b.setReportDate()
 	b.tx, err = b.db.ReadTx(ctx)
 	if err != nil {
 		return err
@@ -139,6 +175,11 @@ func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err er
 		}
 		for _, c := range batch {
 			r := b.course(c, idx)
+			// The course's scope holds every student, module and activity
+			// it built: let it go before the next course, so memory is
+			// bounded by one course and the batch's rows, not the batch's
+			// payloads.
+			c.sc = nil
 			b.stats.Courses++
 			if err := fn(r); err != nil {
 				return err
@@ -205,7 +246,7 @@ func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult
 		res.CodigoOferta, _ = sc["codigoOferta"].(string)
 		res.CodigoGrupo, _ = sc["codigoGrupo"].(string)
 		if lv.Include != nil && listed == nil {
-			ok, _, err := b.include(lv.Include.Run, sc)
+			ok, _, err := b.include(b.runner(lv.Include), sc)
 			if err != nil {
 				res.Err = err
 				failed = append(failed, res)
@@ -236,6 +277,47 @@ func labelOf(row map[string]any, id string) string {
 
 func (b *builder) baseScope() scope {
 	return scope{nameParams: b.plan.Params, nameReportDate: b.rep}
+}
+
+// scopeSize counts the names a scope of lv holds: params, reportDate, the
+// parents, the children, the columns, the query rows, vars and fields.
+func scopeSize(lv *Level) int {
+	if lv == nil {
+		return 8
+	}
+	return 3 + lv.Index + len(lv.Flat) + len(lv.Queries) + len(lv.Steps)
+}
+
+// sharesActivities reports whether a module's activities come out the
+// same for every student: no activity query carries the student's key and
+// no activity expression reads the student or the module (the module's
+// values are the student's). Then they are built once per module of a
+// course instead of once per student, which is most of the entities of a
+// run.
+func sharesActivities(plan *Plan) bool {
+	alv := plan.Levels[mapping.Activity]
+	if alv == nil || alv.From == nil {
+		return false
+	}
+	studentKey := plan.Levels[mapping.Student].Key
+	for _, q := range alv.Queries {
+		if slices.Contains(q.Keys, studentKey) {
+			return false
+		}
+	}
+	progs := []*Step{}
+	progs = append(progs, alv.Steps...)
+	if alv.Include != nil {
+		progs = append(progs, &Step{Prog: alv.Include})
+	}
+	for _, s := range progs {
+		for _, id := range s.Prog.Idents {
+			if id == parentName[mapping.Student] || id == parentName[mapping.Module] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // index holds the rows of one batch, per query, grouped by key.
@@ -363,6 +445,15 @@ func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups ma
 	if ti < 0 {
 		return &QueryError{q.Name, q.SQL.Pos, fmt.Errorf("no devuelve la columna «%s» de «sessions.time»", q.Sessions.Time)}
 	}
+	// The key columns, and the current key's values: a row with the same
+	// values continues the key's stream without building its key text.
+	keyCols := make([]int, 0, len(q.Keys))
+	for i, c := range rows.Columns {
+		if slices.Contains(q.Keys, c) {
+			keyCols = append(keyCols, i)
+		}
+	}
+	cur := make([]any, len(keyCols))
 	var acc *SessionAcc
 	var curKey string
 	var keyVals map[string]any
@@ -382,23 +473,32 @@ func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups ma
 			return &QueryError{q.Name, q.SQL.Pos, err}
 		}
 		b.stats.Rows++
-		r := make(map[string]any, len(q.Keys))
-		for i, c := range rows.Columns {
-			if slices.Contains(q.Keys, c) {
-				r[c] = vals[i]
-			}
-		}
-		k := keyOf(r, q.Keys)
 		t, ok := asInt(vals[ti])
 		if !ok {
 			continue
 		}
-		if acc == nil || k != curKey {
-			flush()
-			if _, seen := groups[k]; seen {
-				return &QueryError{q.Name, q.SQL.Pos, fmt.Errorf("las filas deben venir ordenadas por %s y luego por %s (ORDER BY)", strings.Join(q.Keys, ", "), q.Sessions.Time)}
+		same := acc != nil
+		for j, i := range keyCols {
+			if same && vals[i] != cur[j] {
+				same = false
 			}
-			acc, curKey, keyVals = NewSessionAcc(q.Gap, q.MinLen), k, r
+		}
+		if !same {
+			r := make(map[string]any, len(q.Keys))
+			for _, i := range keyCols {
+				r[rows.Columns[i]] = vals[i]
+			}
+			k := keyOf(r, q.Keys)
+			if acc == nil || k != curKey {
+				flush()
+				if _, seen := groups[k]; seen {
+					return &QueryError{q.Name, q.SQL.Pos, fmt.Errorf("las filas deben venir ordenadas por %s y luego por %s (ORDER BY)", strings.Join(q.Keys, ", "), q.Sessions.Time)}
+				}
+				acc, curKey, keyVals = NewSessionAcc(q.Gap, q.MinLen), k, r
+			}
+			for j, i := range keyCols {
+				cur[j] = vals[i]
+			}
 		}
 		if err := acc.Add(t); err != nil {
 			return &QueryError{q.Name, q.SQL.Pos, err}
@@ -503,10 +603,7 @@ func (b *builder) attach(lv *Level, sc scope, id ids, idx index) error {
 		if len(rows) == 1 {
 			row = rows[0]
 		} else {
-			row = make(map[string]any, len(q.Columns))
-			for _, c := range q.Columns {
-				row[c] = nil
-			}
+			row = b.emptyRow(q)
 		}
 		sc[q.Name] = row
 		for _, c := range q.Columns {
@@ -516,6 +613,20 @@ func (b *builder) attach(lv *Level, sc scope, id ids, idx index) error {
 		}
 	}
 	return nil
+}
+
+// emptyRow is q's row of nil values, shared by the entities q has no row
+// for.
+func (b *builder) emptyRow(q *Query) map[string]any {
+	row, ok := b.emptyRows[q]
+	if !ok {
+		row = make(map[string]any, len(q.Columns))
+		for _, c := range q.Columns {
+			row[c] = nil
+		}
+		b.emptyRows[q] = row
+	}
+	return row
 }
 
 func describeIDs(keys []string, id ids) string {
@@ -538,7 +649,7 @@ func (b *builder) evalSteps(steps []*Step, sc scope) error {
 			failed[s.Name] = true
 			continue
 		}
-		v, err := s.Prog.Run(sc)
+		v, err := s.Prog.RunVM(&b.vm, sc)
 		if err != nil {
 			errs = append(errs, &StepError{Step: s, Err: err})
 			if failed == nil {
@@ -588,6 +699,11 @@ func (e *StepError) Error() string { return e.Step.Name + ": " + e.Err.Error() }
 
 func (e *StepError) Unwrap() error { return e.Err }
 
+// runner runs p on the builder's VM.
+func (b *builder) runner(p *eval.Program) func(map[string]any) (any, error) {
+	return func(env map[string]any) (any, error) { return p.RunVM(&b.vm, env) }
+}
+
 // include evaluates an include rule: true keeps the entity; false leaves it
 // out silently; a text leaves it out with that text as the reason.
 func (b *builder) include(run func(map[string]any) (any, error), sc scope) (bool, string, error) {
@@ -611,6 +727,7 @@ func (b *builder) course(c *courseEntity, idx index) *CourseResult {
 	res := c.res
 	plan := b.plan
 	b.modNotes = nil
+	b.actMemo = nil
 	defer func() { res.Notes = append(res.Notes, b.modNotes...) }()
 	clv := plan.Levels[mapping.Course]
 	cid := ids{clv.Key: c.id}
@@ -671,7 +788,8 @@ func (idx index) under(q *Query, prefix string) []map[string]any {
 }
 
 func (b *builder) newScope(lv *Level, row map[string]any, parents []scope) scope {
-	sc := b.baseScope()
+	sc := make(scope, b.scopeSize[lv.Index])
+	sc[nameParams], sc[nameReportDate] = b.plan.Params, b.rep
 	for i, p := range parents {
 		sc[parentName[i]] = p
 	}
@@ -712,7 +830,7 @@ func (b *builder) student(c *courseEntity, row map[string]any, idx index) (scope
 		return fail(err)
 	}
 	if lv.Include != nil && !lv.IncludeLate {
-		ok, why, err := b.include(lv.Include.Run, sc)
+		ok, why, err := b.include(b.runner(lv.Include), sc)
 		if err != nil {
 			return fail(err)
 		}
@@ -729,7 +847,7 @@ func (b *builder) student(c *courseEntity, row map[string]any, idx index) (scope
 		return fail(err)
 	}
 	if lv.Include != nil && lv.IncludeLate {
-		ok, why, err := b.include(lv.Include.Run, sc)
+		ok, why, err := b.include(b.runner(lv.Include), sc)
 		if err != nil {
 			return fail(err)
 		}
@@ -808,7 +926,7 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 			name = "módulo " + s
 		}
 		if mlv.Include != nil && !mlv.IncludeLate {
-			ok, why, err := b.include(mlv.Include.Run, sc)
+			ok, why, err := b.include(b.runner(mlv.Include), sc)
 			if err != nil {
 				return nil, nil, wrap(err)
 			}
@@ -817,7 +935,7 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 				continue
 			}
 		}
-		acts, actList, err := b.activities(c, st, sc, id, idx)
+		acts, actList, err := b.moduleActivities(c, st, sc, id, idx)
 		if err != nil {
 			return nil, nil, wrap(err)
 		}
@@ -826,7 +944,7 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 			return nil, nil, wrap(err)
 		}
 		if mlv.Include != nil && mlv.IncludeLate {
-			ok, why, err := b.include(mlv.Include.Run, sc)
+			ok, why, err := b.include(b.runner(mlv.Include), sc)
 			if err != nil {
 				return nil, nil, wrap(err)
 			}
@@ -872,6 +990,25 @@ func (b *builder) parentPrefix(q *Query, parent ids) string {
 	return strings.Join(parts, "\x1f")
 }
 
+// moduleActivities builds a module's activities, once per module of the
+// course when they are the same for every student: the lists are then
+// shared by the students' payloads, which only read them.
+func (b *builder) moduleActivities(c *courseEntity, st, mod scope, mid ids, idx index) ([]any, []payload.Actividad, error) {
+	if !b.sharedActs {
+		return b.activities(c, st, mod, mid, idx)
+	}
+	key := b.parentPrefix(b.plan.Levels[mapping.Activity].From, mid)
+	if r, ok := b.actMemo[key]; ok {
+		return r.list, r.out, r.err
+	}
+	list, out, err := b.activities(c, st, mod, mid, idx)
+	if b.actMemo == nil {
+		b.actMemo = map[string]*actResult{}
+	}
+	b.actMemo[key] = &actResult{list, out, err}
+	return list, out, err
+}
+
 func (b *builder) activities(c *courseEntity, st, mod scope, mid ids, idx index) ([]any, []payload.Actividad, error) {
 	alv := b.plan.Levels[mapping.Activity]
 	prefix := b.parentPrefix(alv.From, mid)
@@ -892,7 +1029,7 @@ func (b *builder) activities(c *courseEntity, st, mod scope, mid ids, idx index)
 			return nil, nil, wrap(err)
 		}
 		if alv.Include != nil {
-			ok, _, err := b.include(alv.Include.Run, sc)
+			ok, _, err := b.include(b.runner(alv.Include), sc)
 			if err != nil {
 				return nil, nil, wrap(err)
 			}

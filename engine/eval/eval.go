@@ -72,6 +72,17 @@ func (p *Program) Run(env map[string]any) (any, error) {
 	return out, nil
 }
 
+// RunVM evaluates the program on v, a VM the caller reuses for every
+// evaluation of one goroutine: expr.Run allocates a new VM and its stack
+// each time, which costs as much as a short expression.
+func (p *Program) RunVM(v *vm.VM, env map[string]any) (any, error) {
+	out, err := v.Run(p.vm, env)
+	if err != nil {
+		return nil, RuntimeError(err)
+	}
+	return out, nil
+}
+
 type identVisitor struct {
 	names   map[string]bool
 	members map[string][]string
