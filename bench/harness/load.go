@@ -68,6 +68,7 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	events := fs.Int("events", 0, "filas de registro por matrícula (0: 440, como demo.Scaled)")
 	replace := fs.Bool("replace", false, "borra antes las tablas Moodle que ya existan")
 	create := fs.Bool("create", false, "crea la base de datos si no existe (PostgreSQL, MySQL)")
+	keep := fs.Bool("keep", false, "no hace nada si el sitio de esa escala ya está cargado")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -83,6 +84,10 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer db.Close()
 	sc := Scale{Courses: *courses, Enrolments: *enrolments, Events: *events}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
+	if *keep && loaded(ctx, db, *dialect, *prefix, sc) {
+		fmt.Fprintf(stdout, "%s: el sitio de %s ya está cargado\n", *dialect, sc)
+		return 0
+	}
 	logf("cargando %s en %s", sc, *dialect)
 	res, err := LoadSite(ctx, db, *dialect, *dsn, *prefix, sc, *replace, logf)
 	if err != nil {
@@ -97,4 +102,17 @@ func cmdLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: tamaño en disco %s (%.0f bytes por fila del registro)\n", *dialect, site.GiB(size), float64(size)/float64(max(res.Rows["logstore_standard_log"], 1)))
 	}
 	return 0
+}
+
+// loaded reports whether db holds a site of the scale: its courses and log
+// rows are there (a load that failed half-way holds fewer).
+func loaded(ctx context.Context, db *sql.DB, dialect, prefix string, sc Scale) bool {
+	var courses, log int64
+	q := "SELECT (SELECT COUNT(*) FROM " + moodledb.QuoteIdent(dialect, prefix+"course") + "), (SELECT COUNT(*) FROM " +
+		moodledb.QuoteIdent(dialect, prefix+"logstore_standard_log") + ")"
+	if err := db.QueryRowContext(ctx, q).Scan(&courses, &log); err != nil {
+		return false
+	}
+	cfg := sc.Config()
+	return courses == int64(cfg.Courses)+2 && log > site.LogRows(cfg)*8/10
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 )
 
@@ -58,8 +59,28 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runFlags(fs, &cfg)
 	fs.StringVar(&cfg.Runner, "runner", "engine", "ejecutor: "+strings.Join(Runners, ", "))
 	fs.StringVar(&cfg.Out, "out", "", "archivo de salida: una línea JSON por curso")
+	cpuProfile := fs.String("cpuprofile", "", "escribe un perfil de CPU en este archivo")
+	memProfile := fs.String("memprofile", "", "escribe un perfil de memoria (al final) en este archivo")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			if f, err := os.Create(*memProfile); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	if cfg.DSN == "" || cfg.Out == "" {
 		fmt.Fprintln(stderr, "faltan --dsn y --out")
