@@ -106,6 +106,9 @@ func child(ctx context.Context, cfg CompareConfig, runner, out string) (*Measure
 	if cfg.Reference {
 		args = append(args, "--reference")
 	}
+	if cfg.Workers > 0 {
+		args = append(args, "--workers", strconv.Itoa(cfg.Workers))
+	}
 	cmd := exec.CommandContext(ctx, cfg.Command[0], args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -50,6 +50,7 @@ func runFlags(fs *flag.FlagSet, cfg *RunConfig) {
 	fs.StringVar(&cfg.Dedication, "dedication", "", "tiempoConectividad desde block_dedication (block, por omisión) o desde el registro (log)")
 	fs.IntVar(&cfg.BatchSize, "batch", 0, "cursos por lote (0: el del preset, 200)")
 	fs.BoolVar(&cfg.Reference, "reference", false, "valida con gojsonschema, el validador de referencia, en vez del nativo")
+	fs.IntVar(&cfg.Workers, "workers", 0, "cursos que el engine construye a la vez (0: uno por CPU)")
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/otec-tools/sence-engine/bench/baseline"
@@ -39,7 +40,9 @@ type RunConfig struct {
 	// Reference validates with gojsonschema (the reference validator)
 	// instead of the native one.
 	Reference bool
-	Out       string // the payloads, one JSON line per course
+	// Workers is the engine's build.Options.Workers (0: one per CPU).
+	Workers int
+	Out     string // the payloads, one JSON line per course
 }
 
 // RunStats is what a run reports about itself; the parent process adds the
@@ -150,7 +153,7 @@ func Run(ctx context.Context, cfg RunConfig) (*RunStats, error) {
 	}
 	switch cfg.Runner {
 	case "engine":
-		err = runEngine(ctx, db, plan, check, out, st)
+		err = runEngine(ctx, db, plan, cfg.Workers, check, out, st)
 	case "handwritten", "perstudent":
 		err = runBaseline(ctx, db, plan, cfg, v, out, st)
 	default:
@@ -204,13 +207,14 @@ func Plan(cfg RunConfig) (*build.Plan, error) {
 
 // runEngine is the engine's own run: build.Build streams course by course,
 // each payload validated as the CLI validates it, then written.
-func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, check func(*payload.Course) ([]schema.Problem, error), out *output, st *RunStats) error {
-	var validate time.Duration
+func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, workers int, check func(*payload.Course) ([]schema.Problem, error), out *output, st *RunStats) error {
+	var validate atomic.Int64 // nanoseconds, summed over the workers
 	opts := build.Options{
 		ReportDate: demo.DefaultReportDate,
+		Workers:    workers,
 		Check: func(c *payload.Course) []build.Problem {
 			start := time.Now()
-			defer func() { validate += time.Since(start) }()
+			defer func() { validate.Add(int64(time.Since(start))) }()
 			c.RutOtec, c.Token = rutOtec, token
 			ps, err := check(c)
 			if err != nil {
@@ -240,7 +244,7 @@ func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, check func(
 		return out.write(l)
 	})
 	st.Courses, st.Queries, st.Rows = stats.Courses, stats.Queries, int64(stats.Rows)
-	st.Validate = validate.Seconds()
+	st.Validate = time.Duration(validate.Load()).Seconds()
 	return err
 }
 

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -25,10 +27,15 @@ type Options struct {
 	// Courses keeps only these courses (codigoOferta, short name or id).
 	Courses []string
 	// Check validates a course payload; problems exclude students. Nil
-	// skips validation (benchmarks of the build alone).
+	// skips validation (benchmarks of the build alone). Courses are built
+	// concurrently: Check must be safe for concurrent use.
 	Check func(*payload.Course) []Problem
 	// BatchSize overrides source.batchSize.
 	BatchSize int
+	// Workers is the number of courses built at once once a batch is read
+	// (the database is idle then); 0 means one per CPU. Courses are
+	// yielded in order whatever the number.
+	Workers int
 }
 
 // Problem is a validation problem of a payload (see engine/schema).
@@ -173,20 +180,103 @@ func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err er
 		if err != nil {
 			return err
 		}
+		if err := b.buildBatch(ctx, batch, idx, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildBatch builds the courses of a batch, several at once, and yields
+// them in order. Each worker is a copy of the builder with its own VM and
+// per-course state; the batch's rows are only read. At most two courses
+// per worker are built ahead of the one being yielded, so memory holds a
+// few courses, not the batch's payloads.
+func (b *builder) buildBatch(ctx context.Context, batch []*courseEntity, idx index, fn func(*CourseResult) error) error {
+	workers := b.opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(batch))
+	if workers <= 1 {
 		for _, c := range batch {
 			r := b.course(c, idx)
 			// The course's scope holds every student, module and activity
-			// it built: let it go before the next course, so memory is
-			// bounded by one course and the batch's rows, not the batch's
-			// payloads.
+			// it built: let it go before the next course.
 			c.sc = nil
 			b.stats.Courses++
 			if err := fn(r); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
-	return nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make([]chan *CourseResult, len(batch))
+	for i := range done {
+		done[i] = make(chan *CourseResult, 1)
+	}
+	ahead := make(chan struct{}, 2*workers)
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range batch {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	clones := make([]*builder, workers)
+	for w := range clones {
+		wb := b.clone()
+		clones[w] = wb
+		wg.Go(func() {
+			for i := range next {
+				r := wb.course(batch[i], idx)
+				batch[i].sc = nil
+				done[i] <- r
+			}
+		})
+	}
+	var err error
+	for i := range batch {
+		var r *CourseResult
+		select {
+		case r = <-done[i]:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+		<-ahead
+		b.stats.Courses++
+		if err = fn(r); err != nil {
+			break
+		}
+	}
+	cancel()
+	wg.Wait()
+	for _, wb := range clones {
+		b.stats.Students += wb.stats.Students
+	}
+	return err
+}
+
+// clone is a builder for another goroutine: the same plan, options and
+// report date, its own VM and per-course state.
+func (b *builder) clone() *builder {
+	return &builder{db: b.db, plan: b.plan, opts: b.opts, rep: b.rep, repT0: b.repT0, repT1: b.repT1,
+		scopeSize: b.scopeSize, sharedActs: b.sharedActs, emptyRows: map[*Query]map[string]any{}}
 }
 
 // courseEntity is a selected course with its early scope.
