@@ -278,6 +278,22 @@ func readExport(dir string, only []string) ([]payload.Course, error) {
 	return out, nil
 }
 
+// loadAndConnect loads a mapping and connects to its SENCE service; on
+// failure it has printed why and returns the exit code.
+func loadAndConnect(ctx context.Context, e *Env, path string) (*build.Plan, *senceConn, int) {
+	plan, ds := loadPlan(e, path)
+	if plan == nil || ds.HasErrors() {
+		ds.Print(e.Stderr)
+		return nil, nil, ExitProblems
+	}
+	conn, err := connect(ctx, e, plan)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return nil, nil, ExitUsage
+	}
+	return plan, conn, ExitOK
+}
+
 func cmdPing(ctx context.Context, e *Env, args []string) int {
 	fs := flags(e, "ping", "MAPEO.yaml")
 	pos, ok := parse(fs, args)
@@ -285,18 +301,12 @@ func cmdPing(ctx context.Context, e *Env, args []string) int {
 		fs.Usage()
 		return ExitUsage
 	}
-	plan, ds := loadPlan(e, pos[0])
-	if plan == nil || ds.HasErrors() {
-		ds.Print(e.Stderr)
-		return ExitProblems
-	}
-	conn, err := connect(ctx, e, plan)
-	if err != nil {
-		fmt.Fprintln(e.Stderr, err)
-		return ExitUsage
+	plan, conn, code := loadAndConnect(ctx, e, pos[0])
+	if conn == nil {
+		return code
 	}
 	defer conn.Close()
-	err = conn.client.Ping(ctx)
+	err := conn.client.Ping(ctx)
 	switch {
 	case err == nil:
 		where := "SENCE"
@@ -317,7 +327,7 @@ func cmdPing(ctx context.Context, e *Env, args []string) int {
 func cmdHistory(ctx context.Context, e *Env, args []string) int {
 	fs := flags(e, "history", "MAPEO.yaml")
 	since := fs.String("since", "", "desde esta fecha AAAA-MM-DD (fechaDesde)")
-	code := fs.String("code", "", "solo el envío con este codigoEnvio (codigo_externo)")
+	codigo := fs.String("code", "", "solo el envío con este codigoEnvio (codigo_externo)")
 	process := fs.String("process", "", "solo el proceso SENCE con este id (id_proceso)")
 	asJSON := fs.Bool("json", false, "muestra el registro completo en JSON")
 	pos, ok := parse(fs, args)
@@ -331,18 +341,12 @@ func cmdHistory(ctx context.Context, e *Env, args []string) int {
 			return ExitUsage
 		}
 	}
-	plan, ds := loadPlan(e, pos[0])
-	if plan == nil || ds.HasErrors() {
-		ds.Print(e.Stderr)
-		return ExitProblems
-	}
-	conn, err := connect(ctx, e, plan)
-	if err != nil {
-		fmt.Fprintln(e.Stderr, err)
-		return ExitUsage
+	_, conn, code := loadAndConnect(ctx, e, pos[0])
+	if conn == nil {
+		return code
 	}
 	defer conn.Close()
-	procs, err := conn.client.History(ctx, sence.HistoryQuery{Since: *since, CodigoExterno: *code, IDProceso: *process})
+	procs, err := conn.client.History(ctx, sence.HistoryQuery{Since: *since, CodigoExterno: *codigo, IDProceso: *process})
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		if errors.Is(err, sence.ErrAuth) {
@@ -392,15 +396,9 @@ func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
 		fs.Usage()
 		return ExitUsage
 	}
-	plan, ds := loadPlan(e, pos[0])
-	if plan == nil || ds.HasErrors() {
-		ds.Print(e.Stderr)
-		return ExitProblems
-	}
-	conn, err := connect(ctx, e, plan)
-	if err != nil {
-		fmt.Fprintln(e.Stderr, err)
-		return ExitUsage
+	_, conn, code := loadAndConnect(ctx, e, pos[0])
+	if conn == nil {
+		return code
 	}
 	defer conn.Close()
 	c := sence.IntegrationTestPayload("PRUEBA-INTEGRACION-" + e.Now().In(build.Santiago).Format("20060102-150405"))
