@@ -202,8 +202,9 @@ func (b *builder) buildBatch(ctx context.Context, batch []*courseEntity, idx ind
 		for _, c := range batch {
 			r := b.course(c, idx)
 			// The course's scope holds every student, module and activity
-			// it built: let it go before the next course.
-			c.sc = nil
+			// it built, and its result the payload: let both go once the
+			// course is yielded.
+			c.sc, c.res = nil, nil
 			b.stats.Courses++
 			if err := fn(r); err != nil {
 				return err
@@ -242,7 +243,7 @@ func (b *builder) buildBatch(ctx context.Context, batch []*courseEntity, idx ind
 		wg.Go(func() {
 			for i := range next {
 				r := wb.course(batch[i], idx)
-				batch[i].sc = nil
+				batch[i].sc, batch[i].res = nil, nil
 				done[i] <- r
 			}
 		})
@@ -817,8 +818,12 @@ func (b *builder) course(c *courseEntity, idx index) *CourseResult {
 	res := c.res
 	plan := b.plan
 	b.modNotes = nil
-	b.actMemo = nil
-	defer func() { res.Notes = append(res.Notes, b.modNotes...) }()
+	defer func() {
+		res.Notes = append(res.Notes, b.modNotes...)
+		// The memo's activities reach the course's whole scope tree
+		// through their parents: drop it with the course.
+		b.actMemo = nil
+	}()
 	clv := plan.Levels[mapping.Course]
 	cid := ids{clv.Key: c.id}
 	if err := b.attach(clv, c.sc, cid, idx); err != nil {
