@@ -6,6 +6,7 @@
 #
 #   bench/run.sh [--scale small|tenth|reference|CURSOS:MATRICULAS] [--db postgres|mysql|sqlite|all]
 #                [--dedication block|log] [--batch N] [--reload] [--runners engine,handwritten,perstudent]
+#                [--rounds N]
 #
 # Scales: small = 5 courses × 200 enrolments (seconds), tenth = 20 × 5,000
 # (about 2 M log rows), reference = 200 × 50,000 (about 20 M log rows; the
@@ -20,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scale=small db=all dedication=block batch=0 reload=0 runners=engine,handwritten,perstudent
+scale=small db=all dedication=block batch=0 reload=0 runners=engine,handwritten,perstudent rounds=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale=$2; shift 2 ;;
@@ -29,7 +30,8 @@ while [ $# -gt 0 ]; do
     --batch) batch=$2; shift 2 ;;
     --reload) reload=1; shift ;;
     --runners) runners=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "opción desconocida: $1" >&2; exit 2 ;;
   esac
 done
@@ -72,6 +74,6 @@ for d in $dbs; do
   [ "$batch" != 0 ] && out="${out}-b${batch}"
   echo "== $d: comparación (resultados en $out)"
   $bin compare --db "$d" --dsn "$dsn" --dedication "$dedication" --batch "$batch" --runners "$runners" \
-    --warmup --out "$out" || status=1
+    --rounds "$rounds" --warmup --out "$out" || status=1
 done
 exit $status

@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -27,12 +29,14 @@ type Measure struct {
 
 // Report is the outcome of a comparison.
 type Report struct {
-	Dialect    string              `json:"db"`
-	Dedication string              `json:"dedication"`
-	BatchSize  int                 `json:"batchSize"`
-	Runs       map[string]*Measure `json:"runs"`
-	Identical  bool                `json:"identical"`
-	Difference string              `json:"difference,omitempty"`
+	Dialect    string `json:"db"`
+	Dedication string `json:"dedication"`
+	BatchSize  int    `json:"batchSize"`
+	// Runs is each runner's median run by wall time; Rounds all of them.
+	Runs       map[string]*Measure   `json:"runs"`
+	Rounds     map[string][]*Measure `json:"rounds"`
+	Identical  bool                  `json:"identical"`
+	Difference string                `json:"difference,omitempty"`
 }
 
 // CompareConfig says what to compare.
@@ -43,6 +47,9 @@ type CompareConfig struct {
 	// Warmup runs the set-based baseline once, unmeasured, so that no
 	// runner pays for a cold cache alone.
 	Warmup bool
+	// Rounds runs every runner this many times, in turns; the report
+	// keeps each one's median (a shared machine has noisy neighbours).
+	Rounds int
 	// Command starts a child that understands "run" (sencebench itself).
 	Command []string
 }
@@ -53,23 +60,35 @@ func Compare(ctx context.Context, cfg CompareConfig, logf func(string, ...any)) 
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	rep := &Report{Dialect: cfg.Dialect, Dedication: cmpOr(cfg.Dedication, "block"), BatchSize: cfg.BatchSize, Runs: map[string]*Measure{}}
+	rep := &Report{Dialect: cfg.Dialect, Dedication: cmpOr(cfg.Dedication, "block"), BatchSize: cfg.BatchSize,
+		Runs: map[string]*Measure{}, Rounds: map[string][]*Measure{}}
 	if cfg.Warmup {
 		logf("precalentamiento (handwritten, sin medir)")
 		if _, err := child(ctx, cfg, "handwritten", filepath.Join(cfg.Dir, "warmup.jsonl")); err != nil {
 			return nil, err
 		}
 	}
-	for _, r := range cfg.Runners {
-		logf("ejecutando %s", r)
-		m, err := child(ctx, cfg, r, filepath.Join(cfg.Dir, r+".jsonl"))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", r, err)
-		}
-		logf("  %s: %.1f s, CPU %.1f s, memoria máxima %s, %d alumnos enviados, %d excluidos", r, m.Wall, m.CPU, mib(m.MaxRSS), m.Sent, m.Excluded)
-		rep.Runs[r] = m
-	}
 	rep.Identical = true
+	for round := range max(cfg.Rounds, 1) {
+		for _, r := range cfg.Runners {
+			logf("ejecutando %s (ronda %d)", r, round+1)
+			m, err := child(ctx, cfg, r, filepath.Join(cfg.Dir, r+".jsonl"))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r, err)
+			}
+			logf("  %s: %.1f s, CPU %.1f s, memoria máxima %s, %d alumnos enviados, %d excluidos", r, m.Wall, m.CPU, mib(m.MaxRSS), m.Sent, m.Excluded)
+			if prev := rep.Rounds[r]; len(prev) > 0 && prev[0].Digest != m.Digest {
+				rep.Identical = false
+				rep.Difference += fmt.Sprintf("%s: la ronda %d dio otros envíos que la primera\n", r, round+1)
+			}
+			rep.Rounds[r] = append(rep.Rounds[r], m)
+		}
+	}
+	for r, ms := range rep.Rounds {
+		sorted := slices.Clone(ms)
+		slices.SortFunc(sorted, func(a, b *Measure) int { return cmp.Compare(a.Wall, b.Wall) })
+		rep.Runs[r] = sorted[(len(sorted)-1)/2]
+	}
 	first := cfg.Runners[0]
 	for _, r := range cfg.Runners[1:] {
 		if rep.Runs[r].Digest != rep.Runs[first].Digest {
@@ -194,6 +213,17 @@ func (r *Report) Print(w io.Writer, runners []string) {
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t%d\t%d\t%d\t%d\t\n", name, m.Wall, m.CPU, mib(m.MaxRSS), m.Queries, m.Rows, m.Sent, m.Excluded)
 	}
 	tw.Flush()
+	if n := len(r.Rounds[runners[0]]); n > 1 {
+		fmt.Fprintf(w, "(mediana de %d rondas; tiempos de cada ronda:", n)
+		for _, name := range runners {
+			fmt.Fprintf(w, " %s", name)
+			for _, m := range r.Rounds[name] {
+				fmt.Fprintf(w, " %.1f", m.Wall)
+			}
+			fmt.Fprint(w, ";")
+		}
+		fmt.Fprintln(w, ")")
+	}
 	if e, ok := r.Runs["engine"]; ok {
 		for _, name := range runners {
 			if name == "engine" {

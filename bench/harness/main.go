@@ -105,6 +105,7 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	runners := fs.String("runners", strings.Join(Runners, ","), "ejecutores a comparar, el primero es la referencia")
 	fs.StringVar(&cfg.Dir, "out", "bench-out", "carpeta para las salidas y report.json")
 	fs.BoolVar(&cfg.Warmup, "warmup", false, "ejecuta una vez handwritten sin medir antes de medir")
+	fs.IntVar(&cfg.Rounds, "rounds", 1, "veces que se ejecuta cada uno, por turnos; se informa la mediana")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
