@@ -73,7 +73,7 @@ const (
 
 	pModuleLog = `SELECT cm.section, l.timecreated
   FROM mdl_logstore_standard_log l
-  JOIN mdl_course_modules cm ON cm.id = l.contextinstanceid AND cm.course = l.courseid
+  JOIN mdl_course_modules cm ON cm.id = l.contextinstanceid
  WHERE l.userid = ? AND l.contextlevel = 70 AND l.courseid = ?
    AND (l.origin IS NULL OR l.origin <> 'cli') AND l.timecreated < ?
  ORDER BY cm.section, l.timecreated, l.id`

@@ -77,7 +77,7 @@ const (
 
 	qModuleLog = `SELECT l.courseid, l.userid, cm.section, l.timecreated
   FROM mdl_logstore_standard_log l
-  JOIN mdl_course_modules cm ON cm.id = l.contextinstanceid AND cm.course = l.courseid
+  JOIN mdl_course_modules cm ON cm.id = l.contextinstanceid
  WHERE l.courseid IN (%s) AND l.anonymous IN (0, 1) AND l.contextlevel = 70
    AND l.userid > 0 AND (l.origin IS NULL OR l.origin <> 'cli') AND l.timecreated < ?
  ORDER BY l.courseid, l.userid, cm.section, l.timecreated, l.id`
