@@ -411,8 +411,16 @@ func sharesActivities(plan *Plan) bool {
 	return true
 }
 
-// index holds the rows of one batch, per query, grouped by key.
-type index map[*Query]map[string][]map[string]any
+// index holds the rows of one batch, per query, grouped by key. The rows
+// of the levels' From queries are maps: each becomes an entity's scope. The
+// others keep their bare values and become maps only when attached to their
+// entity, so that a batch's rows weigh about half as much, and the maps of
+// a course go with the course.
+type index struct {
+	maps map[*Query]map[string][]map[string]any
+	vals map[*Query]map[string][][]any
+	cols map[*Query][]string // the names of vals' columns
+}
 
 // extract runs every query of the levels below the course (and the other
 // course queries) once for the batch.
@@ -424,7 +432,7 @@ func (b *builder) extract(ctx context.Context, batch []*courseEntity) (index, er
 			ids = append(ids, n)
 		}
 	}
-	idx := index{}
+	idx := index{maps: map[*Query]map[string][]map[string]any{}, vals: map[*Query]map[string][][]any{}, cols: map[*Query][]string{}}
 	for _, q := range b.plan.Queries {
 		if q.Skipped || q.Level < 0 {
 			continue
@@ -432,29 +440,93 @@ func (b *builder) extract(ctx context.Context, batch []*courseEntity) (index, er
 		if q.Level == mapping.Course && q == b.plan.Levels[mapping.Course].From {
 			continue
 		}
-		groups := map[string][]map[string]any{}
-		if q.Sessions != nil {
+		switch {
+		case q.Sessions != nil:
+			groups := map[string][][]any{}
 			if err := b.sessions(ctx, q, ids, groups); err != nil {
-				return nil, err
+				return idx, err
 			}
-		} else {
+			idx.vals[q], idx.cols[q] = groups, q.Columns
+		case q.IsFrom:
 			rows, err := b.query(ctx, q, ids)
 			if err != nil {
-				return nil, err
+				return idx, err
 			}
-			keys := q.Keys
-			if q.IsFrom && len(keys) > 0 {
-				// Entities are listed under their parent, in SQL order.
-				keys = keys[:len(keys)-1]
-			}
+			// Entities are listed under their parent, in SQL order.
+			keys := q.Keys[:max(len(q.Keys)-1, 0)]
+			groups := map[string][]map[string]any{}
 			for _, r := range rows {
 				k := keyOf(r, keys)
 				groups[k] = append(groups[k], r)
 			}
+			idx.maps[q] = groups
+		default:
+			groups, cols, err := b.queryVals(ctx, q, ids)
+			if err != nil {
+				return idx, err
+			}
+			idx.vals[q], idx.cols[q] = groups, cols
 		}
-		idx[q] = groups
 	}
 	return idx, nil
+}
+
+// queryVals runs a query whose rows are attached to entities and groups
+// its rows' values by the query's keys.
+func (b *builder) queryVals(ctx context.Context, q *Query, ids []int64) (map[string][][]any, []string, error) {
+	rows, err := b.open(ctx, q, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	keyCols := make([]int, len(q.Keys))
+	for i, k := range q.Keys {
+		keyCols[i] = slices.Index(rows.Columns, k)
+	}
+	groups := map[string][][]any{}
+	var sb strings.Builder
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return nil, nil, &QueryError{q.Name, q.SQL.Pos, err}
+		}
+		b.stats.Rows++
+		var k string
+		if len(keyCols) == 1 {
+			k = canonAt(vals, keyCols[0])
+		} else {
+			sb.Reset()
+			for i, c := range keyCols {
+				if i > 0 {
+					sb.WriteByte(0x1f)
+				}
+				sb.WriteString(canonAt(vals, c))
+			}
+			k = sb.String()
+		}
+		groups[k] = append(groups[k], vals)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, &QueryError{q.Name, q.SQL.Pos, err}
+	}
+	return groups, rows.Columns, nil
+}
+
+// canonAt is canon of vals[i], or of nil when the column is missing.
+func canonAt(vals []any, i int) string {
+	if i < 0 {
+		return ""
+	}
+	return canon(vals[i])
+}
+
+// rowMap makes a row of bare values a map, as expressions read rows.
+func rowMap(cols []string, vals []any) map[string]any {
+	m := make(map[string]any, len(cols))
+	for i, c := range cols {
+		m[c] = vals[i]
+	}
+	return m
 }
 
 // QueryError is a query that the database refused.
@@ -526,7 +598,7 @@ func (b *builder) query(ctx context.Context, q *Query, ids []int64) ([]map[strin
 // sessions streams an event query ordered by key and time, and applies the
 // maximum-gap rule: a gap larger than Gap closes a session at the previous
 // event; sessions not longer than MinLen are dropped.
-func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups map[string][]map[string]any) error {
+func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups map[string][][]any) error {
 	rows, err := b.open(ctx, q, ids)
 	if err != nil {
 		return err
@@ -548,15 +620,19 @@ func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups ma
 	var acc *SessionAcc
 	var curKey string
 	var keyVals map[string]any
+	// A group's row: the key values in q.Keys order, then the totals, as
+	// q.Columns names them.
 	flush := func() {
 		if acc == nil {
 			return
 		}
-		r := acc.Row()
-		for k, v := range keyVals {
-			r[k] = v
+		acc.Row() // closes the open session
+		row := make([]any, 0, len(q.Keys)+len(sessionColumns))
+		for _, k := range q.Keys {
+			row = append(row, keyVals[k])
 		}
-		groups[curKey] = []map[string]any{r}
+		row = append(row, acc.Seconds, acc.Sessions, acc.Events, acc.First, acc.Last)
+		groups[curKey] = [][]any{row}
 	}
 	for rows.Next() {
 		vals, err := rows.Values()
@@ -675,14 +751,15 @@ func (b *builder) attach(lv *Level, sc scope, id ids, idx index) error {
 		if q == lv.From {
 			continue
 		}
-		var rows []map[string]any
+		var rows [][]any
 		if !q.Skipped {
-			rows = idx[q][b.keyFor(q, id)]
+			rows = idx.vals[q][b.keyFor(q, id)]
 		}
+		cols := idx.cols[q]
 		if q.Multiple {
 			list := make([]any, len(rows))
 			for i, r := range rows {
-				list[i] = r
+				list[i] = rowMap(cols, r)
 			}
 			sc[q.Name] = list
 			continue
@@ -692,7 +769,7 @@ func (b *builder) attach(lv *Level, sc scope, id ids, idx index) error {
 		}
 		var row map[string]any
 		if len(rows) == 1 {
-			row = rows[0]
+			row = rowMap(cols, rows[0])
 		} else {
 			row = b.emptyRow(q)
 		}
@@ -874,12 +951,12 @@ func (b *builder) course(c *courseEntity, idx index) *CourseResult {
 // fromRows returns the From rows of a level under one parent key, in the
 // order the query returned them.
 func (idx index) fromRows(q *Query, parentKey string) []map[string]any {
-	return idx[q][parentKey]
+	return idx.maps[q][parentKey]
 }
 
 // under is fromRows for a parent given by its key prefix.
 func (idx index) under(q *Query, prefix string) []map[string]any {
-	return idx[q][prefix]
+	return idx.maps[q][prefix]
 }
 
 func (b *builder) newScope(lv *Level, row map[string]any, parents []scope) scope {

@@ -153,7 +153,7 @@ func BenchmarkDedicationLog(b *testing.B) {
 	before := bl.stats.Rows
 	for b.Loop() {
 		for _, q := range queries {
-			if err := bl.sessions(ctx, q, ids, map[string][]map[string]any{}); err != nil {
+			if err := bl.sessions(ctx, q, ids, map[string][][]any{}); err != nil {
 				b.Fatal(err)
 			}
 		}
