@@ -2,7 +2,9 @@ package build
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/otec-tools/sence-engine/engine/dedication"
 	"github.com/otec-tools/sence-engine/engine/eval"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/payload"
@@ -36,7 +39,32 @@ type Options struct {
 	// (the database is idle then); 0 means one per CPU. Courses are
 	// yielded in order whatever the number.
 	Workers int
+	// Sessions, when set, keeps the dedication sessions of incremental
+	// sessions queries (those that read :since) between runs: a run reads
+	// only the log events since the watermark of the last one, and saves
+	// the sessions again with a new watermark. Nil recomputes them from
+	// the whole log (engine export).
+	Sessions SessionStore
+	// RecomputeSessions ignores the saved sessions, reads the whole log
+	// and saves the result (engine run --full-dedication).
+	RecomputeSessions bool
+	// Now is when the log is read, default time.Now: events before
+	// Now − SessionMargin are folded into the saved sessions.
+	Now func() time.Time
 }
+
+// SessionStore keeps dedication sessions between runs; *state.Ledger is
+// one.
+type SessionStore interface {
+	LoadSessions(ctx context.Context, stream, fingerprint string, courses []string) (map[string]dedication.Saved, error)
+	SaveSessions(ctx context.Context, stream, fingerprint string, now time.Time, updates []dedication.Update) error
+}
+
+// SessionMargin is how far back from the time of reading the log is taken
+// as complete: Moodle writes an event at the end of the request that
+// caused it, so the last minutes may still be arriving. Events after the
+// watermark count tonight and are read again by the next run.
+const SessionMargin = time.Hour
 
 // Problem is a validation problem of a payload (see engine/schema).
 type Problem struct {
@@ -80,6 +108,10 @@ type Stats struct {
 	Courses  int
 	Students int
 	Rows     int
+	// SessionsResumed counts, per incremental sessions query, the courses
+	// read from a saved watermark; SessionsFull those read from the whole
+	// log.
+	SessionsResumed, SessionsFull int
 }
 
 // Build reads the database and yields each course's result to fn, course
@@ -108,6 +140,7 @@ type builder struct {
 	rep   string // report date YYYY-MM-DD
 	repT0 int64  // first second of the report date
 	repT1 int64  // first second after it
+	since int64  // :since of the sessions query being read
 	// modNotes collects, per course, the modules an include rule left out
 	// with a reason: the same for every student, so reported once.
 	modNotes []Note
@@ -443,7 +476,7 @@ func (b *builder) extract(ctx context.Context, batch []*courseEntity) (index, er
 		switch {
 		case q.Sessions != nil:
 			groups := map[string][][]any{}
-			if err := b.sessions(ctx, q, ids, groups); err != nil {
+			if err := b.sessions(ctx, q, batch, ids, groups); err != nil {
 				return idx, err
 			}
 			idx.vals[q], idx.cols[q] = groups, q.Columns
@@ -551,6 +584,8 @@ func (b *builder) sqlArg(ids []int64) func(string) (any, bool) {
 			return b.repT0, true
 		case "reportEnd":
 			return b.repT1, true
+		case "since":
+			return b.since, true
 		}
 		v, ok := b.plan.Params[name]
 		return v, ok
@@ -597,8 +632,61 @@ func (b *builder) query(ctx context.Context, q *Query, ids []int64) ([]map[strin
 
 // sessions streams an event query ordered by key and time, and applies the
 // maximum-gap rule: a gap larger than Gap closes a session at the previous
-// event; sessions not longer than MinLen are dropped.
-func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups map[string][][]any) error {
+// event; sessions not longer than MinLen are dropped. With a session store
+// and a query that reads :since, each course resumes the sessions saved by
+// the last run and reads only the events since its watermark; the totals
+// are those of a full recomputation (engine/dedication).
+func (b *builder) sessions(ctx context.Context, q *Query, batch []*courseEntity, ids []int64, groups map[string][][]any) error {
+	rule := dedication.Rule{Gap: q.Gap, MinLen: q.MinLen}
+	store := b.opts.Sessions
+	if !q.Incremental {
+		store = nil
+	}
+	upto := b.repT1
+	now := time.Now()
+	if b.opts.Now != nil {
+		now = b.opts.Now()
+	}
+	var fp string
+	var saved map[string]dedication.Saved
+	if store != nil {
+		upto = min(now.Add(-SessionMargin).Unix(), b.repT1)
+		fp = b.fingerprint(q)
+		if !b.opts.RecomputeSessions {
+			courseIDs := make([]string, len(batch))
+			for i, c := range batch {
+				courseIDs[i] = c.id
+			}
+			var err error
+			if saved, err = store.LoadSessions(ctx, q.Name, fp, courseIDs); err != nil {
+				return err
+			}
+		}
+	}
+	// One increment per course: from its watermark, or from the start when
+	// nothing usable was saved (a report day before the watermark is
+	// recomputed, and not saved, for the saved sessions are newer).
+	incs := make(map[string]*dedication.Increment, len(batch))
+	resumed := map[string]bool{}
+	b.since = math.MaxInt64
+	for _, c := range batch {
+		sv, ok := saved[c.id]
+		if ok && sv.Watermark <= b.repT1 {
+			resumed[c.id] = true
+		} else {
+			sv = dedication.Saved{}
+		}
+		incs[c.id] = dedication.NewIncrement(rule, sv.States, sv.Watermark, upto)
+		b.since = min(b.since, sv.Watermark)
+	}
+	if len(batch) == 0 {
+		b.since = 0
+	}
+	if store != nil {
+		b.stats.SessionsResumed += len(resumed)
+		b.stats.SessionsFull += len(batch) - len(resumed)
+	}
+
 	rows, err := b.open(ctx, q, ids)
 	if err != nil {
 		return err
@@ -616,23 +704,28 @@ func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups ma
 			keyCols = append(keyCols, i)
 		}
 	}
+	courseCol := slices.Index(rows.Columns, q.Keys[0])
 	cur := make([]any, len(keyCols))
-	var acc *SessionAcc
+	var inc *dedication.Increment
+	var st *dedication.Stream
 	var curKey string
 	var keyVals map[string]any
+	started := false
 	// A group's row: the key values in q.Keys order, then the totals, as
 	// q.Columns names them.
+	emit := func(k string, vals []any, t dedication.Totals) {
+		groups[k] = [][]any{append(vals, t.Seconds, t.Sessions, t.Events, t.First, t.Last)}
+	}
 	flush := func() {
-		if acc == nil {
+		if st == nil {
 			return
 		}
-		acc.Row() // closes the open session
-		row := make([]any, 0, len(q.Keys)+len(sessionColumns))
+		vals := make([]any, 0, len(q.Keys)+len(sessionColumns))
 		for _, k := range q.Keys {
-			row = append(row, keyVals[k])
+			vals = append(vals, keyVals[k])
 		}
-		row = append(row, acc.Seconds, acc.Sessions, acc.Events, acc.First, acc.Last)
-		groups[curKey] = [][]any{row}
+		emit(curKey, vals, st.Totals())
+		st = nil
 	}
 	for rows.Next() {
 		vals, err := rows.Values()
@@ -644,7 +737,7 @@ func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups ma
 		if !ok {
 			continue
 		}
-		same := acc != nil
+		same := started
 		for j, i := range keyCols {
 			if same && vals[i] != cur[j] {
 				same = false
@@ -656,18 +749,26 @@ func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups ma
 				r[rows.Columns[i]] = vals[i]
 			}
 			k := keyOf(r, q.Keys)
-			if acc == nil || k != curKey {
+			if !started || k != curKey {
 				flush()
 				if _, seen := groups[k]; seen {
 					return &QueryError{q.Name, q.SQL.Pos, fmt.Errorf("las filas deben venir ordenadas por %s y luego por %s (ORDER BY)", strings.Join(q.Keys, ", "), q.Sessions.Time)}
 				}
-				acc, curKey, keyVals = NewSessionAcc(q.Gap, q.MinLen), k, r
+				curKey, keyVals, started = k, r, true
+				if inc = incs[canonAt(vals, courseCol)]; inc != nil {
+					st = inc.Key(k)
+				}
 			}
 			for j, i := range keyCols {
 				cur[j] = vals[i]
 			}
 		}
-		if err := acc.Add(t); err != nil {
+		// Events of a course outside the batch are ignored, and those
+		// before a course's watermark were folded in by an earlier run.
+		if st == nil || t < inc.Since {
+			continue
+		}
+		if err := st.Add(t); err != nil {
 			return &QueryError{q.Name, q.SQL.Pos, err}
 		}
 	}
@@ -675,7 +776,68 @@ func (b *builder) sessions(ctx context.Context, q *Query, ids []int64, groups ma
 	if err := rows.Err(); err != nil {
 		return &QueryError{q.Name, q.SQL.Pos, err}
 	}
-	return nil
+	// The keys with saved sessions and no new event.
+	for _, inc := range incs {
+		inc.Untouched(func(k string, t dedication.Totals) {
+			emit(k, keyValues(k, len(q.Keys)), t)
+		})
+	}
+	if store == nil {
+		return nil
+	}
+	var updates []dedication.Update
+	for _, c := range batch {
+		inc := incs[c.id]
+		if sv, ok := saved[c.id]; ok && !resumed[c.id] && sv.Watermark > inc.Upto {
+			continue // never move a watermark back
+		}
+		u := dedication.Update{Course: c.id, Watermark: inc.Upto, Replace: !resumed[c.id], States: inc.Next()}
+		if !u.Replace {
+			old := saved[c.id].States
+			changed := map[string]dedication.State{}
+			for k, s := range u.States {
+				if o, ok := old[k]; !ok || o != s {
+					changed[k] = s
+				}
+			}
+			u.States = changed
+		}
+		updates = append(updates, u)
+	}
+	return store.SaveSessions(ctx, q.Name, fp, now, updates)
+}
+
+// fingerprint identifies what a sessions query's saved sessions depend
+// on: the database, the SQL, the rule and the parameters the SQL reads.
+// Sessions saved under another fingerprint are recomputed.
+func (b *builder) fingerprint(q *Query) string {
+	src := b.plan.Mapping.Source
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%d\x00%d", src.Driver, source.Redact(src.Driver, src.DSN), src.Prefix, q.SQL.Src, q.Gap, q.MinLen)
+	for _, r := range source.Params(q.SQL.Src) {
+		if v, ok := b.plan.Params[r.Name]; ok {
+			fmt.Fprintf(h, "\x00%s=%v", r.Name, v)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:20]
+}
+
+// keyValues are the key columns' values of a key text (see keyOf), as a
+// row of the database would hold them: integers as int64.
+func keyValues(k string, n int) []any {
+	parts := []string{k}
+	if n > 1 {
+		parts = strings.Split(k, "\x1f")
+	}
+	out := make([]any, 0, n+len(sessionColumns))
+	for _, p := range parts {
+		if v, err := strconv.ParseInt(p, 10, 64); err == nil {
+			out = append(out, v)
+		} else {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func asInt(v any) (int64, bool) {

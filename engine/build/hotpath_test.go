@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otec-tools/sence-engine/engine/dedication"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
@@ -91,8 +92,8 @@ func BenchmarkEvaluate(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(students)/1000, "µs/student")
 }
 
-// BenchmarkSessionAcc is the maximum-gap rule alone, per million events.
-func BenchmarkSessionAcc(b *testing.B) {
+// BenchmarkSessionRule is the maximum-gap rule alone, per million events.
+func BenchmarkSessionRule(b *testing.B) {
 	const events = 1_000_000
 	times := make([]int64, 400)
 	t := int64(1_780_000_000)
@@ -100,13 +101,14 @@ func BenchmarkSessionAcc(b *testing.B) {
 		t += int64(30 + (i*7919)%4000) // gaps below and above 45 minutes
 		times[i] = t
 	}
+	rule := dedication.Rule{Gap: 2700, MinLen: 120}
 	for b.Loop() {
 		for n := 0; n < events; n += len(times) {
-			acc := NewSessionAcc(2700, 120)
+			var st dedication.State
 			for _, t := range times {
-				acc.Add(t)
+				rule.Add(&st, t)
 			}
-			acc.Row()
+			rule.Totals(st)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/million-events")
@@ -153,7 +155,7 @@ func BenchmarkDedicationLog(b *testing.B) {
 	before := bl.stats.Rows
 	for b.Loop() {
 		for _, q := range queries {
-			if err := bl.sessions(ctx, q, ids, map[string][][]any{}); err != nil {
+			if err := bl.sessions(ctx, q, courses, ids, map[string][][]any{}); err != nil {
 				b.Fatal(err)
 			}
 		}

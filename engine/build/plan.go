@@ -47,7 +47,7 @@ var childList = [4]string{"students", "modules", "activities", ""}
 var parentName = [4]string{"course", "student", "module", "activity"}
 
 // builtinSQLParams are the :names the engine fills in queries.
-var builtinSQLParams = []string{"courseids", "reportStart", "reportEnd"}
+var builtinSQLParams = []string{"courseids", "reportStart", "reportEnd", "since"}
 
 // Plan is a compiled mapping.
 type Plan struct {
@@ -69,6 +69,9 @@ type Query struct {
 	IsFrom  bool // the From query of its level
 	Gap     int64
 	MinLen  int64
+	// Incremental is set on a sessions query that reads :since: with a
+	// session store, a run reads only the events since the last one.
+	Incremental bool
 }
 
 // Level is a compiled level.
@@ -214,6 +217,13 @@ func (c *compiler) query(q *mapping.Query) *Query {
 		if r.Name == "courseids" {
 			hasCourseIDs = true
 		}
+		if r.Name == "since" {
+			if q.Sessions == nil {
+				l, col := offsetToLineCol(q.SQL.Src, r.Off)
+				c.errAt(q.SQL.At(l, col), "consulta «%s»: «:since» (la marca de la última ejecución) solo sirve en una consulta con «sessions»", q.Name)
+			}
+			out.Incremental = true
+		}
 		if !slices.Contains(known, r.Name) {
 			l, col := offsetToLineCol(q.SQL.Src, r.Off)
 			p := q.SQL.At(l, col)
@@ -221,7 +231,7 @@ func (c *compiler) query(q *mapping.Query) *Query {
 			if s := diag.Suggest(r.Name, known); s != "" {
 				hint = fmt.Sprintf("; ¿quiso decir «:%s»?", s)
 			}
-			c.errAt(p, "consulta «%s»: parámetro «:%s» desconocido (use un parámetro de «params» o :courseids, :reportStart, :reportEnd)%s", q.Name, r.Name, hint)
+			c.errAt(p, "consulta «%s»: parámetro «:%s» desconocido (use un parámetro de «params» o :courseids, :reportStart, :reportEnd, :since)%s", q.Name, r.Name, hint)
 		}
 	}
 	isCourseFrom := q.Level == mapping.Course && c.m.Levels[mapping.Course].From == q.Name
@@ -277,6 +287,9 @@ func (c *compiler) query(q *mapping.Query) *Query {
 		out.Gap = c.constInt(s.Gap, q.Name+".sessions.gap", 0)
 		out.MinLen = c.constInt(s.MinLength, q.Name+".sessions.minLength", 0)
 		out.Columns = append(slices.Clone(out.Keys), sessionColumns...)
+		if !out.Incremental {
+			c.warnAt(q.SQL.Pos, "consulta «%s»: sin «AND <tiempo> >= :since» cada ejecución lee todo el registro de eventos; con él, «engine run» lee solo los eventos desde la ejecución anterior", q.Name)
+		}
 	}
 	for col, t := range q.Types {
 		if cols != nil && !slices.Contains(cols, col) {

@@ -95,7 +95,7 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 			if name == "courseids" {
 				return []int64{0}, true
 			}
-			if name == "reportStart" || name == "reportEnd" {
+			if name == "reportStart" || name == "reportEnd" || name == "since" {
 				return int64(0), true
 			}
 			v, ok := plan.Params[name]
@@ -138,6 +138,10 @@ type buildFlags struct {
 	date    *string
 	courses multi
 	strict  *bool
+	// sessions keeps the dedication sessions between runs (engine run
+	// passes its ledger); recompute ignores what it saved.
+	sessions  build.SessionStore
+	recompute bool
 }
 
 func addBuildFlags(fs *flag.FlagSet) *buildFlags {
@@ -180,9 +184,12 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 	}
 	var results []*build.CourseResult
 	stats, err := build.Build(ctx, db, plan, build.Options{
-		ReportDate: date,
-		Courses:    bf.courses,
-		Check:      checker(v, m.Sence.RutOtec, token),
+		ReportDate:        date,
+		Courses:           bf.courses,
+		Check:             checker(v, m.Sence.RutOtec, token),
+		Sessions:          bf.sessions,
+		RecomputeSessions: bf.recompute,
+		Now:               e.Now,
 	}, func(r *build.CourseResult) error {
 		if r.Payload != nil {
 			r.Payload.RutOtec, r.Payload.Token = m.Sence.RutOtec, token

@@ -34,8 +34,10 @@ type runOptions struct {
 	seed         bool
 	since        string
 	resend       bool
-	log          *slog.Logger
-	progress     bool // draw a progress line on stderr (a terminal)
+	// fullDedication recomputes dedication from the whole log.
+	fullDedication bool
+	log            *slog.Logger
+	progress       bool // draw a progress line on stderr (a terminal)
 }
 
 // retrySleep makes the SENCE client's wait between retries, ending it when
@@ -54,6 +56,7 @@ func cmdRun(ctx context.Context, e *Env, args []string) int {
 	seed := fs.Bool("seed-from-history", false, "antes de conciliar, lee el historial de SENCE y registra lo que ya aceptó (para una primera ejecución cuando otra herramienta envió antes)")
 	since := fs.String("since", "", "con --seed-from-history: leer el historial desde esta fecha AAAA-MM-DD (por omisión, un año antes de la fecha de reporte)")
 	resend := fs.Bool("resend-changed", false, "vuelve a enviar los cursos que SENCE ya respondió esta noche si sus datos cambiaron (SENCE pide un solo envío al día)")
+	fullDedication := fs.Bool("full-dedication", false, "recalcula la dedicación desde todo el registro de eventos de Moodle en vez de leer solo los eventos desde la ejecución anterior (tras borrar o corregir eventos antiguos)")
 	logFormat := fs.String("log-format", "text", "formato del registro en stderr cuando no es una terminal: text o json")
 	pos, ok := parse(fs, args)
 	if !ok {
@@ -70,7 +73,7 @@ func cmdRun(ctx context.Context, e *Env, args []string) int {
 		return ExitUsage
 	}
 	return runMapping(ctx, e, pos[0], runOptions{date: *bf.date, courses: bf.courses, strict: *bf.strict, dryRun: *dry,
-		ignoreWindow: *ignoreWindow, waitWindow: *waitWindow, seed: *seed, since: *since, resend: *resend, log: log, progress: tty})
+		ignoreWindow: *ignoreWindow, waitWindow: *waitWindow, seed: *seed, since: *since, resend: *resend, fullDedication: *fullDedication, log: log, progress: tty})
 }
 
 // newLogger logs to w: text or JSON lines, or only warnings when a
@@ -188,7 +191,12 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		return finish(sess.Abort(ctx, fmt.Sprintf("fuera de la ventana de envío de SENCE (%s, hora de Chile): no se envió nada", window)))
 	}
 
-	_, results, _, code := buildAll(ctx, e, path, &buildFlags{date: &o.date, courses: o.courses, strict: &o.strict}, payload.RedactedToken)
+	bf := &buildFlags{date: &o.date, courses: o.courses, strict: &o.strict, sessions: ledger, recompute: o.fullDedication}
+	_, results, stats, code := buildAll(ctx, e, path, bf, payload.RedactedToken)
+	if stats.SessionsResumed+stats.SessionsFull > 0 {
+		o.log.Info("dedicación desde el registro de eventos de Moodle",
+			"cursos_desde_la_ejecucion_anterior", stats.SessionsResumed, "cursos_desde_el_inicio", stats.SessionsFull, "filas_leidas", stats.Rows)
+	}
 	if code != ExitOK {
 		return finish(sess.Abort(ctx, "no se pudieron construir los envíos desde Moodle (vea los errores más arriba): no se envió nada"))
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -333,5 +334,50 @@ func TestProgressLine(t *testing.T) {
 	p.clear()
 	if got := b.String(); got != "\r\033[K1/4 cursos, 23/73 alumnos · enviando CAP-1, CAP-2\r\033[K" {
 		t.Fatalf("%q", got)
+	}
+}
+
+// TestRunIncrementalDedication: with dedication from the log, the second
+// night's run resumes the sessions the first saved in the ledger and reads
+// only the new events (that the payloads equal a full recomputation is
+// proven in engine/build); --full-dedication reads it all.
+func TestRunIncrementalDedication(t *testing.T) {
+	dd := demoDir(t)
+	ctx := context.Background()
+	p := filepath.Join(dd, "log.yaml")
+	text := "version: 1\nextends: mapping.yaml\nparams:\n  dedicationSource: log\nrun:\n  ledger: state/log-ledger.db\n"
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	field := func(stderr, key string) string {
+		i := strings.Index(stderr, key+"=")
+		if i < 0 {
+			t.Fatalf("the run's log lacks %s:\n%s", key, stderr)
+		}
+		return strings.Fields(stderr[i+len(key)+1:])[0]
+	}
+	first := runCmd(ctx, newClock(22, 30), "run", p, "--dry-run", "--date", "2026-11-20")
+	if first.code == ExitFailed || first.code == ExitUsage {
+		t.Fatalf("exit %d\n%s", first.code, first.stderr)
+	}
+	if got := field(first.stderr, "cursos_desde_la_ejecucion_anterior"); got != "0" {
+		t.Errorf("first night resumed %s courses", got)
+	}
+	fullRows, _ := strconv.Atoi(field(first.stderr, "filas_leidas"))
+
+	next := &testClock{t: time.Date(2026, 11, 21, 22, 30, 0, 0, demo.Santiago)}
+	second := runCmd(ctx, next, "run", p, "--dry-run", "--date", "2026-11-21")
+	if got := field(second.stderr, "cursos_desde_el_inicio"); got != "0" {
+		t.Errorf("second night read %s courses from the whole log:\n%s", got, second.stderr)
+	}
+	if field(second.stderr, "cursos_desde_la_ejecucion_anterior") == "0" {
+		t.Errorf("second night resumed no course:\n%s", second.stderr)
+	}
+	if rows, _ := strconv.Atoi(field(second.stderr, "filas_leidas")); rows*2 > fullRows {
+		t.Errorf("second night read %d rows, the first %d: it should read only the new events", rows, fullRows)
+	}
+	full := runCmd(ctx, next, "run", p, "--dry-run", "--date", "2026-11-21", "--full-dedication")
+	if got := field(full.stderr, "cursos_desde_la_ejecucion_anterior"); got != "0" {
+		t.Errorf("--full-dedication resumed %s courses", got)
 	}
 }

@@ -146,3 +146,20 @@ func (inc *Increment) Untouched(fn func(key string, t Totals)) {
 
 // Next is the state to save with the watermark Upto.
 func (inc *Increment) Next() map[string]State { return inc.next }
+
+// Saved is what a run keeps of one course of a stream: the states of its
+// keys and the watermark they were folded up to.
+type Saved struct {
+	Watermark int64
+	States    map[string]State
+}
+
+// Update is what a run saves of one course of a stream.
+type Update struct {
+	Course    string
+	Watermark int64
+	// Replace drops the course's saved states first (a full
+	// recomputation); otherwise States holds only the keys that changed.
+	Replace bool
+	States  map[string]State
+}

@@ -7,24 +7,31 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/dedication"
+	"github.com/otec-tools/sence-engine/engine/state"
 )
 
-// full is the recomputation the increments must equal: the engine's own
-// accumulator over every event of a key.
+// full is the recomputation the increments must equal, written out from
+// the rule's definition: split the events where the gap exceeds Gap, and
+// count the sessions longer than MinLen.
 func full(r dedication.Rule, times []int64) dedication.Totals {
-	acc := build.NewSessionAcc(r.Gap, r.MinLen)
-	for _, t := range times {
-		acc.Add(t)
-	}
-	row := acc.Row()
 	if len(times) == 0 {
 		return dedication.Totals{}
 	}
-	return dedication.Totals{Seconds: row["seconds"].(int64), Sessions: row["sessions"].(int64), Events: row["events"].(int64),
-		First: row["first"].(int64), Last: row["last"].(int64)}
+	tot := dedication.Totals{Events: int64(len(times)), First: times[0], Last: times[len(times)-1]}
+	start := 0
+	for i := 1; i <= len(times); i++ {
+		if i == len(times) || times[i]-times[i-1] > r.Gap {
+			if l := times[i-1] - times[start]; l > r.MinLen {
+				tot.Seconds += l
+				tot.Sessions++
+			}
+			start = i
+		}
+	}
+	return tot
 }
 
 // eventLog is a Moodle log seen by several nightly runs: each key's event
@@ -91,7 +98,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		const day = 86400
 		nights := 2 + r.IntN(8)
 		log := randomLog(r, rule, 1+r.IntN(12), int64(nights+1)*day)
-		store, err := dedication.OpenStore(ctx, filepath.Join(t.TempDir(), "sessions.db"))
+		store, err := state.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,11 +122,13 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				}
 			}
 			visible := min(reportEnd, read) // what a full run can read tonight
-			since, saved, err := store.Load(ctx, "module_log", "fp")
+			loaded, err := store.LoadSessions(ctx, "module_log", "fp", []string{"c"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			inc := dedication.NewIncrement(rule, saved, since, upto)
+			saved := loaded["c"]
+			since := saved.Watermark
+			inc := dedication.NewIncrement(rule, saved.States, since, upto)
 			got := map[string]dedication.Totals{}
 			for _, k := range keys {
 				events := log.between(k, since, visible)
@@ -142,7 +151,19 @@ func TestIncrementalEqualsFull(t *testing.T) {
 						seed, night, k, got[k], want, since, upto, visible)
 				}
 			}
-			if err := store.Save(ctx, "module_log", "fp", inc.Upto, inc.Next()); err != nil {
+			// Saved whole on even nights, only the keys that changed on
+			// odd ones, as the engine does once a course was saved.
+			u := dedication.Update{Course: "c", Watermark: inc.Upto, Replace: night%2 == 0, States: inc.Next()}
+			if !u.Replace {
+				changed := map[string]dedication.State{}
+				for k, s := range u.States {
+					if saved.States[k] != s {
+						changed[k] = s
+					}
+				}
+				u.States = changed
+			}
+			if err := store.SaveSessions(ctx, "module_log", "fp", time.Unix(read, 0), []dedication.Update{u}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -150,25 +171,39 @@ func TestIncrementalEqualsFull(t *testing.T) {
 	}
 }
 
-// TestStoreFingerprint: a stream saved under another fingerprint (the SQL
-// or the rule changed) starts over.
+// TestStoreFingerprint: a course saved under another fingerprint (the SQL
+// or the rule changed) starts over; a replacement drops the old keys.
 func TestStoreFingerprint(t *testing.T) {
 	ctx := context.Background()
-	store, err := dedication.OpenStore(ctx, filepath.Join(t.TempDir(), "s.db"))
+	store, err := state.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	states := map[string]dedication.State{"a": {Seconds: 10, Events: 3, First: 1, Last: 30, Start: 20}}
-	if err := store.Save(ctx, "q", "v1", 100, states); err != nil {
+	states := map[string]dedication.State{"a": {Seconds: 10, Events: 3, First: 1, Last: 30, Start: 20}, "b": {Events: 1, First: 5, Last: 5, Start: 5}}
+	now := time.Now()
+	if err := store.SaveSessions(ctx, "q", "v1", now, []dedication.Update{{Course: "7", Watermark: 100, Replace: true, States: states}}); err != nil {
 		t.Fatal(err)
 	}
-	mark, got, err := store.Load(ctx, "q", "v1")
-	if err != nil || mark != 100 || got["a"] != states["a"] {
-		t.Fatalf("%d %v %v", mark, got, err)
+	got, err := store.LoadSessions(ctx, "q", "v1", []string{"7", "8"})
+	if err != nil || len(got) != 1 || got["7"].Watermark != 100 || got["7"].States["a"] != states["a"] || len(got["7"].States) != 2 {
+		t.Fatalf("%v %v", got, err)
 	}
-	if mark, got, _ := store.Load(ctx, "q", "v2"); mark != 0 || got != nil {
-		t.Errorf("another fingerprint loaded: %d %v", mark, got)
+	if got, _ := store.LoadSessions(ctx, "q", "v2", []string{"7"}); len(got) != 0 {
+		t.Errorf("another fingerprint loaded: %v", got)
+	}
+	if err := store.SaveSessions(ctx, "q", "v2", now, []dedication.Update{{Course: "7", Watermark: 50, Replace: true, States: map[string]dedication.State{"c": {Events: 1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = store.LoadSessions(ctx, "q", "v2", []string{"7"})
+	if len(got["7"].States) != 1 || got["7"].Watermark != 50 {
+		t.Errorf("replacement kept old keys: %v", got)
+	}
+	if err := store.ForgetSessions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.LoadSessions(ctx, "q", "v2", []string{"7"}); len(got) != 0 {
+		t.Errorf("forgotten sessions loaded: %v", got)
 	}
 }
 

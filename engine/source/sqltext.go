@@ -10,7 +10,7 @@ import (
 //
 //	{user}        a Moodle table; the site's table prefix is applied
 //	:courseids    the ids of the batch of courses being read (inside IN (...))
-//	:name         a parameter of the mapping, or :reportStart / :reportEnd
+//	:name         a parameter of the mapping, or :reportStart / :reportEnd / :since
 //
 // Quotes, comments and PostgreSQL's :: casts are left alone.
 

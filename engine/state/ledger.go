@@ -172,6 +172,30 @@ CREATE TABLE students (
 	PRIMARY KEY (codigo_oferta, codigo_grupo, alumno)
 );
 `,
+	// 2: the dedication sessions of incremental sessions queries, per
+	// course, with the watermark they were folded up to (see sessions.go).
+	`
+CREATE TABLE session_courses (
+	stream      TEXT NOT NULL,
+	course      TEXT NOT NULL,
+	fingerprint TEXT NOT NULL,
+	watermark   INTEGER NOT NULL,
+	saved_at    TEXT NOT NULL,
+	PRIMARY KEY (stream, course)
+) WITHOUT ROWID;
+CREATE TABLE session_states (
+	stream   TEXT NOT NULL,
+	course   TEXT NOT NULL,
+	key      TEXT NOT NULL,
+	seconds  INTEGER NOT NULL,
+	sessions INTEGER NOT NULL,
+	events   INTEGER NOT NULL,
+	first    INTEGER NOT NULL,
+	last     INTEGER NOT NULL,
+	start    INTEGER NOT NULL,
+	PRIMARY KEY (stream, course, key)
+) WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the schema version this engine writes.
