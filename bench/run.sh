@@ -6,7 +6,7 @@
 #
 #   bench/run.sh [--scale small|tenth|reference|CURSOS:MATRICULAS] [--db postgres|mysql|sqlite|all]
 #                [--dedication block|log] [--batch N] [--reload] [--runners engine,handwritten,perstudent]
-#                [--rounds N]
+#                [--rounds N] [--nightly [--new-events F]]
 #
 # Scales: small = 5 courses × 200 enrolments (seconds), tenth = 20 × 5,000
 # (about 2 M log rows), reference = 200 × 50,000 (about 20 M log rows; the
@@ -17,11 +17,17 @@
 # .ci/databases.sh, in a database sence_bench_<scale>. A site already
 # loaded at that scale is reused unless --reload.
 #
+# --nightly measures incremental dedication instead: two nights of the
+# engine with dedication from the log, F of the log (default 0.01) added
+# between them, and the second night recomputed from the whole log, which
+# must send the same (bench-out/<scale>-<db>-nightly/nightly.json). The
+# added events are deleted afterwards.
+#
 # Results go to bench-out/<scale>-<db>[-log][-bN]/ (outputs and report.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scale=small db=all dedication=block batch=0 reload=0 runners=engine,handwritten,perstudent rounds=1
+scale=small db=all dedication=block batch=0 reload=0 runners=engine,handwritten,perstudent rounds=1 nightly=0 newevents=0.01
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale=$2; shift 2 ;;
@@ -31,7 +37,9 @@ while [ $# -gt 0 ]; do
     --reload) reload=1; shift ;;
     --runners) runners=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --nightly) nightly=1; shift ;;
+    --new-events) newevents=$2; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "opción desconocida: $1" >&2; exit 2 ;;
   esac
 done
@@ -68,6 +76,13 @@ for d in $dbs; do
   else
     $bin load --db "$d" --dsn "$dsn" --create --keep --courses "$courses" --enrolments "$enrolments" ||
       $bin load --db "$d" --dsn "$dsn" --create --replace --courses "$courses" --enrolments "$enrolments"
+  fi
+  if [ "$nightly" = 1 ]; then
+    out="bench-out/${name}-${d}-nightly"
+    [ "$batch" != 0 ] && out="${out}-b${batch}"
+    echo "== $d: dedicación incremental (resultados en $out)"
+    $bin nightly --db "$d" --dsn "$dsn" --batch "$batch" --new-events "$newevents" --warmup --out "$out" || status=1
+    continue
   fi
   out="bench-out/${name}-${d}"
   [ "$dedication" != block ] && out="${out}-${dedication}"

@@ -128,6 +128,12 @@ func child(ctx context.Context, cfg CompareConfig, runner, out string) (*Measure
 	if cfg.Workers > 0 {
 		args = append(args, "--workers", strconv.Itoa(cfg.Workers))
 	}
+	if cfg.Date != "" {
+		args = append(args, "--date", cfg.Date)
+	}
+	if cfg.Ledger != "" && runner == "engine" {
+		args = append(args, "--ledger", cfg.Ledger)
+	}
 	cmd := exec.CommandContext(ctx, cfg.Command[0], args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -82,3 +82,48 @@ func TestRunCommand(t *testing.T) {
 		t.Errorf("unknown command: exit %d", code)
 	}
 }
+
+// TestNightlyTiny runs the incremental-dedication benchmark at a tiny
+// scale on every engine with a server: the second night reads only the new
+// events and sends what a recomputation from the whole log sends, and the
+// events it added are gone afterwards.
+func TestNightlyTiny(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(childEnv, "1")
+	sc := Scale{Courses: 4, Enrolments: 120, Events: 60}
+	for _, dialect := range moodledb.Dialects {
+		t.Run(dbtest.Name(dialect), func(t *testing.T) {
+			ctx := context.Background()
+			db, dsn := dbtest.OpenDSN(t, dialect)
+			if _, err := LoadSite(ctx, db, dialect, dsn, "mdl_", sc, false, t.Logf); err != nil {
+				t.Fatal(err)
+			}
+			var before int64
+			db.QueryRow("SELECT COUNT(*) FROM mdl_logstore_standard_log").Scan(&before)
+			cfg := NightlyConfig{RunConfig: RunConfig{Dialect: dialect, DSN: dsn, Prefix: "mdl_", BatchSize: 3},
+				Dir: t.TempDir(), NewEvents: 0.05, Command: []string{exe}}
+			rep, err := Nightly(ctx, cfg, t.Logf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			rep.Print(&out)
+			t.Logf("\n%s", out.String())
+			if !rep.Identical {
+				t.Fatalf("the incremental second night differs from the recomputation: %s", rep.Difference)
+			}
+			if rep.Added == 0 || rep.Second.Rows*4 > rep.SecondFull.Rows || rep.Second.SessionsResumed == 0 {
+				t.Errorf("the second night read %d rows (recomputed: %d) after %d new events, %d courses resumed",
+					rep.Second.Rows, rep.SecondFull.Rows, rep.Added, rep.Second.SessionsResumed)
+			}
+			var after int64
+			db.QueryRow("SELECT COUNT(*) FROM mdl_logstore_standard_log").Scan(&after)
+			if after != before {
+				t.Errorf("the log has %d events after the benchmark, %d before", after, before)
+			}
+		})
+	}
+}

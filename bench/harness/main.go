@@ -20,6 +20,8 @@ const help = `uso: sencebench <orden> [opciones]
   load     crea las tablas Moodle y carga el sitio sintético a una escala
   run      construye los envíos con un solo ejecutor (engine, handwritten, perstudent)
   compare  ejecuta los tres en procesos separados, compara sus envíos y mide
+  nightly  dos noches del engine con la dedicación desde el registro: la segunda lee
+           solo los eventos nuevos (--new-events) y debe enviar lo mismo que recalculada
 
 sencebench <orden> -h muestra las opciones de cada orden.
 `
@@ -37,6 +39,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return cmdCompare(ctx, args[1:], stdout, stderr)
+	case "nightly":
+		return cmdNightly(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, help)
 	return 2
@@ -51,6 +55,8 @@ func runFlags(fs *flag.FlagSet, cfg *RunConfig) {
 	fs.IntVar(&cfg.BatchSize, "batch", 0, "cursos por lote (0: el del preset, 200)")
 	fs.BoolVar(&cfg.Reference, "reference", false, "valida con gojsonschema, el validador de referencia, en vez del nativo")
 	fs.IntVar(&cfg.Workers, "workers", 0, "cursos que el engine construye a la vez (0: uno por CPU)")
+	fs.StringVar(&cfg.Date, "date", "", "fecha de reporte AAAA-MM-DD (por omisión, la del demo); se lee a las 22:00")
+	fs.StringVar(&cfg.Ledger, "ledger", "", "registro de ejecuciones del engine: guarda las sesiones de dedicación entre noches")
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -23,6 +23,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/schema"
 	"github.com/otec-tools/sence-engine/engine/source"
+	"github.com/otec-tools/sence-engine/engine/state"
 	moodledemo "github.com/otec-tools/sence-engine/examples/moodle-demo"
 )
 
@@ -43,6 +44,24 @@ type RunConfig struct {
 	// Workers is the engine's build.Options.Workers (0: one per CPU).
 	Workers int
 	Out     string // the payloads, one JSON line per course
+	// Date is the report date, YYYY-MM-DD (default the demo's); the run
+	// reads the log at 22:00 of that day.
+	Date string
+	// Ledger, for the engine, keeps the dedication sessions between runs
+	// as engine run does (incremental dedication from the log).
+	Ledger string
+}
+
+// reportDate is the run's report date.
+func (cfg RunConfig) reportDate() (time.Time, error) {
+	if cfg.Date == "" {
+		return demo.DefaultReportDate, nil
+	}
+	d, err := time.ParseInLocation("2006-01-02", cfg.Date, demo.Santiago)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--date: %w", err)
+	}
+	return d, nil
 }
 
 // RunStats is what a run reports about itself; the parent process adds the
@@ -59,7 +78,11 @@ type RunStats struct {
 	// encoding and writing the payloads.
 	Validate float64 `json:"validateSeconds"`
 	Write    float64 `json:"writeSeconds"`
-	Digest   string  `json:"digest"` // SHA-256 of the output
+	// SessionsResumed and SessionsFull are the engine's courses of
+	// sessions queries read from a saved watermark and from the start.
+	SessionsResumed int    `json:"sessionsResumed,omitempty"`
+	SessionsFull    int    `json:"sessionsFull,omitempty"`
+	Digest          string `json:"digest"` // SHA-256 of the output
 }
 
 // Line is one course of a run's output.
@@ -153,7 +176,7 @@ func Run(ctx context.Context, cfg RunConfig) (*RunStats, error) {
 	}
 	switch cfg.Runner {
 	case "engine":
-		err = runEngine(ctx, db, plan, cfg.Workers, check, out, st)
+		err = runEngine(ctx, db, plan, cfg, check, out, st)
 	case "handwritten", "perstudent":
 		err = runBaseline(ctx, db, plan, cfg, v, out, st)
 	default:
@@ -207,11 +230,16 @@ func Plan(cfg RunConfig) (*build.Plan, error) {
 
 // runEngine is the engine's own run: build.Build streams course by course,
 // each payload validated as the CLI validates it, then written.
-func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, workers int, check func(*payload.Course) ([]schema.Problem, error), out *output, st *RunStats) error {
+func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, cfg RunConfig, check func(*payload.Course) ([]schema.Problem, error), out *output, st *RunStats) error {
 	var validate atomic.Int64 // nanoseconds, summed over the workers
+	date, err := cfg.reportDate()
+	if err != nil {
+		return err
+	}
 	opts := build.Options{
-		ReportDate: demo.DefaultReportDate,
-		Workers:    workers,
+		ReportDate: date,
+		Workers:    cfg.Workers,
+		Now:        func() time.Time { return date.Add(22 * time.Hour) },
 		Check: func(c *payload.Course) []build.Problem {
 			start := time.Now()
 			defer func() { validate.Add(int64(time.Since(start))) }()
@@ -226,6 +254,14 @@ func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, workers int
 			}
 			return out
 		},
+	}
+	if cfg.Ledger != "" {
+		ledger, err := state.Open(ctx, cfg.Ledger)
+		if err != nil {
+			return err
+		}
+		defer ledger.Close()
+		opts.Sessions = ledger
 	}
 	stats, err := build.Build(ctx, db, plan, opts, func(r *build.CourseResult) error {
 		id, err := strconv.ParseInt(r.CourseID, 10, 64)
@@ -244,6 +280,7 @@ func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, workers int
 		return out.write(l)
 	})
 	st.Courses, st.Queries, st.Rows = stats.Courses, stats.Queries, int64(stats.Rows)
+	st.SessionsResumed, st.SessionsFull = stats.SessionsResumed, stats.SessionsFull
 	st.Validate = time.Duration(validate.Load()).Seconds()
 	return err
 }
@@ -253,8 +290,12 @@ func runBaseline(ctx context.Context, db *source.DB, plan *build.Plan, cfg RunCo
 	if err != nil {
 		return err
 	}
+	date, err := cfg.reportDate()
+	if err != nil {
+		return err
+	}
 	o := &baseline.Options{
-		Dialect: cfg.Dialect, Prefix: cfg.Prefix, ReportDate: demo.DefaultReportDate, Params: params,
+		Dialect: cfg.Dialect, Prefix: cfg.Prefix, ReportDate: date, Params: params,
 		BatchSize: plan.Mapping.Source.BatchSize, Validator: v, RutOtec: rutOtec, Token: token,
 	}
 	if cfg.BatchSize > 0 {

@@ -23,7 +23,9 @@ func Open(ctx context.Context, dialect, dsn string, create bool) (*sql.DB, error
 	driver, real := dialect, dsn
 	switch dialect {
 	case moodledb.SQLite:
-		real = "file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)"
+		if !strings.HasPrefix(dsn, "file:") { // a path; a file: URI is used as it is
+			real = "file:" + dsn + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)"
+		}
 	case moodledb.Postgres:
 		driver = "pgx"
 		if create {
