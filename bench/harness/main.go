@@ -52,7 +52,7 @@ func runFlags(fs *flag.FlagSet, cfg *RunConfig) {
 	fs.StringVar(&cfg.DSN, "dsn", "", "conexión (para sqlite, la ruta del archivo)")
 	fs.StringVar(&cfg.Prefix, "prefix", "mdl_", "prefijo de las tablas")
 	fs.StringVar(&cfg.Dedication, "dedication", "", "tiempoConectividad desde block_dedication (block, por omisión) o desde el registro (log)")
-	fs.IntVar(&cfg.BatchSize, "batch", 0, "cursos por lote (0: el del preset, 200)")
+	fs.IntVar(&cfg.BatchSize, "batch", 0, "cursos por lote (0: el del preset, 50)")
 	fs.BoolVar(&cfg.Reference, "reference", false, "valida con gojsonschema, el validador de referencia, en vez del nativo")
 	fs.IntVar(&cfg.Workers, "workers", 0, "cursos que el engine construye a la vez (0: uno por CPU)")
 	fs.StringVar(&cfg.Date, "date", "", "fecha de reporte AAAA-MM-DD (por omisión, la del demo); se lee a las 22:00")
