@@ -233,6 +233,14 @@ func BenchmarkValidateCourse(b *testing.B) {
 	b.Run("rules", func(b *testing.B) {
 		run(b, func() { v.Rules(c) })
 	})
+	// The reference: gojsonschema over the encoded document, plus the rules.
+	b.Run("reference", func(b *testing.B) {
+		run(b, func() {
+			if probs, err := v.CheckReference(c); err != nil || len(probs) != 0 {
+				b.Fatal(probs, err)
+			}
+		})
+	})
 }
 
 // TestTreeOfMatchesJSON keeps treeOf in step with the payload's JSON tags:
