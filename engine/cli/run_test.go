@@ -376,6 +376,14 @@ func TestRunIncrementalDedication(t *testing.T) {
 	if rows, _ := strconv.Atoi(field(second.stderr, "filas_leidas")); rows*2 > fullRows {
 		t.Errorf("second night read %d rows, the first %d: it should read only the new events", rows, fullRows)
 	}
+	// engine status shows the watermark: an hour before the second run read.
+	st := runCmd(ctx, next, "status", p)
+	for _, want := range []string{"Dedicación incremental", "dedication_log: ", "module_log: ", "marca 2026-11-21 21:30"} {
+		if !strings.Contains(st.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, st.stdout)
+		}
+	}
+
 	full := runCmd(ctx, next, "run", p, "--dry-run", "--date", "2026-11-21", "--full-dedication")
 	if got := field(full.stderr, "cursos_desde_la_ejecucion_anterior"); got != "0" {
 		t.Errorf("--full-dedication resumed %s courses", got)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/state"
@@ -19,6 +20,18 @@ type Status struct {
 	// Students are rejected, held, excluded, pending or not sent in the
 	// last run that processed their course.
 	Students []state.StudentRecord `json:"alumnosConProblemas"`
+	// Sessions are the dedication sessions kept for incremental runs.
+	Sessions []SessionsStatus `json:"dedicacionIncremental"`
+}
+
+// SessionsStatus is what the ledger keeps of one sessions query.
+type SessionsStatus struct {
+	Query   string `json:"consulta"`
+	Courses int    `json:"cursos"`
+	Keys    int    `json:"claves"`
+	Oldest  string `json:"marcaMasAntigua"`
+	Newest  string `json:"marcaMasNueva"`
+	SavedAt string `json:"guardado"`
 }
 
 // RunStatus is one run in a Status.
@@ -93,6 +106,16 @@ func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error)
 		return nil, err
 	}
 	st.Students = append(st.Students, students...)
+	streams, err := l.SessionStreams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.Sessions = []SessionsStatus{}
+	for _, s := range streams {
+		st.Sessions = append(st.Sessions, SessionsStatus{Query: s.Stream, Courses: s.Courses, Keys: s.Keys,
+			Oldest: time.Unix(s.Oldest, 0).In(sence.Location).Format(clock), Newest: time.Unix(s.Newest, 0).In(sence.Location).Format(clock),
+			SavedAt: s.SavedAt.In(sence.Location).Format(clock)})
+	}
 	return st, nil
 }
 
@@ -138,6 +161,16 @@ func (st *Status) WriteText(w io.Writer) {
 		fmt.Fprintln(w)
 		if c.Message != "" {
 			fmt.Fprintf(w, "    %s\n", c.Message)
+		}
+	}
+	if len(st.Sessions) > 0 {
+		fmt.Fprintln(w, "\nDedicación incremental (sesiones guardadas; la próxima ejecución lee el registro de Moodle desde la marca):")
+		for _, s := range st.Sessions {
+			mark := s.Newest
+			if s.Oldest != s.Newest {
+				mark = s.Oldest + " a " + s.Newest
+			}
+			fmt.Fprintf(w, "  %s: %d cursos, %d alumnos o módulos, marca %s (guardado %s)\n", s.Query, s.Courses, s.Keys, mark, s.SavedAt)
 		}
 	}
 	fmt.Fprintln(w, "\nAlumnos con problemas:")

@@ -118,3 +118,35 @@ func (l *Ledger) ForgetSessions(ctx context.Context) error {
 	_, err := l.db.ExecContext(ctx, "DELETE FROM session_states; DELETE FROM session_courses;")
 	return err
 }
+
+// SessionStream sums up what the ledger keeps of one sessions query.
+type SessionStream struct {
+	Stream  string
+	Courses int
+	Keys    int
+	// Oldest and Newest are the courses' watermarks (Unix seconds).
+	Oldest, Newest int64
+	SavedAt        time.Time
+}
+
+// SessionStreams sums up the saved sessions, by query.
+func (l *Ledger) SessionStreams(ctx context.Context) ([]SessionStream, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT c.stream, COUNT(*), MIN(c.watermark), MAX(c.watermark), MAX(c.saved_at),
+			(SELECT COUNT(*) FROM session_states s WHERE s.stream = c.stream)
+		FROM session_courses c GROUP BY c.stream ORDER BY c.stream`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SessionStream
+	for rows.Next() {
+		var s SessionStream
+		var saved string
+		if err := rows.Scan(&s.Stream, &s.Courses, &s.Oldest, &s.Newest, &saved, &s.Keys); err != nil {
+			return nil, err
+		}
+		s.SavedAt, _ = time.Parse(timeFormat, saved)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
