@@ -50,7 +50,8 @@ type CompareConfig struct {
 	// Rounds runs every runner this many times, in turns; the report
 	// keeps each one's median (a shared machine has noisy neighbours).
 	Rounds int
-	// Command starts a child that understands "run" (sencebench itself).
+	// Command starts a child that understands "run"; default this
+	// program (sencebench).
 	Command []string
 }
 
@@ -116,7 +117,14 @@ func cmpOr(a, b string) string {
 
 // child runs one runner in a new process and reads its figures.
 func child(ctx context.Context, cfg CompareConfig, runner, out string) (*Measure, error) {
-	args := append([]string{}, cfg.Command[1:]...)
+	command := cfg.Command
+	if len(command) == 0 {
+		var err error
+		if command, err = self(); err != nil {
+			return nil, err
+		}
+	}
+	args := append([]string{}, command[1:]...)
 	args = append(args, "run", "--runner", runner, "--db", cfg.Dialect, "--dsn", cfg.DSN, "--prefix", cfg.Prefix,
 		"--out", out, "--batch", strconv.Itoa(cfg.BatchSize))
 	if cfg.Dedication != "" {
@@ -134,7 +142,7 @@ func child(ctx context.Context, cfg CompareConfig, runner, out string) (*Measure
 	if cfg.Ledger != "" && runner == "engine" {
 		args = append(args, "--ledger", cfg.Ledger)
 	}
-	cmd := exec.CommandContext(ctx, cfg.Command[0], args...)
+	cmd := exec.CommandContext(ctx, command[0], args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()

@@ -120,15 +120,7 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	cfg.Runners = strings.Split(*runners, ",")
-	if cfg.Command == nil {
-		exe, err := os.Executable()
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		cfg.Command = []string{exe}
-	}
-	rep, err := Compare(ctx, cfg, func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) })
+	rep, err := Compare(ctx, cfg, logTo(stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -138,4 +130,15 @@ func cmdCompare(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	return 0
+}
+
+// logTo writes a comparison's progress lines to w.
+func logTo(w io.Writer) func(string, ...any) {
+	return func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+}
+
+// self is the command children are started with: this program.
+func self() ([]string, error) {
+	exe, err := os.Executable()
+	return []string{exe}, err
 }

@@ -203,15 +203,7 @@ func cmdNightly(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "faltan --dsn, o --new-events no está entre 0 y 1")
 		return 2
 	}
-	if cfg.Command == nil {
-		exe, err := os.Executable()
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		cfg.Command = []string{exe}
-	}
-	rep, err := Nightly(ctx, cfg, func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) })
+	rep, err := Nightly(ctx, cfg, logTo(stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
