@@ -793,14 +793,7 @@ func (b *builder) sessions(ctx context.Context, q *Query, batch []*courseEntity,
 		}
 		u := dedication.Update{Course: c.id, Watermark: inc.Upto, Replace: !resumed[c.id], States: inc.Next()}
 		if !u.Replace {
-			old := saved[c.id].States
-			changed := map[string]dedication.State{}
-			for k, s := range u.States {
-				if o, ok := old[k]; !ok || o != s {
-					changed[k] = s
-				}
-			}
-			u.States = changed
+			u.States = inc.Changed()
 		}
 		updates = append(updates, u)
 	}

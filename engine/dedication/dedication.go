@@ -147,6 +147,18 @@ func (inc *Increment) Untouched(fn func(key string, t Totals)) {
 // Next is the state to save with the watermark Upto.
 func (inc *Increment) Next() map[string]State { return inc.next }
 
+// Changed is the part of Next that differs from the saved states: what a
+// store that kept those must rewrite.
+func (inc *Increment) Changed() map[string]State {
+	out := map[string]State{}
+	for k, s := range inc.next {
+		if o, ok := inc.saved[k]; !ok || o != s {
+			out[k] = s
+		}
+	}
+	return out
+}
+
 // Saved is what a run keeps of one course of a stream: the states of its
 // keys and the watermark they were folded up to.
 type Saved struct {

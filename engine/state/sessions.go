@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -23,59 +24,49 @@ func (l *Ledger) LoadSessions(ctx context.Context, stream, fingerprint string, c
 	if len(courses) == 0 {
 		return out, nil
 	}
-	ph := strings.Repeat(",?", len(courses))[1:]
 	args := make([]any, 0, len(courses)+2)
 	args = append(args, stream, fingerprint)
 	for _, c := range courses {
 		args = append(args, c)
 	}
-	rows, err := l.db.QueryContext(ctx, `SELECT course, watermark FROM session_courses
-		WHERE stream = ? AND fingerprint = ? AND course IN (`+ph+`)`, args...)
+	rows, err := l.db.QueryContext(ctx, `SELECT c.course, c.watermark, s.key, s.seconds, s.sessions, s.events, s.first, s.last, s.start
+		FROM session_courses c
+		LEFT JOIN session_states s ON s.stream = c.stream AND s.course = c.course
+		WHERE c.stream = ? AND c.fingerprint = ? AND c.course IN (`+strings.Repeat(",?", len(courses))[1:]+`)`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("registro %s: no se pudieron leer las sesiones guardadas: %w", l.path, err)
-	}
-	for rows.Next() {
-		var c string
-		var s dedication.Saved
-		if err := rows.Scan(&c, &s.Watermark); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		s.States = map[string]dedication.State{}
-		out[c] = s
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return out, nil
-	}
-	args = args[:1]
-	ph = ""
-	for c := range out {
-		args = append(args, c)
-		ph += ",?"
-	}
-	rows, err = l.db.QueryContext(ctx, `SELECT course, key, seconds, sessions, events, first, last, start
-		FROM session_states WHERE stream = ? AND course IN (`+ph[1:]+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("registro %s: no se pudieron leer las sesiones guardadas: %w", l.path, err)
+		return nil, fmt.Errorf("registro %s: no se pudieron leer las sesiones de dedicación guardadas (%w); revise el archivo y sus permisos, o recalcule con engine run --full-dedication", l.path, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c, k string
-		var st dedication.State
-		if err := rows.Scan(&c, &k, &st.Seconds, &st.Sessions, &st.Events, &st.First, &st.Last, &st.Start); err != nil {
+		var c string
+		var mark int64
+		var k sql.NullString
+		var st struct{ seconds, sessions, events, first, last, start sql.NullInt64 }
+		if err := rows.Scan(&c, &mark, &k, &st.seconds, &st.sessions, &st.events, &st.first, &st.last, &st.start); err != nil {
 			return nil, err
 		}
-		out[c].States[k] = st
+		sv, ok := out[c]
+		if !ok {
+			sv = dedication.Saved{Watermark: mark, States: map[string]dedication.State{}}
+			out[c] = sv
+		}
+		if k.Valid { // a course saved with no key has no state row
+			sv.States[k.String] = dedication.State{Seconds: st.seconds.Int64, Sessions: st.sessions.Int64, Events: st.events.Int64,
+				First: st.first.Int64, Last: st.last.Int64, Start: st.start.Int64}
+		}
 	}
 	return out, rows.Err()
 }
 
 // SaveSessions saves the courses of a stream, all or nothing.
 func (l *Ledger) SaveSessions(ctx context.Context, stream, fingerprint string, now time.Time, updates []dedication.Update) error {
+	if err := l.saveSessions(ctx, stream, fingerprint, now, updates); err != nil {
+		return fmt.Errorf("registro %s: no se pudieron guardar las sesiones de dedicación (%w); revise el espacio en disco y los permisos del archivo; lo ya guardado sigue válido y la próxima ejecución vuelve a leer los eventos desde la marca anterior", l.path, err)
+	}
+	return nil
+}
+
+func (l *Ledger) saveSessions(ctx context.Context, stream, fingerprint string, now time.Time, updates []dedication.Update) error {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -106,17 +97,7 @@ func (l *Ledger) SaveSessions(ctx context.Context, stream, fingerprint string, n
 			return err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("registro %s: no se pudieron guardar las sesiones: %w", l.path, err)
-	}
-	return nil
-}
-
-// ForgetSessions drops every saved session, so that the next run
-// recomputes dedication from the whole log.
-func (l *Ledger) ForgetSessions(ctx context.Context) error {
-	_, err := l.db.ExecContext(ctx, "DELETE FROM session_states; DELETE FROM session_courses;")
-	return err
+	return tx.Commit()
 }
 
 // SessionStream sums up what the ledger keeps of one sessions query.
