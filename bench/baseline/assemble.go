@@ -132,6 +132,31 @@ func (a *sessionAcc) result() sessions {
 	return a.s
 }
 
+// sessionsByKey applies the rule to rows ordered by key and time: each
+// run of rows with the same key is one key's events, handed to done when
+// the key changes and at finish.
+type sessionsByKey[K comparable] struct {
+	gap, minLen int64
+	done        func(K, sessions)
+	acc         *sessionAcc
+	cur         K
+}
+
+func (g *sessionsByKey[K]) add(k K, t int64) {
+	if g.acc == nil || k != g.cur {
+		g.finish()
+		g.acc, g.cur = &sessionAcc{gap: g.gap, minLen: g.minLen}, k
+	}
+	g.acc.add(t)
+}
+
+func (g *sessionsByKey[K]) finish() {
+	if g.acc != nil {
+		g.done(g.cur, g.acc.result())
+		g.acc = nil
+	}
+}
+
 // student is what the preset reads of one enrolled student.
 type student struct {
 	userid                                  int64

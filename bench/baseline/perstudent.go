@@ -237,29 +237,21 @@ func oneStudent(ctx context.Context, r *reader, o *Options, course, user int64) 
 	if err != nil {
 		return nil, fmt.Errorf("dedicación: %w", err)
 	}
-	var acc *sessionAcc
-	var cur int64
-	flush := func() {
-		if acc != nil {
-			if s.moduleLog == nil {
-				s.moduleLog = map[int64]sessions{}
-			}
-			s.moduleLog[cur] = acc.result()
+	g := &sessionsByKey[int64]{gap: o.Params.MaxGap, minLen: o.Params.MinSession, done: func(sec int64, ss sessions) {
+		if s.moduleLog == nil {
+			s.moduleLog = map[int64]sessions{}
 		}
-	}
+		s.moduleLog[sec] = ss
+	}}
 	err = r.each(ctx, pModuleLog, []any{user, course, end}, func(rows *sql.Rows) error {
 		var sec, t int64
 		if err := rows.Scan(&sec, &t); err != nil {
 			return err
 		}
-		if acc == nil || sec != cur {
-			flush()
-			acc, cur = &sessionAcc{gap: o.Params.MaxGap, minLen: o.Params.MinSession}, sec
-		}
-		acc.add(t)
+		g.add(sec, t)
 		return nil
 	})
-	flush()
+	g.finish()
 	if err != nil {
 		return nil, fmt.Errorf("registro de módulos: %w", err)
 	}

@@ -179,27 +179,21 @@ func setBatch(ctx context.Context, r *reader, o *Options, batch []*courseRow, em
 		return fmt.Errorf("grades: %w", err)
 	}
 	if o.Params.DedicationSource == "log" {
-		var acc *sessionAcc
-		var cur key2
-		flush := func() {
-			if s := byKey[cur]; acc != nil && s != nil {
-				s.logSessions = acc.result()
+		g := &sessionsByKey[key2]{gap: o.Params.MaxGap, minLen: o.Params.MinSession, done: func(k key2, ss sessions) {
+			if s := byKey[k]; s != nil {
+				s.logSessions = ss
 			}
-		}
+		}}
 		err = r.each(ctx, q(qLogEvents), []any{end}, func(rows *sql.Rows) error {
 			var k key2
 			var t int64
 			if err := rows.Scan(&k.course, &k.user, &t); err != nil {
 				return err
 			}
-			if acc == nil || k != cur {
-				flush()
-				acc, cur = &sessionAcc{gap: o.Params.MaxGap, minLen: o.Params.MinSession}, k
-			}
-			acc.add(t)
+			g.add(k, t)
 			return nil
 		})
-		flush()
+		g.finish()
 	} else {
 		err = r.each(ctx, q(qBlock), nil, func(rows *sql.Rows) error {
 			var k key2
@@ -250,33 +244,24 @@ func setBatch(ctx context.Context, r *reader, o *Options, batch []*courseRow, em
 	if err != nil {
 		return fmt.Errorf("completion: %w", err)
 	}
-	var acc *sessionAcc
-	var cur key3
-	flush := func() {
-		if acc == nil {
-			return
-		}
-		if s := byKey[key2{cur.course, cur.user}]; s != nil {
+	g := &sessionsByKey[key3]{gap: o.Params.MaxGap, minLen: o.Params.MinSession, done: func(k key3, ss sessions) {
+		if s := byKey[key2{k.course, k.user}]; s != nil {
 			if s.moduleLog == nil {
 				s.moduleLog = map[int64]sessions{}
 			}
-			s.moduleLog[cur.section] = acc.result()
+			s.moduleLog[k.section] = ss
 		}
-	}
+	}}
 	err = r.each(ctx, q(qModuleLog), []any{end}, func(rows *sql.Rows) error {
 		var k key3
 		var t int64
 		if err := rows.Scan(&k.course, &k.user, &k.section, &t); err != nil {
 			return err
 		}
-		if acc == nil || k != cur {
-			flush()
-			acc, cur = &sessionAcc{gap: o.Params.MaxGap, minLen: o.Params.MinSession}, k
-		}
-		acc.add(t)
+		g.add(k, t)
 		return nil
 	})
-	flush()
+	g.finish()
 	if err != nil {
 		return fmt.Errorf("module log: %w", err)
 	}
