@@ -118,7 +118,7 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 			}
 		}
 	}
-	return ds
+	return append(ds, build.CheckDedicationBlock(ctx, db, plan)...)
 }
 
 func plural(n int, one, many string) string {
