@@ -265,27 +265,27 @@ func chileanScale(lo, hi float64) bool {
 	return math.Abs(lo-notaMin) <= scaleSlack && math.Abs(hi-notaMax) <= scaleSlack
 }
 
-// gradeNotaImpl is the Chilean grade of a Moodle grade: on a 1–7 scale the
+// notaFromGradeImpl is the Chilean grade of a Moodle grade: on a 1–7 scale the
 // grade itself, on any other its percentage through the exigency.
-func gradeNotaImpl(*time.Location) func(params ...any) (any, error) {
+func notaFromGradeImpl(*time.Location) func(params ...any) (any, error) {
 	return func(params ...any) (any, error) {
-		v, lo, hi, ok, err := moodleGrade("gradeNota", params)
+		v, lo, hi, ok, err := moodleGrade("notaFromGrade", params)
 		if err != nil || !ok {
 			return nil, err
 		}
-		e, err := exigencia4("gradeNota", params)
+		e, err := exigencia4("notaFromGrade", params)
 		if err != nil {
 			return nil, err
 		}
 		if chileanScale(lo, hi) {
 			if v < notaMin-slack || v > notaMax+slack {
-				return nil, fail("gradeNota", "la nota %v está fuera de su escala (1,0 a 7,0)", v)
+				return nil, fail("notaFromGrade", "la nota %v está fuera de su escala (1,0 a 7,0)", v)
 			}
 			return roundTo(min(max(v, notaMin), notaMax), notaDecimals), nil
 		}
 		p := (v - lo) * 100 / (hi - lo)
 		if p < -slack || p > 100+slack {
-			return nil, fail("gradeNota", "la nota %v está fuera de su escala (%v a %v)", v, lo, hi)
+			return nil, fail("notaFromGrade", "la nota %v está fuera de su escala (%v a %v)", v, lo, hi)
 		}
 		p = min(max(p, 0), 100)
 		n := notaPass + (notaMax-notaPass)*(p-e)/(100-e)
@@ -296,16 +296,16 @@ func gradeNotaImpl(*time.Location) func(params ...any) (any, error) {
 	}
 }
 
-// gradeLogroImpl is the achievement percentage of a Moodle grade: on a 1–7
+// logroFromGradeImpl is the achievement percentage of a Moodle grade: on a 1–7
 // scale the percentage the exigency gives that grade, on any other the
 // grade's position in its range (as gradePct).
-func gradeLogroImpl(*time.Location) func(params ...any) (any, error) {
+func logroFromGradeImpl(*time.Location) func(params ...any) (any, error) {
 	return func(params ...any) (any, error) {
-		v, lo, hi, ok, err := moodleGrade("gradeLogro", params)
+		v, lo, hi, ok, err := moodleGrade("logroFromGrade", params)
 		if err != nil || !ok {
 			return nil, err
 		}
-		e, err := exigencia4("gradeLogro", params)
+		e, err := exigencia4("logroFromGrade", params)
 		if err != nil {
 			return nil, err
 		}
@@ -313,7 +313,7 @@ func gradeLogroImpl(*time.Location) func(params ...any) (any, error) {
 			return (v - lo) * 100 / (hi - lo), nil
 		}
 		if v < notaMin-slack || v > notaMax+slack {
-			return nil, fail("gradeLogro", "la nota %v está fuera de su escala (1,0 a 7,0)", v)
+			return nil, fail("logroFromGrade", "la nota %v está fuera de su escala (1,0 a 7,0)", v)
 		}
 		x := min(max(v, notaMin), notaMax)
 		if x < notaPass {
@@ -323,8 +323,8 @@ func gradeLogroImpl(*time.Location) func(params ...any) (any, error) {
 	}
 }
 
-// exigencia4 reads the optional fourth argument of gradeNota and
-// gradeLogro, 60 % when absent.
+// exigencia4 reads the optional fourth argument of notaFromGrade and
+// logroFromGrade, 60 % when absent.
 func exigencia4(name string, params []any) (float64, error) {
 	if len(params) < 4 {
 		return defaultExigencia, nil
