@@ -151,7 +151,11 @@ func report(results []*build.CourseResult) []byte {
 			fmt.Fprintf(&b, "  excluido user=%s rut=%q %s: %s\n", x.UserID, x.RUT, x.Label, strings.Join(x.Reasons, " | "))
 		}
 		for _, nt := range r.Notes {
-			fmt.Fprintf(&b, "  nota %s: %s\n", nt.Who, nt.Msg)
+			kind := "nota"
+			if nt.Warning {
+				kind = "aviso"
+			}
+			fmt.Fprintf(&b, "  %s %s: %s\n", kind, nt.Who, nt.Msg)
 		}
 	}
 	return b.Bytes()
