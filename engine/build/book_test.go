@@ -9,26 +9,9 @@ import (
 	"testing"
 
 	"github.com/otec-tools/sence-engine/engine/build"
-	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 	"github.com/otec-tools/sence-engine/engine/payload"
 )
-
-// planWith compiles the demo mapping pointed at a database, with more YAML
-// of a site's own (params it overrides).
-func planWith(t testing.TB, dsn, more string) *build.Plan {
-	t.Helper()
-	site := fmt.Sprintf("version: 1\nextends: ../../../examples/moodle-demo/mapping.yaml\nsource:\n  driver: sqlite\n  dsn: %q\n%s", dsn, more)
-	m, ds := mapping.LoadBytes("testdata/site.yaml", []byte(site), mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if ds.HasErrors() {
-		t.Fatal(ds.Error())
-	}
-	plan, ds := build.Compile(m)
-	if ds.HasErrors() {
-		t.Fatal(ds.Error())
-	}
-	return plan
-}
 
 // student finds a sent student by RUT number.
 func sentStudent(results []*build.CourseResult, code string, rut int64) *payload.Alumno {
@@ -197,7 +180,7 @@ func TestDemoZoom(t *testing.T) {
 		t.Fatal("no Zoom class in the first module")
 	}
 	byDefault, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_"), build.Options{Check: validator(t)})
-	withZoom, _ := runBuild(t, planWith(t, dsn, "params:\n  syncModules: [bigbluebuttonbn, zoom]\n"), build.Options{Check: validator(t)})
+	withZoom, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_", "params:\n  syncModules: [bigbluebuttonbn, zoom]\n"), build.Options{Check: validator(t)})
 	warnings := func(results []*build.CourseResult) []string {
 		var out []string
 		for _, r := range results {

@@ -202,6 +202,12 @@ func (l *loader) merge(parent, child *yaml.Node) *yaml.Node {
 			ck, cv := child.Content[j], child.Content[j+1]
 			if cv.Kind == yaml.MappingNode && v.Kind == yaml.MappingNode {
 				out.Content = append(out.Content, ck, l.merge(v, cv))
+			} else if v.Kind == yaml.SequenceNode && cv.Kind == yaml.ScalarNode && cv.Tag != "!!null" {
+				// A single value where the extended file has a list is a
+				// list of that value: syncModules: zoom is [zoom].
+				list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: cv.Line, Column: cv.Column, Content: []*yaml.Node{cv}}
+				l.fileOf[list] = l.fileOf[cv]
+				out.Content = append(out.Content, ck, list)
 			} else {
 				out.Content = append(out.Content, ck, cv)
 			}
