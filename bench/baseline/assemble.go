@@ -76,7 +76,8 @@ type courseRow struct {
 type section struct {
 	id, num            int64
 	name               string
-	required, sync     int64
+	required           int64 // activities with completion
+	sync, async        int64 // synchronous classes, asynchronous activities with completion
 	activities         []activity
 	code               string // extracted module code
 	activityCodes      []payload.Actividad
@@ -243,21 +244,18 @@ func (b *courseBuilder) student(s *student) (al *payload.Alumno, ok, problem boo
 	if !start.Valid || start.Int64 < 1 || !end.Valid || end.Int64 < 1 {
 		problem = true
 	}
-	var finalPct float64
+	var finalPct, finalNota float64
 	hasFinal := false
 	for _, g := range s.grades {
 		if g.itemtype == "course" {
-			finalPct, hasFinal = gradePct(g)
+			var err1, err2 error
+			finalPct, hasFinal, err1 = logroFromGrade(g, p.Exigencia)
+			finalNota, _, err2 = notaFromGrade(g, p.Exigencia)
+			if err1 != nil || err2 != nil {
+				problem = true
+			}
 			break
 		}
-	}
-	var finalNota float64
-	if hasFinal {
-		n, err := nota(finalPct, p.Exigencia)
-		if err != nil {
-			problem = true
-		}
-		finalNota = n
 	}
 	if problem {
 		return nil, false, true
@@ -268,6 +266,16 @@ func (b *courseBuilder) student(s *student) (al *payload.Alumno, ok, problem boo
 		al.TiempoConectividad = s.logSessions.seconds
 	} else {
 		al.TiempoConectividad = s.blockSeconds
+	}
+	// Attended classes of every section add into the student's time.
+	for _, metas := range s.live {
+		for _, meta := range metas {
+			n, err := liveSeconds(meta)
+			if err != nil {
+				return nil, false, true
+			}
+			al.TiempoConectividad += n
+		}
 	}
 	ev := roundTo(finalPct, 2)
 	al.EvaluacionFinal = &ev
@@ -324,13 +332,11 @@ func (b *courseBuilder) module(s *student, sec *section, studentStart string) (m
 	var gp, gn float64
 	hasNota := false
 	if g != nil {
-		var ok bool
-		if gp, ok = gradePct(*g); ok {
-			n, err := nota(gp, p.Exigencia)
-			if err != nil {
-				return m, false, true
-			}
-			gn, hasNota = n, true
+		var err1, err2 error
+		gp, _, err1 = logroFromGrade(*g, p.Exigencia)
+		gn, hasNota, err2 = notaFromGrade(*g, p.Exigencia)
+		if err1 != nil || err2 != nil {
+			return m, false, true
 		}
 	}
 	var live int64
@@ -358,7 +364,7 @@ func (b *courseBuilder) module(s *student, sec *section, studentStart string) (m
 	m.PorcentajeAvance = pct(done, sec.required)
 	nm := roundTo(gp, 2)
 	m.NotaModulo = &nm
-	sync, async := int(sec.sync), int(sec.required-sec.sync)
+	sync, async := int(sec.sync), int(sec.async)
 	m.CantActividadSincronica, m.CantActividadAsincronica = &sync, &async
 	switch {
 	case done >= sec.required && hasNota && gn >= p.PassGrade:

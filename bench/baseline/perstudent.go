@@ -13,9 +13,11 @@ import (
 // queries for each student, each reaching Moodle's indexes.
 const (
 	pModules = `SELECT cs.id, cs.section, COALESCE(cs.name, ''),
-       COUNT(cm.id), SUM(CASE WHEN m.name = ? THEN 1 ELSE 0 END)
+       COUNT(CASE WHEN cm.completion > 0 THEN 1 END),
+       SUM(CASE WHEN m.name IN (:sync) THEN 1 ELSE 0 END),
+       SUM(CASE WHEN m.name IN (:sync) THEN 0 WHEN cm.completion > 0 THEN 1 ELSE 0 END)
   FROM mdl_course_sections cs
-  LEFT JOIN mdl_course_modules cm ON cm.section = cs.id AND cm.completion > 0 AND cm.deletioninprogress = 0
+  LEFT JOIN mdl_course_modules cm ON cm.section = cs.id AND cm.deletioninprogress = 0
   LEFT JOIN mdl_modules m ON m.id = cm.module
  WHERE cs.course = ? AND cs.section > 0
  GROUP BY cs.id, cs.section, cs.name
@@ -87,11 +89,12 @@ const (
  ORDER BY bl.id`
 )
 
-// pActivities lists one course's mandatory activities with their names.
+// pActivities lists one course's mandatory activities and synchronous
+// classes with their names.
 var pActivities = `SELECT cm.section, cm.id, m.name, COALESCE(` + actNameCols + `'')
   FROM mdl_course_modules cm
   JOIN mdl_modules m ON m.id = cm.module` + actNameJoins + `
- WHERE cm.course = ? AND cm.completion > 0 AND cm.deletioninprogress = 0
+ WHERE cm.course = ? AND cm.deletioninprogress = 0 AND (cm.completion > 0 OR m.name IN (:sync))
  ORDER BY cm.section, cm.id`
 
 // PerStudent builds every SENCE course course by course and student by
@@ -128,13 +131,14 @@ func PerStudent(ctx context.Context, db *source.DB, o *Options, emit func(*Resul
 func perCourse(ctx context.Context, r *reader, o *Options, c *courseRow) (*Result, int, error) {
 	var sections []*section
 	byID := map[int64]*section{}
-	err := r.each(ctx, pModules, []any{o.Params.SyncModule, c.id}, func(rows *sql.Rows) error {
+	mq, margs := withSync(pModules, o.Params.SyncModules, c.id)
+	err := r.each(ctx, mq, margs, func(rows *sql.Rows) error {
 		s := &section{}
-		var sync sql.NullInt64
-		if err := rows.Scan(&s.id, &s.num, &s.name, &s.required, &sync); err != nil {
+		var sync, async sql.NullInt64
+		if err := rows.Scan(&s.id, &s.num, &s.name, &s.required, &sync, &async); err != nil {
 			return err
 		}
-		s.sync = sync.Int64
+		s.sync, s.async = sync.Int64, async.Int64
 		sections = append(sections, s)
 		byID[s.id] = s
 		return nil
@@ -142,7 +146,8 @@ func perCourse(ctx context.Context, r *reader, o *Options, c *courseRow) (*Resul
 	if err != nil {
 		return nil, 0, fmt.Errorf("módulos: %w", err)
 	}
-	err = r.each(ctx, pActivities, []any{c.id}, func(rows *sql.Rows) error {
+	aq, aargs := withSync(pActivities, o.Params.SyncModules)
+	err = r.each(ctx, aq, append([]any{c.id}, aargs...), func(rows *sql.Rows) error {
 		var sid int64
 		var a activity
 		if err := rows.Scan(&sid, &a.cmid, &a.modname, &a.name); err != nil {
@@ -254,6 +259,9 @@ func oneStudent(ctx context.Context, r *reader, o *Options, course, user int64) 
 	g.finish()
 	if err != nil {
 		return nil, fmt.Errorf("registro de módulos: %w", err)
+	}
+	if !readsLive(&o.Params) {
+		return s, nil
 	}
 	err = r.each(ctx, pLive, []any{user, course, end}, func(rows *sql.Rows) error {
 		var sec int64

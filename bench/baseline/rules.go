@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/otec-tools/sence-engine/engine/fn"
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
 
@@ -29,7 +30,9 @@ type Params struct {
 	PassProgress           float64
 	DedicationSource       string // block | log
 	MaxGap, MinSession     int64
-	SyncModule             string
+	// SyncModules are the synchronous activity types; the baselines read
+	// the attendance of BigBlueButton only (the preset's default).
+	SyncModules []string
 }
 
 // ParamsOf reads the parameters of a compiled mapping's params.
@@ -69,7 +72,18 @@ func ParamsOf(p map[string]any) (Params, error) {
 	out.DedicationSource = str("dedicationSource")
 	out.MaxGap = int64(num("maxGap"))
 	out.MinSession = int64(num("minSession"))
-	out.SyncModule = str("syncModule")
+	list, _ := p["syncModules"].([]any)
+	for _, v := range list {
+		m, ok := v.(string)
+		if !ok {
+			errs = append(errs, fmt.Errorf("params.syncModules: %v is not a text", v))
+			continue
+		}
+		if m != "bigbluebuttonbn" {
+			errs = append(errs, fmt.Errorf("params.syncModules: the baselines read the attendance of bigbluebuttonbn only, not %s", m))
+		}
+		out.SyncModules = append(out.SyncModules, m)
+	}
 	return out, errors.Join(errs...)
 }
 
@@ -129,13 +143,49 @@ func nota(p, exigencia float64) (float64, error) {
 	return 4 + 3*(x-exigencia)/(100-exigencia), nil
 }
 
-// gradePct is a grade as a percentage of its range; ok is false when there
-// is no grade or the range is empty.
-func gradePct(g grade) (float64, bool) {
+// chileanScale reports a grade range of 1–7: its grades are Chilean
+// grades already (notaFromGrade's rule).
+func chileanScale(g grade) bool { return math.Abs(g.min-1) <= 0.001 && math.Abs(g.max-7) <= 0.001 }
+
+// logroFromGrade is a grade as SENCE's achievement percentage: on a 1–7
+// scale the one the exigency gives that grade, on any other its position
+// in the range; ok is false when there is no grade or the range is empty.
+func logroFromGrade(g grade, exigencia float64) (float64, bool, error) {
 	if !g.final.Valid || g.max <= g.min {
-		return 0, false
+		return 0, false, nil
 	}
-	return (g.final.Float64 - g.min) * 100 / (g.max - g.min), true
+	v := g.final.Float64
+	if !chileanScale(g) {
+		return (v - g.min) * 100 / (g.max - g.min), true, nil
+	}
+	if v < 1-1e-9 || v > 7+1e-9 {
+		return 0, false, fmt.Errorf("nota %v fuera de 1 a 7", v)
+	}
+	x := min(max(v, 1), 7)
+	if x < 4 {
+		return (x - 1) * exigencia / 3, true, nil
+	}
+	return exigencia + (x-4)*(100-exigencia)/3, true, nil
+}
+
+// notaFromGrade is a grade as a Chilean grade for the pass rules: a 1–7
+// grade itself, any other through its percentage; rounded to 6 decimals.
+func notaFromGrade(g grade, exigencia float64) (float64, bool, error) {
+	if !g.final.Valid || g.max <= g.min {
+		return 0, false, nil
+	}
+	v := g.final.Float64
+	if chileanScale(g) {
+		if v < 1-1e-9 || v > 7+1e-9 {
+			return 0, false, fmt.Errorf("nota %v fuera de 1 a 7", v)
+		}
+		return roundTo(min(max(v, 1), 7), 6), true, nil
+	}
+	n, err := nota((v-g.min)*100/(g.max-g.min), exigencia)
+	if err != nil {
+		return 0, false, err
+	}
+	return roundTo(n, 6), true, nil
 }
 
 // truncate trims and keeps at most n characters.
@@ -154,16 +204,18 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// extract is the first match of re in s, or of its first group.
+// extract is what the preset's extract() gives: the group named code of
+// the first match, or its first group, or the whole match.
 func extract(s string, re *regexp.Regexp) string {
-	m := re.FindStringSubmatch(s)
-	switch {
-	case m == nil:
+	m := re.FindStringSubmatchIndex(s)
+	if m == nil {
 		return ""
-	case len(m) > 1:
-		return m[1]
 	}
-	return m[0]
+	g := fn.ExtractGroup(re)
+	if m[2*g] < 0 {
+		return ""
+	}
+	return s[m[2*g]:m[2*g+1]]
 }
 
 // parseRUT reads a RUT as the preset's rut() does.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/source"
@@ -60,9 +61,11 @@ const (
  ORDER BY l.courseid, l.userid, l.timecreated, l.id`
 
 	qModules = `SELECT cs.course, cs.id, cs.section, COALESCE(cs.name, ''),
-       COUNT(cm.id), SUM(CASE WHEN m.name = ? THEN 1 ELSE 0 END)
+       COUNT(CASE WHEN cm.completion > 0 THEN 1 END),
+       SUM(CASE WHEN m.name IN (:sync) THEN 1 ELSE 0 END),
+       SUM(CASE WHEN m.name IN (:sync) THEN 0 WHEN cm.completion > 0 THEN 1 ELSE 0 END)
   FROM mdl_course_sections cs
-  LEFT JOIN mdl_course_modules cm ON cm.section = cs.id AND cm.completion > 0 AND cm.deletioninprogress = 0
+  LEFT JOIN mdl_course_modules cm ON cm.section = cs.id AND cm.deletioninprogress = 0
   LEFT JOIN mdl_modules m ON m.id = cm.module
  WHERE cs.course IN (%s) AND cs.section > 0
  GROUP BY cs.course, cs.id, cs.section, cs.name
@@ -91,12 +94,33 @@ const (
  ORDER BY bl.courseid, bl.userid, bl.id`
 )
 
-// qActivities lists the mandatory activities with their names.
+// qActivities lists the mandatory activities and the synchronous classes
+// with their names.
 var qActivities = `SELECT cm.course, cm.section, cm.id, m.name, COALESCE(` + actNameCols + `'')
   FROM mdl_course_modules cm
   JOIN mdl_modules m ON m.id = cm.module` + actNameJoins + `
- WHERE cm.course IN (%s) AND cm.completion > 0 AND cm.deletioninprogress = 0
+ WHERE cm.course IN (%s) AND cm.deletioninprogress = 0 AND (cm.completion > 0 OR m.name IN (:sync))
  ORDER BY cm.course, cm.section, cm.id`
+
+// withSync writes the synchronous module types where q says :sync, one
+// placeholder each (NULL for none), and returns their arguments in order,
+// followed by rest.
+func withSync(q string, sync []string, rest ...any) (string, []any) {
+	marks := "NULL"
+	if len(sync) > 0 {
+		marks = strings.TrimSuffix(strings.Repeat("?, ", len(sync)), ", ")
+	}
+	var args []any
+	for range strings.Count(q, ":sync") {
+		for _, m := range sync {
+			args = append(args, m)
+		}
+	}
+	return strings.ReplaceAll(q, ":sync", marks), append(args, rest...)
+}
+
+// readsLive reports whether the preset reads BigBlueButton's attendance.
+func readsLive(p *Params) bool { return slices.Contains(p.SyncModules, "bigbluebuttonbn") }
 
 var actNameCols, actNameJoins = activityNameSQL()
 
@@ -110,6 +134,25 @@ func activityNameSQL() (cols, joins string) {
 		j.WriteString("\n  LEFT JOIN mdl_" + m + " " + a + " ON m.name = '" + m + "' AND " + a + ".id = cm.instance")
 	}
 	return c.String(), j.String()
+}
+
+// liveRow files a BigBlueButton meeting summary under its student and
+// section.
+func liveRow(byKey map[key2]*student) func(*sql.Rows) error {
+	return func(rows *sql.Rows) error {
+		var k key3
+		var meta sql.NullString
+		if err := rows.Scan(&k.course, &k.user, &k.section, &meta); err != nil {
+			return err
+		}
+		if s := byKey[key2{k.course, k.user}]; s != nil {
+			if s.live == nil {
+				s.live = map[int64][]string{}
+			}
+			s.live[k.section] = append(s.live[k.section], meta.String)
+		}
+		return nil
+	}
 }
 
 // key2 and key3 identify a student and a student's module.
@@ -212,14 +255,15 @@ func setBatch(ctx context.Context, r *reader, o *Options, batch []*courseRow, em
 	}
 	sections := map[int64][]*section{}
 	sectionByID := map[int64]*section{}
-	err = r.each(ctx, q(qModules), []any{o.Params.SyncModule}, func(rows *sql.Rows) error {
+	mq, margs := withSync(q(qModules), o.Params.SyncModules)
+	err = r.each(ctx, mq, margs, func(rows *sql.Rows) error {
 		var cid int64
-		var sync sql.NullInt64
+		var sync, async sql.NullInt64
 		s := &section{}
-		if err := rows.Scan(&cid, &s.id, &s.num, &s.name, &s.required, &sync); err != nil {
+		if err := rows.Scan(&cid, &s.id, &s.num, &s.name, &s.required, &sync, &async); err != nil {
 			return err
 		}
-		s.sync = sync.Int64
+		s.sync, s.async = sync.Int64, async.Int64
 		sections[cid] = append(sections[cid], s)
 		sectionByID[s.id] = s
 		return nil
@@ -265,24 +309,16 @@ func setBatch(ctx context.Context, r *reader, o *Options, batch []*courseRow, em
 	if err != nil {
 		return fmt.Errorf("module log: %w", err)
 	}
-	err = r.each(ctx, q(qLive), []any{end}, func(rows *sql.Rows) error {
-		var k key3
-		var meta sql.NullString
-		if err := rows.Scan(&k.course, &k.user, &k.section, &meta); err != nil {
-			return err
-		}
-		if s := byKey[key2{k.course, k.user}]; s != nil {
-			if s.live == nil {
-				s.live = map[int64][]string{}
-			}
-			s.live[k.section] = append(s.live[k.section], meta.String)
-		}
-		return nil
-	})
+	if !readsLive(&o.Params) {
+		err = nil
+	} else {
+		err = r.each(ctx, q(qLive), []any{end}, liveRow(byKey))
+	}
 	if err != nil {
 		return fmt.Errorf("live classes: %w", err)
 	}
-	err = r.each(ctx, q(qActivities), nil, func(rows *sql.Rows) error {
+	aq, aargs := withSync(q(qActivities), o.Params.SyncModules)
+	err = r.each(ctx, aq, aargs, func(rows *sql.Rows) error {
 		var cid, sid int64
 		var a activity
 		if err := rows.Scan(&cid, &sid, &a.cmid, &a.modname, &a.name); err != nil {

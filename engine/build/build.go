@@ -82,11 +82,14 @@ type Exclusion struct {
 }
 
 // Note is something left out that is not an error (a module without
-// mandatory activities, a student who starts after the report date).
+// mandatory activities, a student who starts after the report date), or,
+// with Warning, something sent that a coordinator should look at (a
+// module without a synchronous class).
 type Note struct {
-	Level int
-	Who   string
-	Msg   string
+	Level   int
+	Who     string
+	Msg     string
+	Warning bool `json:",omitempty"`
 }
 
 // CourseResult is the outcome of building one course.
@@ -1087,6 +1090,9 @@ func (b *builder) course(c *courseEntity, idx index) *CourseResult {
 		res.Err = err
 		return res
 	}
+	for _, msg := range b.warnings(clv, c.sc) {
+		res.Notes = append(res.Notes, Note{Level: mapping.Course, Who: res.Label, Msg: msg, Warning: true})
+	}
 	course := &payload.Course{IDSistema: payload.IDSistema}
 	if err := convertCourse(c.sc, course); err != nil {
 		res.Err = err
@@ -1187,6 +1193,12 @@ func (b *builder) student(c *courseEntity, row map[string]any, idx index) (scope
 		return fail(err)
 	}
 	al.ListaModulos = modList
+	if ws := b.warnings(lv, sc); len(ws) > 0 {
+		w := b.note(lv, who(), "").Who
+		for _, msg := range ws {
+			c.res.Notes = append(c.res.Notes, Note{Level: mapping.Student, Who: w, Msg: msg, Warning: true})
+		}
+	}
 	return sc, al, nil, nil, *who()
 }
 
@@ -1258,7 +1270,7 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 				return nil, nil, wrap(err)
 			}
 			if !ok {
-				b.moduleNote(name, why)
+				b.moduleNote(Note{Level: mapping.Module, Who: name, Msg: why})
 				continue
 			}
 		}
@@ -1276,7 +1288,7 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 				return nil, nil, wrap(err)
 			}
 			if !ok {
-				b.moduleNote(name, why)
+				b.moduleNote(Note{Level: mapping.Module, Who: name, Msg: why})
 				continue
 			}
 		}
@@ -1285,22 +1297,54 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 			return nil, nil, wrap(err)
 		}
 		m.ListaActividades = actList
+		for _, msg := range b.warnings(mlv, sc) {
+			b.moduleNote(Note{Level: mapping.Module, Who: name, Msg: msg, Warning: true})
+		}
 		list = append(list, sc)
 		out = append(out, m)
 	}
 	return list, out, nil
 }
 
-func (b *builder) moduleNote(who, why string) {
-	if why == "" {
+// moduleNote records a module note once per course: the modules of every
+// student give the same ones.
+func (b *builder) moduleNote(n Note) {
+	if n.Msg == "" {
 		return
 	}
-	for _, n := range b.modNotes {
-		if n.Msg == why {
+	for _, o := range b.modNotes {
+		if o.Msg == n.Msg && o.Warning == n.Warning {
 			return
 		}
 	}
-	b.modNotes = append(b.modNotes, Note{Level: mapping.Module, Who: who, Msg: why})
+	b.modNotes = append(b.modNotes, n)
+}
+
+// warnings evaluates a level's warnings for an included entity. A warning
+// that cannot be evaluated is reported as such: it never leaves the entity
+// out, and never goes silent.
+func (b *builder) warnings(lv *Level, sc scope) []string {
+	var out []string
+	for _, w := range lv.Warnings {
+		v, err := w.Prog.RunVM(&b.vm, sc)
+		if err != nil {
+			out = append(out, fmt.Sprintf("el aviso «%s» no se pudo evaluar: %v", w.Name, err))
+			continue
+		}
+		switch x := v.(type) {
+		case nil, bool:
+			if x == true {
+				out = append(out, fmt.Sprintf("aviso «%s»", w.Name))
+			}
+		case string:
+			if x != "" {
+				out = append(out, x)
+			}
+		default:
+			out = append(out, fmt.Sprintf("el aviso «%s» debe dar un texto (o \"\", false, nil); dio %v", w.Name, v))
+		}
+	}
+	return out
 }
 
 // parentPrefix is the key prefix under which q's rows of one parent lie:

@@ -42,10 +42,11 @@ func loadDemo(t testing.TB, dialect, prefix string, cfg demo.Config) (string, *d
 	return dsn, ds
 }
 
-// demoPlan compiles the demo mapping pointed at another database.
-func demoPlan(t testing.TB, driver, dsn, prefix string) *build.Plan {
+// demoPlan compiles the demo mapping pointed at another database, with
+// more YAML of a site's own, if given.
+func demoPlan(t testing.TB, driver, dsn, prefix string, more ...string) *build.Plan {
 	t.Helper()
-	site := fmt.Sprintf("version: 1\nextends: ../../../examples/moodle-demo/mapping.yaml\nsource:\n  driver: %s\n  dsn: %q\n  prefix: %s\n", driver, dsn, prefix)
+	site := fmt.Sprintf("version: 1\nextends: ../../../examples/moodle-demo/mapping.yaml\nsource:\n  driver: %s\n  dsn: %q\n  prefix: %s\n", driver, dsn, prefix) + strings.Join(more, "")
 	m, ds := mapping.LoadBytes("testdata/site.yaml", []byte(site), mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
 	if ds.HasErrors() {
 		t.Fatal(ds.Error())
@@ -151,7 +152,11 @@ func report(results []*build.CourseResult) []byte {
 			fmt.Fprintf(&b, "  excluido user=%s rut=%q %s: %s\n", x.UserID, x.RUT, x.Label, strings.Join(x.Reasons, " | "))
 		}
 		for _, nt := range r.Notes {
-			fmt.Fprintf(&b, "  nota %s: %s\n", nt.Who, nt.Msg)
+			kind := "nota"
+			if nt.Warning {
+				kind = "aviso"
+			}
+			fmt.Fprintf(&b, "  %s %s: %s\n", kind, nt.Who, nt.Msg)
 		}
 	}
 	return b.Bytes()
@@ -312,8 +317,9 @@ func TestQueriesDoNotGrowWithStudents(t *testing.T) {
 }
 
 // TestParityThreeEngines exports every course of the demo from SQLite,
-// PostgreSQL and MariaDB, each with its own table prefix, and requires the
-// payloads to be identical byte for byte.
+// PostgreSQL and MariaDB, each with its own table prefix, with the preset's
+// defaults and with Zoom's tables read too, and requires the payloads to be
+// identical byte for byte.
 func TestParityThreeEngines(t *testing.T) {
 	engines := []struct{ dialect, driver, prefix string }{
 		{"sqlite", "sqlite", "mdl_"},
@@ -334,6 +340,14 @@ func TestParityThreeEngines(t *testing.T) {
 				}
 			}
 			rep := report(results)
+			zoom := demoPlan(t, e.driver, dsn, e.prefix, "params:\n  syncModules: [bigbluebuttonbn, zoom]\n")
+			zresults, _ := runBuild(t, zoom, build.Options{Check: validator(t)})
+			for _, r := range zresults {
+				if r.Payload != nil {
+					got["zoom "+r.CodigoOferta] = canonical(t, r.Payload)
+				}
+			}
+			rep = append(rep, report(zresults)...)
 			t.Logf("%s: %d courses, %d queries", e.dialect, len(got), stats.Queries)
 			if ref == nil {
 				ref, refReport = got, rep

@@ -17,6 +17,7 @@ import (
 	"github.com/expr-lang/expr/types"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/eval"
+	"github.com/otec-tools/sence-engine/engine/fn"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/payload"
@@ -87,6 +88,9 @@ type Level struct {
 	Early, Late []*Step
 	// IncludeLate is set when the include rule reads the children.
 	IncludeLate bool
+	// Warnings run after everything else of an included entity; each
+	// gives a text to report or nothing.
+	Warnings []*Step
 	// Flat maps a column name to the query that provides it, where unique.
 	Flat map[string]*Query
 }
@@ -130,6 +134,7 @@ func (c *compiler) run() {
 	}
 	c.checkSource()
 	c.checkParams()
+	c.checkPatterns()
 	for i := range m.Queries {
 		c.plan.Queries = append(c.plan.Queries, c.query(&m.Queries[i]))
 	}
@@ -179,6 +184,35 @@ func (c *compiler) checkParams() {
 			c.errAt(at, "%s (%v)", chk.Message, err)
 		} else {
 			c.errAt(at, "%s", chk.Message)
+		}
+	}
+}
+
+// patternSuffix marks the parameters that hold regular expressions.
+// (Parameters carry no declared type yet: the name says what they are.)
+const patternSuffix = "Pattern"
+
+// checkPatterns compiles every pattern parameter, and warns when one has
+// capturing groups but no group named code: extract() then returns its
+// first group, not the code the whole pattern describes (the preset's own
+// pattern once sent "-M1" for "C51737-O14-M1").
+func (c *compiler) checkPatterns() {
+	for _, p := range c.m.Params {
+		if !strings.HasSuffix(p.Name, patternSuffix) {
+			continue
+		}
+		s, ok := p.Value.(string)
+		if !ok {
+			c.errAt(p.Pos, "«params.%s» debe ser un texto con una expresión regular", p.Name)
+			continue
+		}
+		re, err := fn.Pattern(s)
+		if err != nil {
+			c.errAt(p.Pos, "«params.%s»: %v", p.Name, err)
+			continue
+		}
+		if re.NumSubexp() > 0 && fn.ExtractGroup(re) != re.SubexpIndex(fn.CodeGroup) {
+			c.warnAt(p.Pos, "«params.%s» tiene grupos de captura ( ) y ninguno se llama %s: extract() devuelve lo que captura el primer grupo, no todo el código que describe el patrón; agrupe sin capturar con (?:…), o marque el código con (?P<%s>…)", p.Name, fn.CodeGroup, fn.CodeGroup)
 		}
 	}
 }
@@ -564,6 +598,16 @@ func (c *compiler) compileLevel(lv *Level, children types.Type) {
 		c.ds.Add(ds...)
 		lv.Include = p
 	}
+	for _, w := range lv.Level.Warnings {
+		if w.Expr.IsZero() {
+			continue // a site turns a preset's warning off with ""
+		}
+		p, ds := c.ev.Compile(w.Expr, env, known)
+		c.ds.Add(ds...)
+		if p != nil {
+			lv.Warnings = append(lv.Warnings, &Step{Name: w.Name, Prog: p, Pos: w.Pos})
+		}
+	}
 	c.splitEarly(lv)
 }
 
@@ -659,6 +703,9 @@ func (c *compiler) checkParentReads() {
 	for l := 1; l < 4; l++ {
 		progs := []*eval.Program{}
 		for _, s := range c.plan.Levels[l].Steps {
+			progs = append(progs, s.Prog)
+		}
+		for _, s := range c.plan.Levels[l].Warnings {
 			progs = append(progs, s.Prog)
 		}
 		if c.plan.Levels[l].Include != nil {

@@ -88,7 +88,9 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 	}
 	defer db.Close()
 	for _, q := range plan.Queries {
-		if q.Level < 0 || q.SQL.IsZero() {
+		// A query whose `when` is false never runs: it may read a
+		// plugin's tables that this Moodle does not have.
+		if q.Level < 0 || q.SQL.IsZero() || q.Skipped {
 			continue
 		}
 		text, args, err := source.Expand(q.SQL.Src, m.Source.Prefix, func(name string) (any, bool) {
@@ -116,7 +118,7 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 			}
 		}
 	}
-	return ds
+	return append(ds, build.CheckDedicationBlock(ctx, db, plan)...)
 }
 
 func plural(n int, one, many string) string {
@@ -448,6 +450,10 @@ func printSummary(w io.Writer, s *Summary) {
 			}
 		}
 		for _, n := range c.Notas {
+			if n.Warning {
+				fmt.Fprintf(w, "  aviso %s: %s\n", n.Who, n.Msg)
+				continue
+			}
 			fmt.Fprintf(w, "  no se informa %s: %s\n", n.Who, n.Msg)
 		}
 	}

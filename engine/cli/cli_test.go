@@ -170,8 +170,8 @@ func TestExportWritesPrivateFilesWithoutToken(t *testing.T) {
 		t.Errorf("resumen.json: %+v %v", sum, err)
 	}
 	// --include-token writes the real token, on request only.
-	r = run(t, env, "export", filepath.Join(dir, "mapping.yaml"), "--out", out, "--include-token", "--course", "CAP-26-01-13-0102-1")
-	b, _ = os.ReadFile(filepath.Join(out, "CAP-26-01-13-0102-1.json"))
+	r = run(t, env, "export", filepath.Join(dir, "mapping.yaml"), "--out", out, "--include-token", "--course", "AYSEN-26-03-11-0102")
+	b, _ = os.ReadFile(filepath.Join(out, "AYSEN-26-03-11-0102.json"))
 	if r.code != ExitOK || !strings.Contains(string(b), secretToken) {
 		t.Errorf("--include-token: exit %d, token written: %v", r.code, strings.Contains(string(b), secretToken))
 	}
@@ -192,9 +192,18 @@ func TestDemoEndToEnd(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"== engine export", "Total: 4 cursos para enviar, 73 alumnos incluidos, 4 excluidos", "proceso SENCE 1", "[012]", "72 alumnos aceptados, 1 rechazados"} {
+	for _, want := range []string{"== engine export", "Total: 4 cursos para enviar, 78 alumnos incluidos, 4 excluidos", "proceso SENCE 1", "[012]", "77 alumnos aceptados, 1 rechazados",
+		"aviso módulo PRES028008000558: no tiene clase sincrónica", "agregue zoom a params.syncModules"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// The simulator's roster is SENCE's registration of the demo: it
+	// accepts every module code the preset extracts from the demo's
+	// section names, in every documented shape.
+	for _, code := range []string{"[010]", "[011]", "[003]"} {
+		if strings.Contains(r.stdout, code) {
+			t.Errorf("the simulator rejected with %s:\n%s", code, r.stdout)
 		}
 	}
 	assertNoToken(t, dir, r)

@@ -125,7 +125,7 @@ func TestRunDemo(t *testing.T) {
 		t.Errorf("no log lines on a non-terminal stderr:\n%s", r.stderr)
 	}
 	rep := readReport(t, filepath.Join(dd, "reports", "run-1.json"))
-	if rep.Outcome != nightly.OutcomeProblems || rep.Totals.CoursesSent != 4 || rep.Totals.Rejected != 1 || rep.Totals.Excluded != 4 || rep.Totals.Accepted != 72 {
+	if rep.Outcome != nightly.OutcomeProblems || rep.Totals.CoursesSent != 4 || rep.Totals.Rejected != 1 || rep.Totals.Excluded != 4 || rep.Totals.Accepted != 77 {
 		t.Fatalf("report: %s %+v", rep.Outcome, rep.Totals)
 	}
 	var rejected *nightly.StudentReport
@@ -170,7 +170,7 @@ func TestRunDemo(t *testing.T) {
 func TestRunDryRunSendsNothing(t *testing.T) {
 	dd := demoDir(t)
 	r := runCmd(context.Background(), newClock(22, 30), "run", filepath.Join(dd, "mapping.yaml"), "--date", "2026-11-20", "--dry-run")
-	if r.code != ExitProblems || !strings.Contains(r.stdout, "Simulación (--dry-run: no se envió nada)") || !strings.Contains(r.stdout, "73 alumnos se enviarían") {
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "Simulación (--dry-run: no se envió nada)") || !strings.Contains(r.stdout, "78 alumnos se enviarían") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dd, ".sence-simulator.json")); err == nil {
@@ -313,7 +313,7 @@ func TestRunSeedFromHistory(t *testing.T) {
 	os.RemoveAll(filepath.Join(filepath.Dir(mapping), "state"))
 	r := runCmd(ctx, newClock(22, 40), "run", mapping, "--date", "2026-11-20", "--dry-run", "--seed-from-history", "--since", "2000-01-01")
 	if r.code != ExitProblems || !strings.Contains(r.stdout, "Historial de SENCE desde 2000-01-01: 4 procesos") ||
-		!strings.Contains(r.stdout, "se registró lo que SENCE ya aceptó de 73 alumnos") { // no roster: 20111222-2 is accepted too
+		!strings.Contains(r.stdout, "se registró lo que SENCE ya aceptó de 78 alumnos") { // no roster: 20111222-2 is accepted too
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	l, err := state.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))
@@ -321,9 +321,9 @@ func TestRunSeedFromHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	acc, _ := l.AcceptedOf(ctx, "CAP-26-01-13-0102-1", "CAP-26-01-13-0102-1")
+	acc, _ := l.AcceptedOf(ctx, "AYSEN-26-03-11-0102", "AYSEN-26-03-11-0102")
 	if len(acc) != 18 {
-		t.Fatalf("%d students seeded for CAP-26-01-13-0102-1, want 18", len(acc))
+		t.Fatalf("%d students seeded for AYSEN-26-03-11-0102, want 18", len(acc))
 	}
 }
 

@@ -108,11 +108,13 @@ func ExampleDocs() {
 	// roundTo(2.675, 2) → 2.68
 	// nota(75) → 5.125
 	// notaPct(4.0) → 60.0
+	// notaFromGrade(4.6, 1, 7) → 4.6
+	// logroFromGrade(4.0, 1, 7, 60) → 60.0
 	// truncate("  Actividad Formativa 2 - Ejercicio Constitución de la Sociedad", 50) → "Actividad Formativa 2 - Ejercicio Constitución de "
 	// require(nil, "sin fecha de inicio: configure la fecha de inicio del curso en Moodle") → error: sin fecha de inicio: configure la fecha de inicio del curso en Moodle
 	// isRut("") ? "ok" : fail("sin RUT: registre el RUT en el perfil del alumno") → error: sin RUT: registre el RUT en el perfil del alumno
 	// "CAP-21-01-13-0000-1" matches "^CAP-\\d{2}-" → true
-	// extract("Módulo 2 [ELE028837032040]", "\\[([A-Z0-9-]+)\\]") → "ELE028837032040"
+	// extract("1. ELE028837032039 - Módulo 1", "(?:^|[^A-Za-z0-9])(?P<code>[A-Z]{2,4}[0-9]{6,})(?:$|[^A-Za-z0-9])") → "ELE028837032039"
 	// toInt("10.00000") → 10
 	// toFloat(" 72.5 ") → 72.5
 }
@@ -338,6 +340,38 @@ func TestNumbers(t *testing.T) {
 		{`notaPct(7)`, `100.0`},
 		{`notaPct(4, 50)`, `50.0`},
 		{`notaPct(7.5)`, `error: nota fuera de rango (1,0 a 7,0): 7.5`},
+		// A 1–7 gradebook is read as the Chilean grade it is: never
+		// through a percentage and back (4.0 would become 3.5, 4.6 would
+		// fail by a float hair).
+		{`notaFromGrade(4.0, 1, 7)`, `4.0`},
+		{`notaFromGrade(4.6, 1, 7) >= 4.0`, `true`},
+		{`notaFromGrade(4.0, 1, 7) >= 4.0`, `true`},
+		{`notaFromGrade(3.9, 1, 7) >= 4.0`, `false`},
+		{`notaFromGrade(3.9, 1, 7, 70)`, `3.9`},
+		{`notaFromGrade(4.0, 1.0000001, 6.99999)`, `4.0`},
+		{`notaFromGrade(7.5, 1, 7)`, `error: la nota 7.5 está fuera de su escala (1,0 a 7,0)`},
+		{`notaFromGrade(nil, 1, 7)`, `nil`},
+		{`notaFromGrade(5, 7, 7)`, `nil`},
+		// Other scales go through the exigency, as nota(gradePct(…)).
+		{`notaFromGrade(60, 0, 100)`, `4.0`},
+		{`notaFromGrade(75, 0, 100)`, `5.125`},
+		{`notaFromGrade(6, 0, 10, 60)`, `4.0`},
+		{`notaFromGrade(138, 0, 230)`, `4.0`},
+		{`notaFromGrade(4.6, 1, 10)`, `3.0`},
+		{`notaFromGrade(101, 0, 100)`, `error: la nota 101 está fuera de su escala (0 a 100)`},
+		{`notaFromGrade(1, 7, 1)`, `nil`},
+		{`logroFromGrade(4.0, 1, 7)`, `60.0`},
+		{`logroFromGrade(7, 1, 7)`, `100.0`},
+		{`logroFromGrade(1, 1, 7)`, `0.0`},
+		{`logroFromGrade(4.6, 1, 7, 60)`, `68.0`},
+		{`roundTo(logroFromGrade(3.9, 1, 7), 2)`, `58.0`},
+		{`logroFromGrade(4.0, 1, 7, 70)`, `70.0`},
+		{`logroFromGrade(55, 0, 100)`, `55.0`},
+		{`logroFromGrade(5.5, 0, 10)`, `55.0`},
+		{`logroFromGrade(nil, 0, 100)`, `nil`},
+		{`logroFromGrade(7.5, 1, 7)`, `error: la nota 7.5 está fuera de su escala (1,0 a 7,0)`},
+		{`logroFromGrade(4, 1, 7, 100)`, `error: la exigencia debe estar entre 0 y 100 (sin incluirlos); se obtuvo 100`},
+		{`notaFromGrade("x", 1, 7)`, `error: la nota: «x» no es un número`},
 		{`toInt("10.00000")`, `10`},
 		{`toInt(" 42 ")`, `42`},
 		{`toInt(3.9)`, `3`},
@@ -379,6 +413,19 @@ func TestNumbers(t *testing.T) {
 	if got := format(out, err); got != "error: el número de actividades hechas vacío" {
 		t.Errorf("pct(nil, 4): %s", got)
 	}
+	// Grades as databases return them: DECIMAL(10,5) as text.
+	out, err = eval(t, `notaFromGrade(g, lo, hi)`, map[string]any{"g": []byte("4.60000"), "lo": "1.00000", "hi": 7.0})
+	if got := format(out, err); got != "4.6" {
+		t.Errorf("notaFromGrade of database texts: %s", got)
+	}
+	// On a 1–7 scale notaFromGrade and logroFromGrade agree with nota: the
+	// percentage reported gives back the grade used for the pass rule.
+	for g := 1.0; g <= 7; g += 0.1 {
+		n, _ := eval(t, fmt.Sprintf(`nota(logroFromGrade(%v, 1, 7, 60), 60) - notaFromGrade(%v, 1, 7, 60)`, g, g), nil)
+		if math.Abs(n.(float64)) > 1e-6 {
+			t.Errorf("grade %v: nota(logroFromGrade) − notaFromGrade = %v", g, n)
+		}
+	}
 	// nota and notaPct are inverse.
 	for p := 0.0; p <= 100; p += 0.5 {
 		n, _ := eval(t, fmt.Sprintf(`notaPct(nota(%v, 55), 55)`, p), nil)
@@ -408,6 +455,16 @@ func TestText(t *testing.T) {
 		{`extract("M1 - Introducción", "^M\\d+")`, `"M1"`},
 		{`extract("Introducción", "^M\\d+")`, `""`},
 		{`extract("M1", "(")`, "error: expresión regular «(» inválida: falta cerrar un paréntesis en «(»"},
+		// The group named code wins over any group before it; without
+		// one, the first group (site files written before code existed);
+		// without groups, the whole match.
+		{`extract("Módulo 2: C51737-O14-M2 Fundamentos", "C[0-9]+-[O0][0-9]+-M[0-9]+")`, `"C51737-O14-M2"`},
+		{`extract("Módulo 2: C51737-O14-M2 Fundamentos", "C[0-9]+(-[A-Z0-9]+)*")`, `"-M2"`},
+		{`extract("Módulo 2: C51737-O14-M2 Fundamentos", "(^|\\s)(?P<code>C[0-9]+(?:-[A-Z0-9]+)*)(\\s|$)")`, `"C51737-O14-M2"`},
+		{`extract("x C1-O1-M1 y", "(?P<other>C[0-9]+)-(?P<code>O[0-9]+)")`, `"O1"`},
+		{`extract("PRES028008000558 Introducción", "(?P<code>[A-Z]{2,4}[0-9]{6,})|(Z+)")`, `"PRES028008000558"`},
+		{`extract("ZZ", "(?P<code>[A-Z]{2,4}[0-9]{6,})|(Z+)")`, `""`}, // code did not take part
+		{`extract("sin código", "(?P<code>[A-Z]{2,4}[0-9]{6,})")`, `""`},
 		{`"CAP-21" matches "^CAP-"`, `true`},
 	})
 	for _, c := range []struct {
@@ -444,6 +501,7 @@ func TestTypedSignatures(t *testing.T) {
 		`epoch(1)`, `earliest()`, `earliest(1)`, `daysBetween("2026-01-01")`,
 		`clamp(1, 2)`, `clamp("a", 1, 2)`, `roundTo(1.5)`, `roundTo(1.5, 1.5)`,
 		`nota()`, `nota(1, 2, 3)`, `nota("a")`, `notaPct()`,
+		`notaFromGrade(1, 2)`, `notaFromGrade(1, 2, 3, 4, 5)`, `logroFromGrade()`,
 		`truncate("a")`, `truncate(5, 1)`, `truncate("a", "b")`,
 		`require(1)`, `require(1, 2)`, `fail()`, `fail(1)`,
 		`extract("a")`, `extract("a", 1)`, `toInt()`, `toFloat(1, 2)`,

@@ -125,11 +125,17 @@ const (
 	slack = 1e-9
 )
 
+// exigencia reads the optional exigency, the second argument of nota and
+// notaPct (60 % when absent).
 func exigencia(name string, params []any) (float64, error) {
 	if len(params) < 2 {
 		return defaultExigencia, nil
 	}
-	e, err := numArg(name, "la exigencia", params[1])
+	return exigenciaArg(name, params[1])
+}
+
+func exigenciaArg(name string, v any) (float64, error) {
+	e, err := numArg(name, "la exigencia", v)
 	if err != nil {
 		return 0, err
 	}
@@ -217,4 +223,111 @@ func toFloatImpl(*time.Location) func(params ...any) (any, error) {
 		}
 		return n.f, nil
 	}
+}
+
+// A Moodle grade item or category on Chile's own scale has grademin 1 and
+// grademax 7; scaleSlack absorbs the decimals databases return them with
+// (DECIMAL(10,5) as text or float).
+const scaleSlack = 0.001
+
+// notaDecimals is the precision of a Chilean grade computed from a
+// percentage: enough for any grade a person writes, and coarse enough that
+// float noise (3.9999999999999996 from an exact 60 %) never fails a pass
+// mark.
+const notaDecimals = 6
+
+// moodleGrade reads a Moodle grade and its range. ok is false when there
+// is no grade (nil) or the range is empty, as gradePct treats them.
+func moodleGrade(name string, params []any) (v, lo, hi float64, ok bool, err error) {
+	if err := arity(name, params, 3, 4); err != nil {
+		return 0, 0, 0, false, err
+	}
+	if isEmpty(params[0]) {
+		return 0, 0, 0, false, nil
+	}
+	g, err := numArg(name, "la nota", params[0])
+	if err != nil {
+		return 0, 0, 0, false, err
+	}
+	l, err := numArg(name, "la nota mínima de la escala", params[1])
+	if err != nil {
+		return 0, 0, 0, false, err
+	}
+	h, err := numArg(name, "la nota máxima de la escala", params[2])
+	if err != nil {
+		return 0, 0, 0, false, err
+	}
+	return g.f, l.f, h.f, h.f > l.f, nil
+}
+
+// chileanScale reports whether a range is Chile's 1.0–7.0.
+func chileanScale(lo, hi float64) bool {
+	return math.Abs(lo-notaMin) <= scaleSlack && math.Abs(hi-notaMax) <= scaleSlack
+}
+
+// notaFromGradeImpl is the Chilean grade of a Moodle grade: on a 1–7 scale the
+// grade itself, on any other its percentage through the exigency.
+func notaFromGradeImpl(*time.Location) func(params ...any) (any, error) {
+	return func(params ...any) (any, error) {
+		v, lo, hi, ok, err := moodleGrade("notaFromGrade", params)
+		if err != nil || !ok {
+			return nil, err
+		}
+		e, err := exigencia4("notaFromGrade", params)
+		if err != nil {
+			return nil, err
+		}
+		if chileanScale(lo, hi) {
+			if v < notaMin-slack || v > notaMax+slack {
+				return nil, fail("notaFromGrade", "la nota %v está fuera de su escala (1,0 a 7,0)", v)
+			}
+			return roundTo(min(max(v, notaMin), notaMax), notaDecimals), nil
+		}
+		p := (v - lo) * 100 / (hi - lo)
+		if p < -slack || p > 100+slack {
+			return nil, fail("notaFromGrade", "la nota %v está fuera de su escala (%v a %v)", v, lo, hi)
+		}
+		p = min(max(p, 0), 100)
+		n := notaPass + (notaMax-notaPass)*(p-e)/(100-e)
+		if p < e {
+			n = notaMin + (notaPass-notaMin)*p/e
+		}
+		return roundTo(n, notaDecimals), nil
+	}
+}
+
+// logroFromGradeImpl is the achievement percentage of a Moodle grade: on a 1–7
+// scale the percentage the exigency gives that grade, on any other the
+// grade's position in its range (as gradePct).
+func logroFromGradeImpl(*time.Location) func(params ...any) (any, error) {
+	return func(params ...any) (any, error) {
+		v, lo, hi, ok, err := moodleGrade("logroFromGrade", params)
+		if err != nil || !ok {
+			return nil, err
+		}
+		e, err := exigencia4("logroFromGrade", params)
+		if err != nil {
+			return nil, err
+		}
+		if !chileanScale(lo, hi) {
+			return (v - lo) * 100 / (hi - lo), nil
+		}
+		if v < notaMin-slack || v > notaMax+slack {
+			return nil, fail("logroFromGrade", "la nota %v está fuera de su escala (1,0 a 7,0)", v)
+		}
+		x := min(max(v, notaMin), notaMax)
+		if x < notaPass {
+			return (x - notaMin) * e / (notaPass - notaMin), nil
+		}
+		return e + (x-notaPass)*(100-e)/(notaMax-notaPass), nil
+	}
+}
+
+// exigencia4 reads the optional fourth argument of notaFromGrade and
+// logroFromGrade, 60 % when absent.
+func exigencia4(name string, params []any) (float64, error) {
+	if len(params) < 4 {
+		return defaultExigencia, nil
+	}
+	return exigenciaArg(name, params[3])
 }

@@ -86,16 +86,40 @@ func extractImpl(*time.Location) func(params ...any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := re.FindStringSubmatch(s)
-		switch {
-		case m == nil:
+		m := re.FindStringSubmatchIndex(s)
+		if m == nil {
 			return "", nil
-		case len(m) > 1:
-			return m[1], nil
 		}
-		return m[0], nil
+		g := ExtractGroup(re)
+		if m[2*g] < 0 {
+			return "", nil // the group did not take part in the match
+		}
+		return s[m[2*g]:m[2*g+1]], nil
 	}
 }
+
+// CodeGroup is the name of the group whose text extract returns: a
+// pattern marks what it extracts with (?P<code>…) and may use any other
+// groups around it.
+const CodeGroup = "code"
+
+// ExtractGroup is the index of the submatch extract returns for a pattern:
+// the group named CodeGroup when there is one; otherwise the first group,
+// as extract did before CodeGroup existed (site files written then keep
+// working); otherwise 0, the whole match.
+func ExtractGroup(re *regexp.Regexp) int {
+	if i := re.SubexpIndex(CodeGroup); i > 0 {
+		return i
+	}
+	if re.NumSubexp() > 0 {
+		return 1
+	}
+	return 0
+}
+
+// Pattern compiles a regular expression as extract and matches read it,
+// with a Spanish error for a mapping author.
+func Pattern(p string) (*regexp.Regexp, error) { return compiled("patrón", p) }
 
 // Patterns usually come from the mapping (constants or params), so a few
 // are compiled once and kept; a pattern built per record is compiled each

@@ -202,6 +202,12 @@ func (l *loader) merge(parent, child *yaml.Node) *yaml.Node {
 			ck, cv := child.Content[j], child.Content[j+1]
 			if cv.Kind == yaml.MappingNode && v.Kind == yaml.MappingNode {
 				out.Content = append(out.Content, ck, l.merge(v, cv))
+			} else if v.Kind == yaml.SequenceNode && cv.Kind == yaml.ScalarNode && cv.Tag != "!!null" {
+				// A single value where the extended file has a list is a
+				// list of that value: syncModules: zoom is [zoom].
+				list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: cv.Line, Column: cv.Column, Content: []*yaml.Node{cv}}
+				l.fileOf[list] = l.fileOf[cv]
+				out.Content = append(out.Content, ck, list)
 			} else {
 				out.Content = append(out.Content, ck, cv)
 			}
@@ -557,23 +563,40 @@ func (l *loader) params(v *yaml.Node, m *Mapping) {
 			l.errorf(k, "el nombre de parámetro «%s» debe ser un identificador (letras, números y _)", key)
 			return
 		}
-		if v.Kind != yaml.ScalarNode {
-			l.errorf(v, "el parámetro «%s» debe ser un valor simple (número, texto o true/false)", key)
-			return
-		}
-		s := l.str(v, "params."+key)
-		var val any = s
-		if v.Style == 0 {
-			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-				val = int(i)
-			} else if f, err := strconv.ParseFloat(s, 64); err == nil {
-				val = f
-			} else if s == "true" || s == "false" {
-				val = s == "true"
+		switch v.Kind {
+		case yaml.ScalarNode:
+			m.Params = append(m.Params, Param{Name: key, Value: l.paramValue(v, "params."+key), Pos: l.pos(k)})
+		case yaml.SequenceNode:
+			list := make([]any, 0, len(v.Content))
+			for i, item := range v.Content {
+				if item.Kind != yaml.ScalarNode {
+					l.errorf(item, "los elementos de la lista «params.%s» deben ser valores simples (número, texto o true/false)", key)
+					return
+				}
+				list = append(list, l.paramValue(item, fmt.Sprintf("params.%s[%d]", key, i)))
 			}
+			m.Params = append(m.Params, Param{Name: key, Value: list, Pos: l.pos(k)})
+		default:
+			l.errorf(v, "el parámetro «%s» debe ser un valor simple (número, texto o true/false) o una lista de ellos, como [bigbluebuttonbn, zoom]", key)
 		}
-		m.Params = append(m.Params, Param{Name: key, Value: val, Pos: l.pos(k)})
 	})
+}
+
+// paramValue types a scalar parameter: an unquoted number or true/false is
+// one, anything else (or anything quoted) is a text.
+func (l *loader) paramValue(v *yaml.Node, where string) any {
+	s := l.str(v, where)
+	if v.Style != 0 {
+		return s
+	}
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return int(i)
+	} else if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f
+	} else if s == "true" || s == "false" {
+		return s == "true"
+	}
+	return s
 }
 
 func (l *loader) queries(v *yaml.Node, m *Mapping) {
@@ -670,6 +693,9 @@ func (l *loader) level(k, v *yaml.Node, lv *Level) {
 	name := LevelNames[lv.Index]
 	lv.Pos = l.pos(k)
 	known := []string{"from", "key", "include", "vars", "fields"}
+	if lv.Index < Activity {
+		known = append(known, "warnings")
+	}
 	if lv.Index == Course {
 		known = append(known, "list")
 	}
@@ -685,7 +711,7 @@ func (l *loader) level(k, v *yaml.Node, lv *Level) {
 			}
 		case "include":
 			lv.Include = l.text(v, name+".include")
-		case "vars", "fields":
+		case "vars", "fields", "warnings":
 			var out []Field
 			l.fields(v, name+"."+key, nil, func(fname string, k, v *yaml.Node) {
 				if !identifier.MatchString(fname) {
@@ -694,10 +720,13 @@ func (l *loader) level(k, v *yaml.Node, lv *Level) {
 				}
 				out = append(out, Field{Name: fname, Expr: l.text(v, name+"."+key+"."+fname), Pos: l.pos(k)})
 			})
-			if key == "vars" {
+			switch key {
+			case "vars":
 				lv.Vars = out
-			} else {
+			case "fields":
 				lv.Fields = out
+			default:
+				lv.Warnings = out
 			}
 		case "list":
 			if v.Kind != yaml.SequenceNode {

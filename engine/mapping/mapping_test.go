@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -47,6 +48,44 @@ func TestExtendsMergesKeyByKey(t *testing.T) {
 	for _, prm := range m.Params {
 		if prm.Name == "b" && (prm.Pos.File != p || prm.Pos.Line != 6) {
 			t.Errorf("b at %+v, want %s:6", prm.Pos, p)
+		}
+	}
+}
+
+// TestListParams: a parameter can be a YAML list of simple values, and a
+// site's list replaces the preset's whole (it is not appended to).
+func TestListParams(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "base.yaml", "version: 1\nparams:\n  mods: [bigbluebuttonbn]\n  n: 2\n")
+	p := write(t, dir, "site.yaml", "version: 1\nextends: base.yaml\nparams:\n  mods:\n    - bigbluebuttonbn\n    - zoom\n    - 3\n    - \"4\"\n")
+	m, ds := mapping.Load(p, mapping.Options{LookupEnv: noEnv})
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	got, _ := m.Param("mods")
+	if !reflect.DeepEqual(got, []any{"bigbluebuttonbn", "zoom", 3, "4"}) {
+		t.Errorf("mods = %#v", got)
+	}
+	// A single value where the extended file has a list is that list.
+	p = write(t, dir, "one.yaml", "version: 1\nextends: base.yaml\nparams:\n  mods: zoom\n  n: [1]\n")
+	m, ds = mapping.Load(p, mapping.Options{LookupEnv: noEnv})
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	got, _ = m.Param("mods")
+	n, _ := m.Param("n")
+	if !reflect.DeepEqual(got, []any{"zoom"}) || !reflect.DeepEqual(n, []any{1}) {
+		t.Errorf("mods = %#v, n = %#v", got, n)
+	}
+	for _, prm := range m.Params {
+		if prm.Name == "mods" && (prm.Pos.File != p || prm.Pos.Line != 4) {
+			t.Errorf("mods at %+v, want %s:4", prm.Pos, p)
+		}
+	}
+	for _, bad := range []string{"params:\n  mods: [[a]]\n", "params:\n  mods: {a: 1}\n"} {
+		_, ds := mapping.LoadBytes("x.yaml", []byte("version: 1\n"+bad), mapping.Options{LookupEnv: noEnv})
+		if !ds.HasErrors() || !strings.Contains(ds.Error(), "mods") {
+			t.Errorf("%q: %s", bad, ds.Error())
 		}
 	}
 }

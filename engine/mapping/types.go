@@ -119,7 +119,7 @@ type RunConfig struct {
 // Param is a named constant visible to expressions as params.NAME.
 type Param struct {
 	Name  string
-	Value any // string, int, float64, bool
+	Value any // string, int, float64, bool, or []any of those (a YAML list)
 	Pos   Pos
 }
 
@@ -173,7 +173,11 @@ type Level struct {
 	Include Text
 	Vars    []Field
 	Fields  []Field
-	Pos     Pos
+	// Warnings are checks of an included entity that never leave it out:
+	// each gives a text to report (a warning in every summary) or
+	// ""/false/nil. Courses, students and modules only.
+	Warnings []Field
+	Pos      Pos
 	// List is the static course list (courses level only).
 	List []ListedCourse
 }

@@ -274,7 +274,11 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 			Explanation: strings.Join(x.Reasons, "; ")})
 	}
 	for _, n := range r.Notes {
-		cr.Notes = append(cr.Notes, joinNonEmpty(": ", n.Who, n.Msg))
+		note := joinNonEmpty(": ", n.Who, n.Msg)
+		if n.Warning {
+			note = "aviso: " + note
+		}
+		cr.Notes = append(cr.Notes, note)
 	}
 	sent := 0
 	defer func() {

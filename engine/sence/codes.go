@@ -69,7 +69,7 @@ var placeholder = regexp.MustCompile(`\{[^}]*\}`)
 var codes = []CodeInfo{
 	{Code: "001", Text: "Token inválido", Scope: ScopeSend,
 		Meaning: "SENCE no aceptó la identificación del OTEC (idSistema, RUT OTEC o token); no se guardó nada de este envío",
-		Action:  "revise el RUT OTEC configurado (sin puntos, con guion y dígito verificador), genere un token nuevo en el Administrador de Token SENCE (https://sistemas.sence.cl/rts), escríbalo en mayúsculas y vuelva a enviar"},
+		Action:  "primero compruebe, en el Administrador de Token SENCE (https://sistemas.sence.cl/rts), que el token configurado sea el que aparece ahí para el RUT de este OTEC (sence.rutOtec: sin puntos, con guion y dígito verificador), sin caducar y escrito en mayúsculas; solo si no aparece o caducó, genere uno nuevo ahí («Generar nuevo Token»), configúrelo y vuelva a enviar"},
 	{Code: "002", Text: "Descripción del error ocurrido", Scope: ScopeSend, Transient: true,
 		Meaning: "falló el servicio de autenticación de SENCE (conexión o servicio caído); no es un problema de los datos y no se guardó nada",
 		Action:  "vuelva a enviar más tarde dentro del horario de 22:00 a 00:00; si se repite, escriba a adminlearning@sence.cl con el mensaje"},
@@ -98,7 +98,7 @@ var codes = []CodeInfo{
 		Meaning: "el porcentaje de avance de un módulo no es un número entero entre 0 y 100",
 		Action:  "revise la finalización de las actividades obligatorias del módulo en Moodle"},
 	{Code: "025", Text: "modulo.porcentajeAvance debe ser mayor al anterior {porcentajeAnterior}", Scope: ScopeStudent,
-		Meaning: "el avance enviado en un módulo es menor (o igual) que el que SENCE ya tiene; SENCE no acepta retrocesos y no actualizó al alumno",
+		Meaning: "el avance enviado en un módulo es menor que el que SENCE ya tiene; SENCE no acepta retrocesos y no actualizó al alumno",
 		Action:  "si el avance no cambió desde el último envío no hay nada que corregir; si bajó, revise en Moodle por qué (actividades reiniciadas o finalización desmarcada): SENCE conserva el valor anterior"},
 	{Code: "026", Text: "modulo.fechaInicio inválido", Scope: ScopeStudent,
 		Meaning: "la fecha de inicio de un módulo no tiene el formato aaaa-mm-dd",
@@ -232,11 +232,45 @@ func Explain(code, message string) string {
 	if message == "" {
 		message = info.Text
 	}
-	meaning := info.Meaning
-	if info.Code == "025" {
+	meaning, action := info.Meaning, info.Action
+	switch info.Code {
+	case "025":
 		if v, ok := Previous(message); ok {
 			meaning += fmt.Sprintf(" (SENCE tiene %s %%)", strconv.FormatFloat(v, 'f', -1, 64))
 		}
+	case "010":
+		if code, ok := rejectedModule(message); ok && LooksCut(code) {
+			action = fmt.Sprintf("el código «%s» parece cortado: los códigos de módulo de SIC son completos, como C51737-O14-M1 o PRES028008000558; revise «params.moduleCodePattern» del mapeo, que debe extraer el código entero del nombre de la sección (y de la categoría de calificaciones); luego %s", code, action)
+		}
 	}
-	return fmt.Sprintf("[%s] %s: %s; %s", info.Code, strings.TrimSuffix(message, "."), meaning, info.Action)
+	return fmt.Sprintf("[%s] %s: %s; %s", info.Code, strings.TrimSuffix(message, "."), meaning, action)
+}
+
+// moduleInMessage finds the module code in a 010 message ("… en el
+// módulo C51737-O14-M1").
+var moduleInMessage = regexp.MustCompile(`(?i)m(?:ó|o)dulo\s+(\S+)`)
+
+func rejectedModule(message string) (string, bool) {
+	m := moduleInMessage.FindStringSubmatch(message)
+	if m == nil {
+		return "", false
+	}
+	return strings.TrimRight(m[1], ".,;"), true
+}
+
+// moduleShape is every whole module code shape in SENCE's documents:
+// C51737-O14-M1 (with the letter O or, in the 2021 slides, a zero),
+// C46982-O565656565-M1, and two to four letters then digits
+// (PRES028008000558, ELE028837032039, LE028837032039).
+var moduleShape = regexp.MustCompile(`^(?:C[0-9]+-[O0][0-9]+-M[0-9]+|[A-Z]{2,4}[0-9]{6,})$`)
+
+// LooksCut reports whether a module code SENCE rejected looks like part of
+// a code rather than a whole one (it starts with "-", or has none of the
+// documented shapes, as "-M1" or "O14-M1" cut from "C51737-O14-M1"): then
+// the pattern that extracts it from the section name is the likely cause.
+func LooksCut(code string) bool {
+	if code == "" {
+		return false
+	}
+	return strings.HasPrefix(code, "-") || strings.HasSuffix(code, "-") || !moduleShape.MatchString(code)
 }

@@ -134,6 +134,30 @@ func TestPrevious(t *testing.T) {
 	}
 }
 
+// TestExplainWholeModuleCode: a 010 for a code of a documented shape is a
+// registration problem, not a pattern one.
+func TestExplainWholeModuleCode(t *testing.T) {
+	for _, code := range []string{"C51737-O14-M1", "C51737-014-M1", "C46982-O565656565-M1", "PRES028008000558", "ELE028837032039", "LE028837032039"} {
+		got := Explain("010", "El alumno 12345678-5 no se encuentra registrado en el módulo "+code)
+		if strings.Contains(got, "moduleCodePattern") || !strings.Contains(got, "inscripción del alumno en el módulo") {
+			t.Errorf("%s: %s", code, got)
+		}
+	}
+	for _, code := range []string{"-M1", "M1", "O14-M1", "51737-O14-M1", "C51737-", "RES", "C51737-O14"} {
+		if !LooksCut(code) {
+			t.Errorf("LooksCut(%q) = false", code)
+		}
+	}
+}
+
+// TestNoOrEqual: the newest edition rejects only a lower progress.
+func TestNoOrEqual(t *testing.T) {
+	got := Explain("025", "modulo.porcentajeAvance debe ser mayor al anterior 40")
+	if strings.Contains(got, "o igual") || !strings.Contains(got, "es menor que el que SENCE ya tiene") {
+		t.Errorf("025: %s", got)
+	}
+}
+
 func TestExplain(t *testing.T) {
 	cases := []struct {
 		code, message string
@@ -141,7 +165,10 @@ func TestExplain(t *testing.T) {
 	}{
 		{"012", "El alumno 11111111-5 no se encuentra registrado.", []string{"[012]", "11111111-5", "no está inscrito en SENCE", "Número de ID"}},
 		{"010", "modulo.porcentajeAvance debe ser mayor al anterior (20.00000)", []string{"[025]", "SENCE tiene 20 %", "no acepta retrocesos"}},
-		{"001", "", []string{"[001]", "Token inválido", "mayúsculas", "sistemas.sence.cl/rts"}},
+		{"001", "", []string{"[001]", "Token inválido", "mayúsculas", "sistemas.sence.cl/rts", "primero compruebe", "que aparece ahí para el RUT de este OTEC", "solo si no aparece o caducó, genere uno nuevo"}},
+		{"010", "El alumno 12345678-5 no se encuentra registrado en el módulo -M1", []string{"[010]", "«-M1» parece cortado", "params.moduleCodePattern"}},
+		{"010", "El alumno 12345678-5 no se encuentra registrado en el modulo O14-M2.", []string{"«O14-M2» parece cortado", "params.moduleCodePattern"}},
+		{"010", "El alumno 12345678-5 no se encuentra registrado en el módulo RES", []string{"«RES» parece cortado"}},
 		{"003", "El curso X-1 no se encuentra registrado", []string{"[003]", "X-1", "nombre corto"}},
 		{"777", "cosa rara", []string{"[777]", "cosa rara", "no documentado"}},
 		{"", "", []string{"sin código", "sin mensaje"}},

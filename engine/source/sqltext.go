@@ -128,8 +128,9 @@ func refs(sql string, kind int) []Ref {
 }
 
 // Expand applies the table prefix and replaces every :name with question
-// mark placeholders, returning the arguments in order. A slice argument (the
-// course ids) expands to one placeholder per element.
+// mark placeholders, returning the arguments in order. A list argument (the
+// course ids, a list parameter) expands to one placeholder per element, to
+// be written inside IN (...); an empty list to NULL, which matches nothing.
 func Expand(sql, prefix string, arg func(name string) (any, bool)) (string, []any, error) {
 	var b strings.Builder
 	var args []any
@@ -144,22 +145,31 @@ func Expand(sql, prefix string, arg func(name string) (any, bool)) (string, []an
 			if !ok {
 				return "", nil, fmt.Errorf("parámetro «:%s» desconocido", t.text)
 			}
-			if ids, ok := v.([]int64); ok {
-				if len(ids) == 0 {
-					b.WriteString("NULL")
-					continue
+			var list []any
+			switch x := v.(type) {
+			case []int64:
+				list = make([]any, len(x))
+				for i, id := range x {
+					list[i] = id
 				}
-				for i, id := range ids {
-					if i > 0 {
-						b.WriteString(", ")
-					}
-					b.WriteByte('?')
-					args = append(args, id)
-				}
+			case []any:
+				list = x
+			default:
+				b.WriteByte('?')
+				args = append(args, v)
 				continue
 			}
-			b.WriteByte('?')
-			args = append(args, v)
+			if len(list) == 0 {
+				b.WriteString("NULL") // IN (NULL) matches nothing
+				continue
+			}
+			for i, item := range list {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteByte('?')
+				args = append(args, item)
+			}
 		}
 	}
 	return b.String(), args, nil

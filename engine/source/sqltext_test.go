@@ -58,6 +58,20 @@ func TestExpand(t *testing.T) {
 	if !reflect.DeepEqual(args, []any{int64(4), int64(7), 2700}) {
 		t.Errorf("args = %v", args)
 	}
+	// A list parameter expands like the course ids; an empty one to NULL.
+	for _, c := range []struct {
+		v        []any
+		sql      string
+		wantArgs []any
+	}{
+		{[]any{"bigbluebuttonbn", "zoom"}, "SELECT 1 AS x WHERE m.name IN (?, ?)", []any{"bigbluebuttonbn", "zoom"}},
+		{[]any{}, "SELECT 1 AS x WHERE m.name IN (NULL)", nil},
+	} {
+		got, args, err := Expand("SELECT 1 AS x WHERE m.name IN (:mods)", "", func(string) (any, bool) { return c.v, true })
+		if err != nil || got != c.sql || !reflect.DeepEqual(args, c.wantArgs) {
+			t.Errorf("list %v: %q %v %v", c.v, got, args, err)
+		}
+	}
 	if _, _, err := Expand("SELECT :nope AS x", "", func(string) (any, bool) { return nil, false }); err == nil {
 		t.Error("unknown parameter accepted")
 	}

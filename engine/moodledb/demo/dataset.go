@@ -102,6 +102,10 @@ type Section struct {
 	GradeCategoryID, GradeItemID int64
 }
 
+// chilean reports whether the course's gradebook (course total and module
+// categories) is on Chile's 1–7 scale.
+func (c *Course) chilean() bool { return c.courseMin == 1 && c.courseMax == 7 }
+
 // Modules returns the course's module sections (those with a code).
 func (c *Course) Modules() []*Section {
 	var out []*Section
@@ -130,9 +134,10 @@ type Activity struct {
 	// seconds; both 0 for other activities.
 	Open, Duration int64
 
-	section  *Section
-	modIndex int    // 0-based module position, -1 outside modules
-	extra    string // "" or what makes it special (long-name, no-completion, …)
+	section     *Section
+	modIndex    int    // 0-based module position, -1 outside modules
+	extra       string // "" or what makes it special (long-name, no-completion, …)
+	zoomDetails int64  // a held Zoom meeting's zoom_meeting_details id
 }
 
 // Mandatory reports whether the activity counts for progress as Moodle 4.x
@@ -199,6 +204,11 @@ type enrolment struct {
 	ues     []userEnrolment
 	profile profile
 	seed    uint64
+	// attends every live class held in the enrolment, to the end.
+	attends bool
+	// grade, when set, is the course total and every module total the
+	// teacher gave, on the course's 1–7 scale.
+	grade float64
 }
 
 type userEnrolment struct {
@@ -252,6 +262,7 @@ func Generate(cfg Config) *Dataset {
 	for _, c := range ds.Courses {
 		g.structure(c)
 	}
+	ds.heldZoomMeetings()
 	slices.SortStableFunc(ds.enrolments, func(a, b *enrolment) int {
 		return cmp.Or(cmp.Compare(a.course.ID, b.course.ID), cmp.Compare(a.user.ID, b.user.ID))
 	})
@@ -288,7 +299,7 @@ func (g *generator) courses() {
 		if i >= len(topics) {
 			c.Fullname += fmt.Sprintf(" (grupo %d)", i/len(topics)+1)
 		}
-		c.Shortname = fmt.Sprintf("CAP-26-01-13-%04d-1", 101+i)
+		c.Shortname = courseCode(i)
 		var start, end int
 		switch {
 		case i == 0:
@@ -320,7 +331,7 @@ func (g *generator) courses() {
 		}
 		c.courseMin, c.courseMax = 0, 100
 		if c.kind == kindNoDates {
-			c.courseMin, c.courseMax = 1, 7 // course total on Chile's 1–7 scale
+			c.courseMin, c.courseMax = 1, 7 // gradebook on Chile's 1–7 scale
 		}
 		ds.Courses = append(ds.Courses, c)
 		g.byCourse[i] = c
@@ -541,6 +552,7 @@ func (g *generator) users() {
 		g.enrol(u, g.other, roleStudent, g.randomProfile(crng), g.ue(g.other, g.other.StartDate, 0))
 		g.addCase(u, g.other, "non-sence-course", ExpectNotSent, "student of a course that is not a SENCE course")
 	}
+	g.bookCases()
 }
 
 // specials creates the users of the special cases. A case whose course

@@ -37,6 +37,7 @@ var (
 	evH5PStatement   = &evDef{`\mod_h5pactivity\event\statement_received`, "mod_h5pactivity", "received", "statement", "h5pactivity_attempts", "u", 2, 70}
 	evBBBJoined      = &evDef{`\mod_bigbluebuttonbn\event\meeting_joined`, "mod_bigbluebuttonbn", "joined", "meeting", "bigbluebuttonbn", "r", 2, 70}
 	evBBBLeft        = &evDef{`\mod_bigbluebuttonbn\event\meeting_left`, "mod_bigbluebuttonbn", "left", "meeting", "bigbluebuttonbn", "r", 2, 70}
+	evZoomJoin       = &evDef{`\mod_zoom\event\join_meeting_button_clicked`, "mod_zoom", "clicked", "join_meeting_button", "zoom", "r", 2, 70}
 
 	// evViewed is each module's course_module_viewed event.
 	evViewed = func() map[string]*evDef {
@@ -87,6 +88,13 @@ type bbbLog struct {
 	meta string
 }
 
+// zoomPart is a participant row of a Zoom meeting's report.
+type zoomPart struct {
+	a           *Activity
+	user        int64
+	join, leave int64
+}
+
 type session struct{ start, len int64 }
 
 // plan is everything one user does in one course, generated from the
@@ -98,6 +106,7 @@ type plan struct {
 	views       map[*Activity]int64
 	grades      []gradeRow
 	bbb         []bbbLog
+	zoom        []zoomPart
 	sessions    []session // block_dedication rows
 	started     int64
 	completed   int64
@@ -106,6 +115,7 @@ type plan struct {
 // counters hand out ids while rows are generated.
 type counters struct {
 	log, cmc, cmv, grade, ded, bbb, cc int64
+	zoom                               int64
 	attempt, submission, post, resp    int64
 }
 
@@ -210,7 +220,7 @@ func (ds *Dataset) studentPlan(e *enrolment, ids *counters) *plan {
 			continue
 		}
 		for _, a := range s.Activities {
-			if a.Completion == 0 || a.Module == "bigbluebuttonbn" {
+			if a.Completion == 0 || live(a.Module) {
 				continue
 			}
 			if e.profile == pViewer && !viewable(a) {
@@ -350,8 +360,8 @@ func viewable(a *Activity) bool {
 }
 
 // gap is the time between two clicks: mostly seconds to minutes, now and
-// then a pause longer than SENCE's 45 minutes but shorter than the
-// dedication block's hour.
+// then a pause longer than SENCE's 45 minutes but shorter than an hour
+// (the dedication block's default limit, which would keep the session).
 func (pl *planner) gap() int64 {
 	if pl.r.IntN(100) < 4 {
 		return 2760 + pl.r.Int64N(720)
@@ -486,12 +496,16 @@ func (pl *planner) chain(d *draft, a *Activity) {
 	}
 }
 
-// liveClasses adds the BigBlueButton classes the student attended.
+// liveClasses adds the live classes (BigBlueButton, Zoom) the student
+// attended.
 func (pl *planner) liveClasses(from, to int64) {
 	r, uid, now := pl.r, pl.uid, pl.ds.Now
 	prob := map[profile]float64{pLow: 0.35, pMedium: 0.7, pHigh: 0.9, pComplete: 1, pViewer: 0.6, pPartial: 0.5}[pl.e.profile]
+	if pl.e.attends {
+		prob = 1
+	}
 	for _, a := range pl.e.course.allActivities() {
-		if a.Module != "bigbluebuttonbn" || a.Open < from || a.Open >= to || a.Open+a.Duration+1800 >= now {
+		if !live(a.Module) || a.Open < from || a.Open >= to || a.Open+a.Duration+1800 >= now {
 			continue
 		}
 		if r.Float64() >= prob {
@@ -499,11 +513,23 @@ func (pl *planner) liveClasses(from, to int64) {
 		}
 		join := a.Open + r.Int64N(600)
 		leave := a.Open + a.Duration - r.Int64N(600)
-		if pl.e.profile != pComplete && r.IntN(100) < 15 {
+		if pl.e.profile != pComplete && !pl.e.attends && r.IntN(100) < 15 {
 			leave = join + 900 + r.Int64N(800) // left early
 		}
 		summary := a.Open + a.Duration + 300 + r.Int64N(900)
 		p := pl.p
+		if a.Module == "zoom" {
+			// Zoom keeps the meeting outside Moodle: the log has the
+			// click on the join button, the plugin's report task the
+			// participant's time.
+			p.events = append(p.events,
+				event{t: join - 90, def: evCourseViewed, user: uid},
+				event{t: join - 40, def: evViewed[a.Module], cm: a, user: uid, object: a.Instance},
+				event{t: join - 5, def: evZoomJoin, cm: a, user: uid, object: a.Instance},
+			)
+			p.zoom = append(p.zoom, zoomPart{a: a, user: uid, join: join, leave: leave})
+			continue
+		}
 		p.events = append(p.events,
 			event{t: join - 90, def: evCourseViewed, user: uid},
 			event{t: join - 40, def: evViewed[a.Module], cm: a, user: uid, object: a.Instance},
@@ -609,7 +635,13 @@ func (pl *planner) gradeBook() {
 		}
 		tot := aggregate(s.Activities)
 		cats = append(cats, tot)
-		rows = append(rows, gradeRow{item: s.GradeItemID, final: round5(tot.val), null: tot.null, rawmax: tot.rawmax, t: tot.t})
+		row := gradeRow{item: s.GradeItemID, final: round5(tot.val), null: tot.null, rawmax: tot.rawmax, t: tot.t}
+		if c.chilean() {
+			// A module category on Chile's 1–7 scale: the mean percentage
+			// placed on it.
+			row.final, row.rawmin, row.rawmax = round5(1+6*tot.val/100), 1, 7
+		}
+		rows = append(rows, row)
 	}
 	if len(rootActs) > 0 {
 		cats = append(cats, aggregate(rootActs))
@@ -640,6 +672,15 @@ func (pl *planner) gradeBook() {
 	}
 	row.t = course.t
 	rows = append(rows, row)
+	if g := pl.e.grade; g > 0 {
+		// The teacher overrode the course total and every module's total
+		// with one grade on the course's 1–7 scale.
+		for i := range rows {
+			if rows[i].item == c.GradeItemID || slices.ContainsFunc(c.Sections, func(s *Section) bool { return s.GradeItemID == rows[i].item && s.GradeItemID != 0 }) {
+				rows[i].final, rows[i].null, rows[i].rawmin, rows[i].rawmax = g, false, 1, 7
+			}
+		}
+	}
 	slices.SortStableFunc(rows, func(a, b gradeRow) int { return cmp.Compare(a.item, b.item) })
 	pl.p.grades = rows
 }
@@ -675,7 +716,8 @@ func (pl *planner) courseCompletion() {
 
 // blockSessions is what block_dedication stores: the user's own web events
 // in the course before the block's last run, cut into sessions where two
-// clicks are more than an hour apart; sessions of 120 s or less dropped.
+// clicks are more than 45 minutes apart (the session limit SENCE asks for,
+// set in the site's config_plugins); sessions of 120 s or less dropped.
 func blockSessions(events []event, uid, cutoff int64) []session {
 	var out []session
 	start, last := int64(-1), int64(0)
@@ -688,7 +730,7 @@ func blockSessions(events []event, uid, cutoff int64) []session {
 		if ev.user != uid || ev.def.level == 10 || ev.cli || ev.t >= cutoff {
 			continue
 		}
-		if start >= 0 && ev.t-last > 3600 {
+		if start >= 0 && ev.t-last > blockSessionLimit {
 			flush()
 			start = -1
 		}
@@ -741,7 +783,16 @@ func (ds *Dataset) teacherPlan(c *Course, uid int64, ids *counters) *plan {
 	}
 	if len(c.teachers) > 0 && c.teachers[0] == uid {
 		for _, a := range acts {
-			if a.Module != "bigbluebuttonbn" || a.Open+a.Duration+1800 >= now || a.Open < start {
+			if !live(a.Module) || a.Open+a.Duration+1800 >= now || a.Open < start {
+				continue
+			}
+			if a.Module == "zoom" {
+				p.events = append(p.events,
+					event{t: a.Open - 330, def: evCourseViewed, user: uid},
+					event{t: a.Open - 310, def: evViewed[a.Module], cm: a, user: uid, object: a.Instance},
+					event{t: a.Open - 240, def: evZoomJoin, cm: a, user: uid, object: a.Instance},
+				)
+				p.zoom = append(p.zoom, zoomPart{a: a, user: uid, join: a.Open - 240, leave: a.Open + a.Duration})
 				continue
 			}
 			p.events = append(p.events,

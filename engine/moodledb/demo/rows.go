@@ -3,6 +3,7 @@ package demo
 import (
 	"cmp"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -47,6 +48,14 @@ func (ds *Dataset) emitStatic(o *sqlOut) {
 		}
 		w.row(i+1, n, 0, 0, "", visible)
 	}
+
+	// The dedication block set up as SENCE asks: 45 minutes between clicks
+	// (its default is an hour); sessions of two minutes or less ignored.
+	w = o.table("config_plugins", "id", "plugin", "name", "value")
+	w.row(1, "block_dedication", "ignore_sessions_limit", "120")
+	w.row(2, "block_dedication", "session_limit", strconv.Itoa(blockSessionLimit))
+	w.row(3, "block_dedication", "version", "2023112000")
+	w.row(4, "mod_zoom", "version", "2026041600")
 
 	w = o.table("role", "id", "name", "shortname", "description", "sortorder", "archetype")
 	for i, r := range []string{"manager", "coursecreator", "editingteacher", "teacher", "student", "guest", "user", "frontpage"} {
@@ -175,6 +184,38 @@ func (ds *Dataset) emitStatic(o *sqlOut) {
 	}
 
 	ds.emitGradebook(o)
+	ds.emitZoomMeetings(o)
+}
+
+// zoomMeetingID is the Zoom meeting id of an activity: 11 digits.
+func zoomMeetingID(a *Activity) int64 { return 81000000000 + a.CMID*7919 }
+
+// emitZoomMeetings writes the report of each Zoom meeting already held, as
+// the plugin's report task fetches it from Zoom; the participants come
+// with each user's plan.
+func (ds *Dataset) emitZoomMeetings(o *sqlOut) {
+	for _, c := range ds.Courses {
+		for _, a := range c.allActivities() {
+			if a.zoomDetails == 0 {
+				continue
+			}
+			start, end := a.Open-240, a.Open+a.Duration
+			o.table("zoom_meeting_details", "id", "uuid", "meeting_id", "end_time", "start_time", "duration", "topic", "total_minutes", "zoomid").
+				row(a.zoomDetails, zoomUUID(ds.Config.Seed, a.CMID), zoomMeetingID(a), end, start, a.Duration/60, a.Name, (end-start)/60, a.Instance)
+		}
+	}
+}
+
+// zoomUUID is a meeting's (or participant's) UUID as Zoom writes them: 22
+// characters of base64.
+func zoomUUID(seed uint64, id int64) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("zoom-%d-%d", seed, id)))
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	b := make([]byte, 22)
+	for i := range b {
+		b[i] = alphabet[h[i]%64]
+	}
+	return string(b)
 }
 
 // emitActivities writes each activity's row in its own table.
@@ -245,6 +286,11 @@ func (ds *Dataset) emitActivities(o *sqlOut) {
 					"participants", "completionattendance").
 					row(a.Instance, 0, c.ID, a.Name, intro, 1, ds.meetingID(a), ds.secret(a.CMID, 1), ds.secret(a.CMID, 2), 0, 1,
 						a.Open-900, a.Open+3*3600, t, t, `[{"selectiontype":"all","selectionid":"all","role":"viewer"}]`, 30)
+			case "zoom":
+				o.table(mod, "id", "course", "intro", "introformat", "grade", "meeting_id", "join_url", "created_at", "host_id",
+					"name", "start_time", "timemodified", "recurring", "webinar", "duration", "timezone", "exists_on_zoom").
+					row(a.Instance, c.ID, intro, 1, 0, zoomMeetingID(a), "https://us02web.zoom.us/j/"+strconv.FormatInt(zoomMeetingID(a), 10),
+						"2026-01-01T00:00:00Z", "zH0st"+strconv.FormatInt(c.ID, 10), a.Name, a.Open, t, 0, 0, a.Duration, "America/Santiago", 1)
 			default:
 				panic("demo: no table writer for module " + mod)
 			}
@@ -300,10 +346,14 @@ func (ds *Dataset) emitGradebook(o *sqlOut) {
 			}
 			if s.GradeItemID != 0 {
 				sort++
+				catMin := 0.0
 				if c.Aggregation != 13 {
 					catMax = 100
 				}
-				iw.row(s.GradeItemID, c.ID, nil, nil, "category", nil, s.GradeCategoryID, nil, 1, catMax, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, sort, 0, 0, 0, 0, 0, t, t)
+				if c.chilean() {
+					catMin, catMax = 1, 7
+				}
+				iw.row(s.GradeItemID, c.ID, nil, nil, "category", nil, s.GradeCategoryID, nil, 1, catMax, catMin, 0.0, 1.0, 0.0, 0.0, 0.0, sort, 0, 0, 0, 0, 0, t, t)
 			}
 		}
 	}
@@ -459,6 +509,28 @@ func (ds *Dataset) emitPlan(o *sqlOut, c *Course, uid int64, e *enrolment, p *pl
 		bw.s(b.log)
 		bw.s(b.meta)
 		bw.end()
+	}
+
+	zw := o.table("zoom_meeting_participants", "id", "userid", "zoomuserid", "uuid", "user_email", "join_time", "leave_time",
+		"duration", "name", "detailsid")
+	for _, z := range p.zoom {
+		if z.a.zoomDetails == 0 {
+			continue // the meeting's report is not in yet
+		}
+		ids.zoom++
+		u := ds.User(z.user)
+		zw.begin()
+		zw.i(ids.zoom)
+		zw.i(z.user)
+		zw.s(zoomUUID(ds.Config.Seed, -z.user)[:16])
+		zw.s(zoomUUID(ds.Config.Seed, z.a.CMID<<20|z.user))
+		zw.s(u.Email)
+		zw.i(z.join)
+		zw.i(z.leave)
+		zw.i(z.leave - z.join)
+		zw.s(u.FirstName + " " + u.LastName)
+		zw.i(z.a.zoomDetails)
+		zw.end()
 	}
 
 	if e != nil {

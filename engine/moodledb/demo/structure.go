@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 )
 
 // Fixed context ids: the system, the site course and the two course
@@ -16,13 +17,17 @@ const (
 )
 
 // moduleIDs are the ids of mdl_modules in a standard Moodle 4.4 install,
-// which installs activity modules in alphabetical order.
+// which installs activity modules in alphabetical order, and of the Zoom
+// plugin (mod_zoom) the site installed afterwards.
 var moduleIDs = map[string]int64{
 	"assign": 1, "bigbluebuttonbn": 2, "book": 3, "chat": 4, "choice": 5, "data": 6, "feedback": 7,
 	"folder": 8, "forum": 9, "glossary": 10, "h5pactivity": 11, "imscp": 12, "label": 13, "lesson": 14,
 	"lti": 15, "page": 16, "quiz": 17, "resource": 18, "scorm": 19, "survey": 20, "url": 21, "wiki": 22,
-	"workshop": 23,
+	"workshop": 23, "zoom": 24,
 }
+
+// live reports whether an activity is a live class.
+func live(module string) bool { return module == "bigbluebuttonbn" || module == "zoom" }
 
 // moduleNames lists moduleIDs by id.
 var moduleNames = func() []string {
@@ -114,8 +119,11 @@ func (g *generator) structure(c *Course) {
 			if c.idx != 0 && title == "Material complementario" {
 				title = t.modules[len(t.modules)-1]
 			}
-			code := fmt.Sprintf("C%d-O%d-M%d", 61001+c.idx, 101+c.idx, k)
+			code := moduleCode(c.idx, k)
 			slots := moduleSlots(g.ds.Config.ActivitiesPerModule, k, title)
+			if c.idx == 2 && k == 1 {
+				slots = zoomSlots(slots)
+			}
 			if c.idx == 0 {
 				slots = g.specialSlots(slots, k)
 				if k == g.ds.Config.ModulesPerCourse && k > 1 {
@@ -142,7 +150,8 @@ func (g *generator) structure(c *Course) {
 		}
 	}
 
-	// Window for scheduling live classes.
+	// Window for scheduling live classes. A course without dates has held
+	// all its classes during the last month.
 	startDay, endDay := -30, 45
 	if c.StartDate > 0 {
 		startDay = int((c.StartDate - clk.base) / day)
@@ -151,6 +160,8 @@ func (g *generator) structure(c *Course) {
 		endDay = int((c.EndDate - clk.base) / day)
 	} else if c.kind == kindOther {
 		endDay = 0
+	} else if c.kind == kindNoDates {
+		endDay = -5
 	}
 	nMods := len(layout) - 1
 	if c.SENCE {
@@ -172,7 +183,7 @@ func (g *generator) structure(c *Course) {
 			s.Name = titles[num-1]
 			s.Code = codes[num-1]
 			if s.Code != "" {
-				s.Name = s.Code + " " + titles[num-1]
+				s.Name = sectionName(s.Code, titles[num-1], num)
 				modIndex = num - 1
 			}
 		}
@@ -194,7 +205,7 @@ func (g *generator) structure(c *Course) {
 				g.gradeItemN++
 				a.GradeItemID = g.gradeItemN
 			}
-			if sl.mod == "bigbluebuttonbn" && nMods > 0 {
+			if live(sl.mod) && nMods > 0 {
 				pos := num - 1 // the class of the n-th section
 				d := startDay + int((float64(pos)+0.7)*float64(endDay-startDay)/float64(nMods))
 				a.Open = clk.at(d, 19*3600)
@@ -214,6 +225,14 @@ func (g *generator) structure(c *Course) {
 // break naive integrations.
 func (g *generator) specialSlots(slots []slot, k int) []slot {
 	switch k {
+	case 3:
+		// A live class without completion tracking: still a synchronous
+		// activity, and its attendance still counts.
+		for i := range slots {
+			if slots[i].mod == "bigbluebuttonbn" {
+				slots[i].completion, slots[i].extra = 0, "live-no-completion"
+			}
+		}
 	case 1:
 		for i := range slots {
 			if slots[i].mod == "quiz" {
@@ -224,6 +243,17 @@ func (g *generator) specialSlots(slots []slot, k int) []slot {
 		slots = append(slots, slot{mod: "resource", name: "Lectura complementaria: Ley 16.744 sobre accidentes del trabajo", extra: "no-completion"})
 	case 2:
 		slots = append(slots, slot{mod: "quiz", name: "Cuestionario de práctica (versión anterior)", completion: 2, deleting: true, extra: "deleting"})
+	}
+	return slots
+}
+
+// zoomSlots makes a module's live class a Zoom meeting (mod_zoom), without
+// completion tracking, as the plugin is usually set up.
+func zoomSlots(slots []slot) []slot {
+	for i := range slots {
+		if slots[i].mod == "bigbluebuttonbn" {
+			slots[i] = slot{mod: "zoom", name: strings.Replace(slots[i].name, "Clase en vivo", "Clase por Zoom", 1), extra: "zoom"}
+		}
 	}
 	return slots
 }
