@@ -32,15 +32,11 @@ func loadPlan(e *Env, path string) (*build.Plan, diag.List) {
 }
 
 func cmdValidate(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "validate", "MAPEO.yaml...")
+	fs := newFlags(e, "validate", "MAPEO.yaml...")
 	withDB := fs.Bool("db", false, "además, ejecuta cada consulta contra la base de datos (sin leer filas) para encontrar tablas o columnas que no existen")
-	pos, ok := parse(fs, args)
-	if !ok {
-		return ExitUsage
-	}
-	if len(pos) == 0 {
-		fs.Usage()
-		return ExitUsage
+	pos, code, done := fs.parseN(args, 1, -1)
+	if done {
+		return code
 	}
 	var all diag.List
 	for _, path := range pos {
@@ -148,8 +144,8 @@ type buildFlags struct {
 
 func addBuildFlags(fs *flag.FlagSet) *buildFlags {
 	bf := &buildFlags{}
-	bf.date = fs.String("date", "", "fecha de reporte AAAA-MM-DD (por defecto, hoy en America/Santiago)")
-	fs.Var(&bf.courses, "course", "solo este curso (codigoOferta, nombre corto o id); se puede repetir")
+	bf.date = fs.String("date", "", "fecha de reporte `AAAA-MM-DD` (por omisión, hoy en America/Santiago)")
+	fs.Var(&bf.courses, "course", "solo este curso (su `código`: codigoOferta, nombre corto o id); se puede repetir")
 	bf.strict = fs.Bool("strict", false, "cualquier problema es fatal: no se exporta ni envía nada si algún alumno queda excluido")
 	return bf
 }
@@ -232,17 +228,13 @@ func checker(v *schema.Validator, rutOtec, token string) func(*payload.Course) [
 }
 
 func cmdExport(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "export", "MAPEO.yaml")
-	bf := addBuildFlags(fs)
-	out := fs.String("out", "", "carpeta donde escribir un JSON por curso y resumen.json (sin ella, solo el resumen en pantalla)")
-	includeToken := fs.Bool("include-token", false, "escribe el token real en los JSON (por defecto se reemplaza por "+payload.RedactedToken+")")
-	pos, ok := parse(fs, args)
-	if !ok {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
+	fs := newFlags(e, "export", "MAPEO.yaml")
+	bf := addBuildFlags(fs.FlagSet)
+	out := fs.String("out", "", "`carpeta` donde escribir un JSON por curso y resumen.json (sin ella, solo el resumen en pantalla)")
+	includeToken := fs.Bool("include-token", false, "escribe el token real en los JSON (por omisión se reemplaza por "+payload.RedactedToken+")")
+	pos, code, done := fs.parseN(args, 1, 1)
+	if done {
+		return code
 	}
 	token := payload.RedactedToken
 	if *includeToken {

@@ -4,8 +4,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/diag"
 )
 
 // Exit codes, documented in the README.
@@ -51,9 +50,22 @@ func commands() []command {
 		{"ping", "prueba la conexión y las credenciales con SENCE", cmdPing},
 		{"history", "muestra lo que SENCE registró (historialEnvios)", cmdHistory},
 		{"sence-test", "envía la prueba de integración oficial de SENCE con sus credenciales", cmdSenceTest},
+		{"run", "la ejecución nocturna: construye, concilia con lo aceptado, envía lo que cambió y lo registra (sin perder ni duplicar envíos)", cmdRun},
+		{"schedule", "servicio que ejecuta engine run según run.schedule (cron, hora de Chile; por omisión 0 22 * * *)", cmdSchedule},
+		{"status", "muestra las últimas ejecuciones, los cursos con envíos pendientes y los alumnos con problemas", cmdStatus},
 		{"simulator", "levanta un simulador local del servicio de SENCE", cmdSimulator},
 		{"version", "muestra la versión", cmdVersion},
 	}
+}
+
+// commandNamed returns the command called name.
+func commandNamed(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }
 
 // Run executes the command line args (without the program name).
@@ -69,78 +81,58 @@ func RunEnv(ctx context.Context, args []string, e *Env) int {
 	if e.Now == nil {
 		e.Now = time.Now
 	}
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(e.Stdout)
-		if len(args) == 0 {
-			return ExitUsage
+	if len(args) == 0 {
+		usage(e.Stderr)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			// engine help COMMAND is engine COMMAND -h.
+			if c, ok := commandNamed(args[1]); ok {
+				return c.run(ctx, e, []string{"-h"})
+			}
+			return unknownCommand(e, args[1])
 		}
+		usage(e.Stdout)
 		return ExitOK
 	}
-	for _, c := range extraCommands() {
-		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
-		}
+	if c, ok := commandNamed(args[0]); ok {
+		return c.run(ctx, e, args[1:])
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
-		}
-	}
-	fmt.Fprintf(e.Stderr, "engine: comando desconocido «%s»\n\n", args[0])
-	usage(e.Stderr)
-	return ExitUsage
+	return unknownCommand(e, args[0])
 }
 
-// extraCommands are registered by other files of the package (run,
-// schedule, status).
-var extraCommandList []command
-
-func extraCommands() []command { return extraCommandList }
+func unknownCommand(e *Env, name string) int {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	msg := fmt.Sprintf("engine: comando desconocido «%s»", name)
+	if s := diag.Suggest(name, names); s != "" {
+		msg += fmt.Sprintf("; ¿quiso decir «%s»?", s)
+	}
+	fmt.Fprintln(e.Stderr, msg)
+	fmt.Fprintln(e.Stderr, "Use «engine help» para ver los comandos.")
+	return ExitUsage
+}
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "engine: informa a SENCE el avance de los alumnos desde Moodle, según un mapeo YAML.")
 	fmt.Fprintln(w, "\nUso: engine COMANDO [opciones] MAPEO.yaml")
 	fmt.Fprintln(w, "\nComandos:")
-	for _, c := range append(commands(), extraCommands()...) {
+	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nUse «engine COMANDO -h» para ver las opciones de cada comando.")
 }
 
-func cmdVersion(_ context.Context, e *Env, _ []string) int {
+func cmdVersion(_ context.Context, e *Env, args []string) int {
+	if _, code, done := newFlags(e, "version", "").parseN(args, 0, 0); done {
+		return code
+	}
 	fmt.Fprintf(e.Stdout, "engine %s\n", Version)
 	return ExitOK
-}
-
-// flags makes a FlagSet whose errors and help go to stderr, in Spanish.
-func flags(e *Env, name, argsUsage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.Stderr, "Uso: engine %s [opciones] %s\n\nOpciones:\n", name, argsUsage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parse parses flags anywhere among the arguments (flags after the mapping
-// file are common) and returns the positional ones.
-func parse(fs *flag.FlagSet, args []string) ([]string, bool) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, false
-			}
-			return nil, false
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, true
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }
 
 // multi is a repeatable string flag.

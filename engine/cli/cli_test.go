@@ -48,7 +48,7 @@ func demoDir(t *testing.T) string {
 }
 
 func TestUsageAndUnknownCommand(t *testing.T) {
-	if r := run(t, nil); r.code != ExitUsage || !strings.Contains(r.stdout, "Comandos:") {
+	if r := run(t, nil); r.code != ExitUsage || !strings.Contains(r.stderr, "Comandos:") {
 		t.Errorf("no args: %+v", r)
 	}
 	if r := run(t, nil, "frobnicate"); r.code != ExitUsage || !strings.Contains(r.stderr, "comando desconocido «frobnicate»") {

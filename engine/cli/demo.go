@@ -19,13 +19,11 @@ import (
 // the simulator's roster beside it, exports the payloads and sends them to
 // an in-process SENCE simulator: the whole product with no server.
 func cmdDemo(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "demo", "")
-	dir := fs.String("dir", "sence-demo", "carpeta donde dejar la base de demostración, el mapeo, los JSON y el estado del simulador")
-	date := fs.String("date", demo.DefaultReportDate.Format("2006-01-02"), "fecha de reporte de la demostración")
-	pos, ok := parse(fs, args)
-	if !ok || len(pos) != 0 {
-		fs.Usage()
-		return ExitUsage
+	fs := newFlags(e, "demo", "")
+	dir := fs.String("dir", "sence-demo", "`carpeta` donde dejar la base de demostración, el mapeo, los JSON y el estado del simulador")
+	date := fs.String("date", demo.DefaultReportDate.Format("2006-01-02"), "fecha de reporte `AAAA-MM-DD` de la demostración")
+	if _, code, done := fs.parseN(args, 0, 0); done {
+		return code
 	}
 	rd, err := reportDate(e, *date)
 	if err != nil {

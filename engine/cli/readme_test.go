@@ -20,7 +20,7 @@ func TestREADMEIsTrue(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	for _, c := range append(commands(), extraCommands()...) {
+	for _, c := range commands() {
 		if !strings.Contains(readme, "`"+c.name) {
 			t.Errorf("README does not document the command %q", c.name)
 		}

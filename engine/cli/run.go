@@ -18,11 +18,6 @@ import (
 	"github.com/otec-tools/sence-engine/engine/state"
 )
 
-func init() {
-	extraCommandList = append(extraCommandList,
-		command{"run", "la ejecución nocturna: construye, concilia con lo aceptado, envía lo que cambió y lo registra (sin perder ni duplicar envíos)", cmdRun})
-}
-
 // runOptions are the flags of engine run, shared with engine schedule.
 type runOptions struct {
 	date         string
@@ -48,23 +43,19 @@ var retrySleep = nightly.SleepUnless
 var runSleep = nightly.Sleep
 
 func cmdRun(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "run", "MAPEO.yaml")
-	bf := addBuildFlags(fs)
+	fs := newFlags(e, "run", "MAPEO.yaml")
+	bf := addBuildFlags(fs.FlagSet)
 	dry := fs.Bool("dry-run", false, "hace todo menos enviar: construye, valida y concilia, y escribe el informe")
 	ignoreWindow := fs.Bool("ignore-window", false, "envía aunque sea fuera de la ventana de SENCE (22:00 a 00:00, hora de Chile)")
 	waitWindow := fs.Bool("wait-window", false, "construye ahora y espera a que abra la ventana de SENCE para enviar")
 	seed := fs.Bool("seed-from-history", false, "antes de conciliar, lee el historial de SENCE y registra lo que ya aceptó (para una primera ejecución cuando otra herramienta envió antes)")
-	since := fs.String("since", "", "con --seed-from-history: leer el historial desde esta fecha AAAA-MM-DD (por omisión, un año antes de la fecha de reporte)")
+	since := fs.String("since", "", "con --seed-from-history: leer el historial desde esta fecha `AAAA-MM-DD` (por omisión, un año antes de la fecha de reporte)")
 	resend := fs.Bool("resend-changed", false, "vuelve a enviar los cursos que SENCE ya respondió esta noche si sus datos cambiaron (SENCE pide un solo envío al día)")
 	fullDedication := fs.Bool("full-dedication", false, "recalcula la dedicación desde todo el registro de eventos de Moodle en vez de leer solo los eventos desde la ejecución anterior (tras borrar o corregir eventos antiguos)")
-	logFormat := fs.String("log-format", "text", "formato del registro en stderr cuando no es una terminal: text o json")
-	pos, ok := parse(fs, args)
-	if !ok {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
+	logFormat := fs.String("log-format", "text", "`formato` del registro en stderr cuando no es una terminal: text o json")
+	pos, code, done := fs.parseN(args, 1, 1)
+	if done {
+		return code
 	}
 	tty := isTerminal(e.Stderr)
 	log, err := newLogger(e.Stderr, *logFormat, tty)

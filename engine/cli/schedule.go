@@ -10,11 +10,6 @@ import (
 	nightly "github.com/otec-tools/sence-engine/engine/run"
 )
 
-func init() {
-	extraCommandList = append(extraCommandList,
-		command{"schedule", "servicio que ejecuta engine run según run.schedule (cron, hora de Chile; por omisión 0 22 * * *)", cmdSchedule})
-}
-
 // schedulerSleep is the scheduler's wait; tests replace it with a clock.
 var schedulerSleep func(ctx context.Context, d time.Duration) error
 
@@ -23,16 +18,12 @@ var schedulerSleep func(ctx context.Context, d time.Duration) error
 // 0. Exit codes: 2 wrong command line, 3 a mapping or its schedule is
 // wrong at start.
 func cmdSchedule(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "schedule", "MAPEO.yaml...")
-	logFormat := fs.String("log-format", "text", "formato del registro: text o json")
+	fs := newFlags(e, "schedule", "MAPEO.yaml...")
+	logFormat := fs.String("log-format", "text", "`formato` del registro: text o json")
 	ignoreWindow := fs.Bool("ignore-window", false, "las ejecuciones envían aunque sea fuera de la ventana de SENCE")
-	pos, ok := parse(fs, args)
-	if !ok {
-		return ExitUsage
-	}
-	if len(pos) == 0 {
-		fs.Usage()
-		return ExitUsage
+	pos, code, done := fs.parseN(args, 1, -1)
+	if done {
+		return code
 	}
 	log, err := newLogger(e.Stderr, *logFormat, false)
 	if err != nil {

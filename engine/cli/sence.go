@@ -175,17 +175,13 @@ func orDash(s string) string {
 }
 
 func cmdSend(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "send", "MAPEO.yaml")
-	bf := addBuildFlags(fs)
-	from := fs.String("from", "", "envía los JSON exportados antes en esta carpeta (engine export --out) en vez de construirlos ahora")
+	fs := newFlags(e, "send", "MAPEO.yaml")
+	bf := addBuildFlags(fs.FlagSet)
+	from := fs.String("from", "", "envía los JSON exportados antes en esta `carpeta` (engine export --out) en vez de construirlos ahora")
 	ignoreWindow := fs.Bool("ignore-window", false, "envía aunque sea fuera de la ventana de SENCE (22:00 a 00:00, hora de Chile)")
-	pos, ok := parse(fs, args)
-	if !ok {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
+	pos, code, done := fs.parseN(args, 1, 1)
+	if done {
+		return code
 	}
 	plan, ds := loadPlan(e, pos[0])
 	if plan == nil || ds.HasErrors() {
@@ -295,11 +291,10 @@ func loadAndConnect(ctx context.Context, e *Env, path string) (*build.Plan, *sen
 }
 
 func cmdPing(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "ping", "MAPEO.yaml")
-	pos, ok := parse(fs, args)
-	if !ok || len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
+	fs := newFlags(e, "ping", "MAPEO.yaml")
+	pos, code, done := fs.parseN(args, 1, 1)
+	if done {
+		return code
 	}
 	plan, conn, code := loadAndConnect(ctx, e, pos[0])
 	if conn == nil {
@@ -325,15 +320,14 @@ func cmdPing(ctx context.Context, e *Env, args []string) int {
 }
 
 func cmdHistory(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "history", "MAPEO.yaml")
-	since := fs.String("since", "", "desde esta fecha AAAA-MM-DD (fechaDesde)")
-	codigo := fs.String("code", "", "solo el envío con este codigoEnvio (codigo_externo)")
-	process := fs.String("process", "", "solo el proceso SENCE con este id (id_proceso)")
+	fs := newFlags(e, "history", "MAPEO.yaml")
+	since := fs.String("since", "", "desde esta fecha `AAAA-MM-DD` (fechaDesde)")
+	codigo := fs.String("code", "", "solo el envío con este `código` (codigoEnvio; codigo_externo en SENCE)")
+	process := fs.String("process", "", "solo el proceso SENCE con este `número` (id_proceso)")
 	asJSON := fs.Bool("json", false, "muestra el registro completo en JSON")
-	pos, ok := parse(fs, args)
-	if !ok || len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
+	pos, code, done := fs.parseN(args, 1, 1)
+	if done {
+		return code
 	}
 	if *since != "" {
 		if _, err := time.Parse("2006-01-02", *since); err != nil {
@@ -390,11 +384,10 @@ func cmdHistory(ctx context.Context, e *Env, args []string) int {
 }
 
 func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "sence-test", "MAPEO.yaml")
-	pos, ok := parse(fs, args)
-	if !ok || len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
+	fs := newFlags(e, "sence-test", "MAPEO.yaml")
+	pos, code, done := fs.parseN(args, 1, 1)
+	if done {
+		return code
 	}
 	_, conn, code := loadAndConnect(ctx, e, pos[0])
 	if conn == nil {
@@ -419,8 +412,4 @@ func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
 	}
 	fmt.Fprintln(e.Stdout, "\nLa prueba de integración pasó: SENCE aceptó el envío con sus credenciales.")
 	return ExitOK
-}
-
-func cmdSimulator(ctx context.Context, e *Env, args []string) int {
-	return simulator.Run(ctx, args, e.Stdout, e.Stderr)
 }

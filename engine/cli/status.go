@@ -9,36 +9,32 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/otec-tools/sence-engine/engine/mapping"
 	nightly "github.com/otec-tools/sence-engine/engine/run"
 	"github.com/otec-tools/sence-engine/engine/state"
 )
-
-func init() {
-	extraCommandList = append(extraCommandList,
-		command{"status", "muestra las últimas ejecuciones, los cursos con envíos pendientes y los alumnos con problemas", cmdStatus})
-}
 
 // cmdStatus reads the ledger; it takes no lock, so it works during a run.
 // Exit codes: 0 nothing needs attention, 1 courses unfinished or students
 // in trouble, 3 the ledger cannot be read.
 func cmdStatus(ctx context.Context, e *Env, args []string) int {
-	fs := flags(e, "status", "MAPEO.yaml")
+	fs := newFlags(e, "status", "MAPEO.yaml")
 	runs := fs.Int("runs", 10, "cuántas ejecuciones recientes mostrar")
 	asJSON := fs.Bool("json", false, "muestra el estado en JSON")
-	pos, ok := parse(fs, args)
-	if !ok {
-		return ExitUsage
+	pos, code, done := fs.parseN(args, 1, 1)
+	if done {
+		return code
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return ExitUsage
-	}
-	plan, ds := loadPlan(e, pos[0])
-	if plan == nil || ds.HasErrors() {
+	// Only the ledger is read: the mapping is loaded for run.ledger, and
+	// the database's DSN and the SENCE token may be unset (a monitoring
+	// check should not need the database password).
+	m, ds := mapping.Load(pos[0], mapping.Options{LookupEnv: e.LookupEnv, Unneeded: []string{"source.dsn", "sence.token", "sence.tokenFile"}})
+	if m == nil || ds.HasErrors() {
 		ds.Print(e.Stderr)
+		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) para saber dónde está su registro")
 		return ExitFailed
 	}
-	path, err := filepath.Abs(state.DefaultPath(plan.Mapping.File, plan.Mapping.Run.Ledger))
+	path, err := filepath.Abs(state.DefaultPath(m.File, m.Run.Ledger))
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitFailed

@@ -18,16 +18,18 @@ import (
 type Options struct {
 	// LookupEnv resolves ${VAR}; os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
+	// Unneeded names settings (like "source.dsn") the command at hand
+	// never uses: an undefined ${VAR} in them is not reported (engine
+	// status reads only the ledger, without the database's password or
+	// the SENCE token).
+	Unneeded []string
 }
 
 // Load reads a mapping file, resolves `extends`, interpolates ${VAR} and
 // decodes it strictly. Every problem is returned at once; the mapping is
 // nil only when the file could not be read or parsed at all.
 func Load(path string, opts Options) (*Mapping, diag.List) {
-	if opts.LookupEnv == nil {
-		opts.LookupEnv = os.LookupEnv
-	}
-	l := &loader{fileOf: map[*yaml.Node]string{}, lines: map[string][]string{}, env: opts.LookupEnv, unresolved: map[string]bool{}}
+	l := newLoader(opts)
 	root := l.tree(path, nil, Pos{})
 	if root == nil {
 		return nil, l.diags
@@ -50,10 +52,7 @@ func (s *Source) resolve() {
 // LoadBytes loads a mapping from memory (tests, embedded examples). name is
 // used in positions and to resolve relative `extends`.
 func LoadBytes(name string, data []byte, opts Options) (*Mapping, diag.List) {
-	if opts.LookupEnv == nil {
-		opts.LookupEnv = os.LookupEnv
-	}
-	l := &loader{fileOf: map[*yaml.Node]string{}, lines: map[string][]string{}, env: opts.LookupEnv, unresolved: map[string]bool{}}
+	l := newLoader(opts)
 	root := l.parse(name, data, nil, Pos{})
 	if root == nil {
 		return nil, l.diags
@@ -64,7 +63,21 @@ func LoadBytes(name string, data []byte, opts Options) (*Mapping, diag.List) {
 	return m, l.diags
 }
 
+func newLoader(opts Options) *loader {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	l := &loader{fileOf: map[*yaml.Node]string{}, lines: map[string][]string{}, env: opts.LookupEnv,
+		unresolved: map[string]bool{}, unneeded: map[string]bool{}}
+	for _, u := range opts.Unneeded {
+		l.unneeded[u] = true
+	}
+	return l
+}
+
 type loader struct {
+	// unneeded are settings whose undefined ${VAR} is not reported.
+	unneeded map[string]bool
 	// unresolved are the settings whose ${VAR} was not defined.
 	unresolved map[string]bool
 	diags      diag.List
@@ -78,7 +91,7 @@ type loader struct {
 func (l *loader) tree(path string, chain []string, from Pos) *yaml.Node {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		msg := fmt.Sprintf("no se puede leer el archivo de mapeo «%s»: %v", path, unwrapPathError(err))
+		msg := diag.FileError("leer el archivo de mapeo", path, err).Error()
 		if from.File == "" {
 			l.diags.Errorf(path, 0, 0, "%s", msg)
 		} else {
@@ -87,13 +100,6 @@ func (l *loader) tree(path string, chain []string, from Pos) *yaml.Node {
 		return nil
 	}
 	return l.parse(path, data, chain, from)
-}
-
-func unwrapPathError(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -319,6 +325,9 @@ func (l *loader) interpolate(n *yaml.Node, s, where string) string {
 			return m[2]
 		}
 		l.unresolved[where] = true
+		if l.unneeded[where] {
+			return ""
+		}
 		if where == "sence.token" {
 			// A secret is often absent where a mapping is only reviewed;
 			// the commands that send refuse without it.
