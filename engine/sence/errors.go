@@ -58,6 +58,8 @@ type Error struct {
 	Err      error // the cause, token removed
 
 	also []error // further classes, e.g. ErrUnknownOutcome on a timeout
+	// stopped: a wait was cut because the caller stopped.
+	stopped bool
 }
 
 // maxBodyInMessage bounds how much of a body an error message shows.

@@ -24,6 +24,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rutOtec := fs.String("rut-otec", "", "`RUT` del OTEC que se acepta (sin él, cualquier RUT válido con un token de forma válida)")
 	tokenFile := fs.String("token-file", "", "`archivo` con el token que se acepta (o la variable de entorno SENCE_TOKEN)")
 	rejectEqual := fs.Bool("reject-equal", false, "rechazar con 025 también un avance igual al anterior (por omisión se acepta)")
+	processing := fs.Duration("processing", 0, "cuánto tarda en procesar cada envío antes de guardarlo y responder, como SENCE con cursos grandes; lo guarda aunque el cliente ya no espere (p. ej. 6s)")
+	historyLag := fs.Duration("history-lag", 0, "cuánto tarda un envío guardado en aparecer en historialEnvios (p. ej. 5s)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "uso: engine simulator [opciones]\n\nSimula la API Gestor Intermedio de SENCE (enviarAvance e historialEnvios) para probar sin tocar producción.\n\nopciones:\n")
 		fs.PrintDefaults()
@@ -48,7 +50,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		token = strings.TrimSpace(string(data))
 	}
-	opts := Options{StatePath: *statePath, RejectEqualProgress: *rejectEqual,
+	if *processing < 0 || *historyLag < 0 {
+		fmt.Fprintln(stderr, "simulador: --processing y --history-lag no pueden ser negativos")
+		return 2
+	}
+	opts := Options{StatePath: *statePath, RejectEqualProgress: *rejectEqual, Processing: *processing, HistoryLag: *historyLag,
 		Logger: slog.New(slog.NewTextHandler(stderr, nil))}
 	switch {
 	case *rutOtec != "" && token != "":
@@ -87,6 +93,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *statePath != "" {
 		fmt.Fprintf(stdout, "estado: %s\n", *statePath)
+	}
+	if *processing > 0 || *historyLag > 0 {
+		fmt.Fprintf(stdout, "lentitud: cada envío tarda %s en procesarse y aparece en el historial %s después de guardarse\n", *processing, *historyLag)
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
