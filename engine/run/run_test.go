@@ -93,12 +93,20 @@ var roster = &simulator.Roster{Courses: []simulator.RosterCourse{
 	{CodigoOferta: "C-3", CodigoGrupo: "C-3", Students: []string{key(ana), key(bruno), key(carla)}, Modules: []string{"M1", "M2"}},
 }}
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith adjusts the simulator's options (its clock is the
+// fixture's).
+func newFixtureWith(t *testing.T, change func(*simulator.Options)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, now: time.Date(2026, 11, 20, 22, 30, 0, 0, sence.Location)}
-	sim, err := simulator.Start(context.Background(), "127.0.0.1:0", simulator.Options{Roster: roster,
+	opts := simulator.Options{Roster: roster,
 		Credentials: []simulator.Credential{{RutOtec: rutOtec, Token: token}}, Clock: f.clock,
-		StatePath: filepath.Join(t.TempDir(), "sim.json")})
+		StatePath: filepath.Join(t.TempDir(), "sim.json")}
+	if change != nil {
+		change(&opts)
+	}
+	sim, err := simulator.Start(context.Background(), "127.0.0.1:0", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
