@@ -189,4 +189,3 @@ func TestHistoryDownAtRestart(t *testing.T) {
 		t.Errorf("%q at %s", rep.Resumed[0].Result, f.clock())
 	}
 }
-
