@@ -309,7 +309,11 @@ func (s *Session) resolveOne(ctx context.Context, p *state.Send) {
 		log.Warn("un envío pendiente quedó sin confirmar en el historial de SENCE", "error", err.Error())
 	case res != nil:
 		if comp, err := s.record(ctx, p, course, res); err != nil {
+			// SENCE has it: whatever the ledger says, nothing is sent.
 			rs.Result = "SENCE lo tiene, pero no se pudo registrar: " + err.Error()
+			if tonight {
+				s.setUnresolved(key, p)
+			}
 		} else {
 			rs.Result = fmt.Sprintf("SENCE ya lo tenía (proceso %s, %s): se registró su resultado sin reenviarlo", orDash(res.IDProceso), comp.Status)
 			rs.IDProceso = res.IDProceso
@@ -410,7 +414,14 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 		return
 	}
 	hash := PayloadHash(course)
-	if done, same := s.answeredTonight(ctx, r, hash); done != nil && (same || !s.cfg.ResendChanged) {
+	done, same, err := s.answeredTonight(ctx, r, hash)
+	if err != nil {
+		// Never fail open: without tonight's sends, nothing is sent.
+		cr.Status, cr.Message = CourseNotSent, "no se pudo leer el registro para saber si el curso ya se envió esta noche: "+err.Error()
+		setAll(StudentNotSent, "")
+		return
+	}
+	if done != nil && (same || !s.cfg.ResendChanged) {
 		cr.Status, cr.IDProceso, cr.CodigoEnvio = CourseDone, done.IDProceso, done.CodigoEnvio
 		cr.Message = fmt.Sprintf("ya se envió esta noche con los mismos datos (proceso %s): no se envía de nuevo", orDash(done.IDProceso))
 		if !same {
@@ -467,10 +478,10 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 
 // answeredTonight is the last send of the course SENCE answered tonight,
 // and whether it carried this very payload.
-func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) (*state.Send, bool) {
+func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) (*state.Send, bool, error) {
 	sends, err := s.cfg.Ledger.SendsOf(ctx, s.cfg.Night, r.CodigoOferta, r.CodigoGrupo)
 	if err != nil {
-		return nil, false
+		return nil, false, err
 	}
 	var last *state.Send
 	for i := len(sends) - 1; i >= 0; i-- {
@@ -478,13 +489,13 @@ func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, ha
 			continue
 		}
 		if sends[i].PayloadHash == hash {
-			return &sends[i], true
+			return &sends[i], true, nil
 		}
 		if last == nil {
 			last = &sends[i]
 		}
 	}
-	return last, false
+	return last, false, nil
 }
 
 // fromItems fills students from the outcomes a send recorded.

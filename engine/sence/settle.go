@@ -177,7 +177,7 @@ func (c *Client) settle(ctx context.Context, sent payload.Course, posted time.Ti
 		look.Stopped = ctx.Err() != nil || stoppedError(err)
 		v := Decide(look)
 		log.Info("consulta del historial de SENCE por un envío sin respuesta", "look", n, "verdict", v.String(),
-			"posted", posted.Format(time.RFC3339), "settled", look.Settled(), "error", errString(err))
+			"posted", postedText(posted), "settled", look.Settled(), "error", errString(err))
 		if v == Wait {
 			if err := c.sleep(ctx, c.lookDelay(n, look)); err == nil {
 				continue
@@ -292,6 +292,13 @@ func (c *Client) unconfirmed(sent payload.Course, l Look, posts int) *Error {
 func stoppedError(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.stopped
+}
+
+func postedText(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
 }
 
 func errString(err error) string {
