@@ -315,3 +315,24 @@ func TestInWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestSendWaitsForSlowSENCE: engine send follows the same rule as run: an
+// answer later than sence.timeout is looked up in the history until SENCE
+// shows it, never posted again.
+func TestSendWaitsForSlowSENCE(t *testing.T) {
+	srv, err := simulator.Start(context.Background(), "127.0.0.1:0", simulator.Options{Processing: 1500 * time.Millisecond, HistoryLag: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dd := demoDir(t)
+	p := filepath.Join(t.TempDir(), "real.yaml")
+	os.WriteFile(p, []byte("version: 1\nextends: "+filepath.Join(dd, "mapping.yaml")+"\nsence:\n  simulator: null\n  baseUrl: "+srv.BaseURL()+
+		"\n  timeout: 1s\n  settle: 5s\n"), 0o600)
+	var out, errb bytes.Buffer
+	e := &Env{Stdout: &out, Stderr: &errb, LookupEnv: func(string) (string, bool) { return "", false }, Now: time.Now}
+	code := RunEnv(context.Background(), []string{"send", p, "--date", "2026-11-20", "--ignore-window", "--course", "AYSEN-26-03-11-0102"}, e)
+	if code == ExitFailed || srv.Counts().Sends != 1 || len(srv.Processes()) != 1 || !strings.Contains(out.String(), "se encontró en el historial") {
+		t.Fatalf("exit %d, %d POSTs, %d stored\n%s\n%s", code, srv.Counts().Sends, len(srv.Processes()), out.String(), errb.String())
+	}
+}

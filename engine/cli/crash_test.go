@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,7 +65,11 @@ type crashSetup struct {
 	bin, mapping, simState, ledger string
 }
 
-func newCrashSetup(t *testing.T) *crashSetup {
+func newCrashSetup(t *testing.T) *crashSetup { return newSetup(t, nil, "", 1) }
+
+// newSetup starts the simulator with extra flags and writes a mapping with
+// extra lines in its sence block and the given concurrency.
+func newSetup(t *testing.T, simFlags []string, senceExtra string, concurrency int) *crashSetup {
 	t.Helper()
 	bin := engineBinary(t)
 	dd := demoDir(t)
@@ -72,8 +77,8 @@ func newCrashSetup(t *testing.T) *crashSetup {
 	tokenFile := filepath.Join(dir, "token")
 	os.WriteFile(tokenFile, []byte(crashToken+"\n"), 0o600)
 	s := &crashSetup{bin: bin, simState: filepath.Join(dir, "simulator.json"), ledger: filepath.Join(dir, "state", "ledger.db")}
-	sim := exec.Command(bin, "simulator", "--addr", "127.0.0.1:0", "--state", s.simState,
-		"--roster", filepath.Join(dd, "roster.yaml"), "--rut-otec", "76543210-3", "--token-file", tokenFile)
+	sim := exec.Command(bin, append([]string{"simulator", "--addr", "127.0.0.1:0", "--state", s.simState,
+		"--roster", filepath.Join(dd, "roster.yaml"), "--rut-otec", "76543210-3", "--token-file", tokenFile}, simFlags...)...)
 	out, err := sim.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -92,11 +97,11 @@ func newCrashSetup(t *testing.T) *crashSetup {
 		t.Fatalf("simulator did not start: %q %v", line, err)
 	}
 	go func() { bufio.NewReader(out).WriteTo(&bytes.Buffer{}) }()
-	// One course in flight, so that a crash leaves at most one request
-	// whose fate the test must wait for.
+	// With one course in flight, a crash leaves at most one request whose
+	// fate the test must wait for.
 	s.mapping = filepath.Join(dir, "otec.yaml")
 	os.WriteFile(s.mapping, []byte("version: 1\nextends: "+filepath.Join(dd, "mapping.yaml")+
-		"\nsence:\n  simulator: null\n  baseUrl: "+url+"\nrun:\n  ledger: state/ledger.db\n  concurrency: 1\n"), 0o600)
+		"\nsence:\n  simulator: null\n  baseUrl: "+url+"\n"+senceExtra+"run:\n  ledger: state/ledger.db\n  concurrency: "+fmt.Sprint(concurrency)+"\n"), 0o600)
 	return s
 }
 
@@ -283,3 +288,76 @@ func TestCrashAndResume(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// A slow SENCE, as the simulator process plays it: every send takes 2 s to
+// process (longer than the engine's 1 s timeout) and shows in the history
+// 2 s after it is stored. The engine waits up to its settle time (8 s)
+// for the history instead of sending again.
+var (
+	slowFlags = []string{"--processing", "2s", "--history-lag", "2s"}
+	slowSence = "  timeout: 1s\n  settle: 8s\n"
+)
+
+// TestSlowSENCE: every course's answer comes after the engine's timeout;
+// each is accepted exactly once that night, counted from the simulator's
+// own record, and a rerun sends nothing.
+func TestSlowSENCE(t *testing.T) {
+	s := newSetup(t, slowFlags, slowSence, 4)
+	s.finish(t)
+}
+
+// TestSlowSENCEKilledAndRestarted: the engine is killed (SIGKILL) after a
+// send timed out and before the history resolved it, and restarted at
+// once while SENCE still processes the killed run's sends: the restart
+// waits for the history and sends nothing twice.
+func TestSlowSENCEKilledAndRestarted(t *testing.T) {
+	s := newSetup(t, slowFlags, slowSence, 4)
+	cmd := exec.Command(s.bin, "run", s.mapping, "--date", "2026-11-20", "--ignore-window", "--log-format", "json")
+	cmd.Env = append(os.Environ(), "SENCE_TOKEN="+crashToken)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timedOut := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "SENCE no respondió en 1s") {
+			timedOut = true
+			cmd.Process.Signal(syscall.SIGKILL)
+			break
+		}
+	}
+	go io.Copy(io.Discard, stderr)
+	cmd.Wait()
+	if !timedOut {
+		t.Fatal("the engine never timed out on the slow simulator")
+	}
+	if _, err := os.Stat(s.simState); err == nil && len(simProcesses(t, s.simState)) == 4 {
+		t.Fatalf("the simulator had every course already when the engine was killed: the restart proves nothing")
+	}
+	ctx := context.Background()
+	l, err := state.Open(ctx, s.ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend, _ := l.PendingSends(ctx)
+	l.Close()
+	if len(pend) == 0 || pend[0].PostedAt.IsZero() {
+		t.Fatalf("nothing posted and pending after the kill: %+v", pend)
+	}
+	// The restart finds the killed run's sends before SENCE shows them.
+	code, _, stdout, stderrText := s.run(t, "")
+	if code != ExitProblems || !strings.Contains(stdout, "SENCE ya lo tenía") {
+		t.Fatalf("restart: exit %d\n%s\n%s", code, stdout, stderrText)
+	}
+	s.check(t)
+	if code, _, stdout, _ := s.run(t, ""); code != ExitProblems || strings.Count(stdout, ": ya-enviado") != 4 {
+		t.Fatalf("rerun: exit %d\n%s", code, stdout)
+	}
+	if n := len(simProcesses(t, s.simState)); n != 4 {
+		t.Fatalf("the simulator processed %d sends; want one per course", n)
+	}
+}

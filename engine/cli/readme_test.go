@@ -35,6 +35,14 @@ func TestREADMEIsTrue(t *testing.T) {
 			t.Errorf("README lacks the function %s", d.Name)
 		}
 	}
+	// The once-a-night guarantee: its setting with its default, the
+	// simulator's slowness flags and the status it leaves.
+	for _, s := range []string{"`settle` (cuánto puede tardar SENCE", "por omisión 600 s, o `timeout` si es mayor", "`--processing 6s`", "`--history-lag 5s`",
+		"**«sin confirmar»**", "Lo que se garantiza cuando SENCE es lento"} {
+		if !strings.Contains(readme, s) {
+			t.Errorf("README lacks %q", s)
+		}
+	}
 	for _, cmd := range []string{"go run ./cmd/engine demo", "go test ./..."} {
 		if !strings.Contains(readme, cmd) {
 			t.Errorf("README lacks the set-up command %q", cmd)

@@ -155,7 +155,7 @@ func TestRunDemo(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("status exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"#2  2026-11-20 22:30  noche 2026-11-20  con problemas", "#1 ", "rechazado 20111222-2 [012]", "excluido moodle:9 (Juan Pérez Cofré)", "Cursos con envíos pendientes, fallidos o sin enviar:\n  (ninguno)"} {
+	for _, want := range []string{"#2  2026-11-20 22:30  noche 2026-11-20  con problemas", "#1 ", "rechazado 20111222-2 [012]", "excluido moodle:9 (Juan Pérez Cofré)", "Cursos con envíos pendientes, sin confirmar, fallidos o sin enviar:\n  (ninguno)"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, r.stdout)
 		}

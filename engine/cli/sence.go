@@ -49,7 +49,7 @@ func connect(ctx context.Context, e *Env, plan *build.Plan, opts ...func(*sence.
 	if err != nil {
 		return nil, err
 	}
-	cfg := sence.Config{BaseURL: m.Sence.BaseURL, RutOtec: m.Sence.RutOtec, Token: token, Timeout: m.Sence.Timeout, Now: e.Now}
+	cfg := sence.Config{BaseURL: m.Sence.BaseURL, RutOtec: m.Sence.RutOtec, Token: token, Timeout: m.Sence.Timeout, Settle: m.Sence.Settle, Now: e.Now}
 	conn := &senceConn{}
 	if m.Sence.Simulator {
 		opts := simulator.Options{
@@ -70,6 +70,9 @@ func connect(ctx context.Context, e *Env, plan *build.Plan, opts ...func(*sence.
 		conn.sim, conn.simulated = srv, true
 		cfg.BaseURL = srv.BaseURL()
 		cfg.Timeout = 30 * time.Second
+		if cfg.Settle == 0 || cfg.Settle < cfg.Timeout {
+			cfg.Settle = cfg.Timeout // the in-process simulator stores before it answers
+		}
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -120,12 +123,17 @@ type sendReport struct {
 	Failed   int
 }
 
-// sendOne sends one course and prints its outcome.
-func sendOne(ctx context.Context, w io.Writer, client *sence.Client, c payload.Course, rep *sendReport) *sence.SendResult {
+// sendOne sends one course and prints its outcome; o bounds the wait for
+// the history when its answer is lost.
+func sendOne(ctx context.Context, w io.Writer, client *sence.Client, c payload.Course, o sence.SendOptions, rep *sendReport) *sence.SendResult {
 	rep.Courses++
-	res, err := client.Send(ctx, c)
+	res, err := client.SendWith(ctx, c, o)
 	if err != nil {
 		rep.Failed++
+		if errors.Is(err, sence.ErrUnknownOutcome) {
+			fmt.Fprintf(w, "\nCurso %s: SIN CONFIRMAR (codigoEnvio %s): %v\n", c.CodigoOferta, orDash(c.CodigoEnvio), err)
+			return nil
+		}
 		fmt.Fprintf(w, "\nCurso %s: NO ENVIADO: %v\n", c.CodigoOferta, err)
 		return nil
 	}
@@ -227,12 +235,17 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	if conn.simulated {
 		fmt.Fprintln(e.Stdout, "\n(envío al simulador local de SENCE, no al servicio real)")
 	}
+	// A lost answer is waited for in the history while the window lasts.
+	var opts sence.SendOptions
+	if !conn.simulated && !*ignoreWindow {
+		_, opts.Until = nightly.NewWindow(plan.Mapping.Sence.Window).Bounds(e.Now())
+	}
 	var rep sendReport
 	for _, c := range courses {
 		if c.CodigoEnvio == "" {
 			c.CodigoEnvio = codigoEnvio(&c, e.Now())
 		}
-		sendOne(ctx, e.Stdout, conn.client, c, &rep)
+		sendOne(ctx, e.Stdout, conn.client, c, opts, &rep)
 	}
 	fmt.Fprintf(e.Stdout, "\nEnviados %d cursos: %d alumnos aceptados, %d rechazados, %d sin cambios, %d cursos con error\n", rep.Courses, rep.Accepted, rep.Rejected, rep.Same, rep.Failed)
 	switch {
@@ -402,7 +415,7 @@ func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
 	fmt.Fprintf(e.Stdout, "Enviando la prueba de integración oficial de SENCE a %s:\ncurso %s, módulo %s, alumnos de prueba %d, avance y tiempo en 0.\n",
 		where, c.CodigoOferta, c.ListaAlumnos[0].ListaModulos[0].CodigoModulo, len(c.ListaAlumnos))
 	var rep sendReport
-	res := sendOne(ctx, e.Stdout, conn.client, c, &rep)
+	res := sendOne(ctx, e.Stdout, conn.client, c, sence.SendOptions{}, &rep)
 	switch {
 	case res == nil:
 		return ExitFailed

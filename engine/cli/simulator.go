@@ -24,6 +24,8 @@ func cmdSimulator(ctx context.Context, e *Env, args []string) int {
 	rutOtec := fs.String("rut-otec", "", "`RUT` del OTEC que se acepta (sin él, cualquier RUT válido con un token de forma válida)")
 	tokenFile := fs.String("token-file", "", "`archivo` con el token que se acepta (o la variable de entorno SENCE_TOKEN)")
 	rejectEqual := fs.Bool("reject-equal", false, "rechazar con 025 también un avance igual al anterior (por omisión se acepta)")
+	processing := fs.Duration("processing", 0, "cuánto tarda en procesar cada envío antes de guardarlo y responder, como SENCE con cursos grandes; lo guarda aunque el cliente ya no espere (p. ej. 6s)")
+	historyLag := fs.Duration("history-lag", 0, "cuánto tarda un envío guardado en aparecer en historialEnvios (p. ej. 5s)")
 	if _, code, done := fs.parseN(args, 0, 0); done {
 		return code
 	}
@@ -36,7 +38,10 @@ func cmdSimulator(ctx context.Context, e *Env, args []string) int {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	opts := simulator.Options{StatePath: *statePath, RejectEqualProgress: *rejectEqual,
+	if *processing < 0 || *historyLag < 0 {
+		return fs.fail("-processing y -history-lag no pueden ser negativos")
+	}
+	opts := simulator.Options{StatePath: *statePath, RejectEqualProgress: *rejectEqual, Processing: *processing, HistoryLag: *historyLag,
 		Logger: slog.New(slog.NewTextHandler(e.Stderr, nil))}
 	switch {
 	case *rutOtec != "" && token != "":
@@ -74,6 +79,9 @@ func cmdSimulator(ctx context.Context, e *Env, args []string) int {
 	}
 	if *statePath != "" {
 		fmt.Fprintf(w, "estado: %s\n", *statePath)
+	}
+	if *processing > 0 || *historyLag > 0 {
+		fmt.Fprintf(w, "lentitud: cada envío tarda %s en procesarse y aparece en el historial %s después de guardarse\n", *processing, *historyLag)
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

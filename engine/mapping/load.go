@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -481,7 +482,8 @@ var uuidUpper = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F
 
 func (l *loader) sence(k, v *yaml.Node, s *Sence) {
 	s.Pos = l.pos(k)
-	l.fields(v, "sence", []string{"rutOtec", "token", "tokenFile", "baseUrl", "timeout", "window", "simulator"}, func(key string, k, v *yaml.Node) {
+	var settleNode *yaml.Node
+	l.fields(v, "sence", []string{"rutOtec", "token", "tokenFile", "baseUrl", "timeout", "settle", "window", "simulator"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "rutOtec":
 			s.RutOtec = l.str(v, "sence.rutOtec")
@@ -507,6 +509,8 @@ func (l *loader) sence(k, v *yaml.Node, s *Sence) {
 			}
 		case "timeout":
 			s.Timeout = l.duration(v, "sence.timeout")
+		case "settle":
+			s.Settle, settleNode = l.duration(v, "sence.settle"), v
 		case "window":
 			s.Window.Pos = l.pos(k)
 			l.fields(v, "sence.window", []string{"start", "end"}, func(key string, k, v *yaml.Node) {
@@ -532,7 +536,14 @@ func (l *loader) sence(k, v *yaml.Node, s *Sence) {
 			})
 		}
 	})
+	if timeout := cmp.Or(s.Timeout, DefaultSenceTimeout); settleNode != nil && s.Settle > 0 && s.Settle < timeout {
+		l.errorf(settleNode, "sence.settle (%s) no puede ser menor que sence.timeout (%s): SENCE puede seguir procesando un envío al menos mientras el motor espera su respuesta", s.Settle, timeout)
+	}
 }
+
+// DefaultSenceTimeout is sence.timeout when the mapping does not set it
+// (SENCE's recommendation; the sence package's DefaultTimeout).
+const DefaultSenceTimeout = 600 * time.Second
 
 // Policies are the reconciliation policies of nightly runs.
 var Policies = []string{"keep-max", "hold", "send"}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/mappings"
@@ -227,4 +228,32 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal("no mapping and no error")
 		}
 	})
+}
+
+// TestSenceSettle: sence.settle is read as a duration, may be left to its
+// default, and cannot be shorter than the timeout (set or defaulted),
+// reported at its own line.
+func TestSenceSettle(t *testing.T) {
+	for _, c := range []struct {
+		text, err string
+		want      time.Duration
+	}{
+		{"sence:\n  timeout: 30s\n", "", 0},
+		{"sence:\n  timeout: 30s\n  settle: 15m\n", "", 15 * time.Minute},
+		{"sence:\n  settle: 900\n", "", 900 * time.Second},
+		{"sence:\n  timeout: 30s\n  settle: 30s\n", "", 30 * time.Second},
+		{"sence:\n  timeout: 30s\n  settle: 10s\n", "x.yaml:4:11: error: sence.settle (10s) no puede ser menor que sence.timeout (30s)", 0},
+		{"sence:\n  settle: 5m\n", "x.yaml:3:11: error: sence.settle (5m0s) no puede ser menor que sence.timeout (10m0s)", 0},
+		{"sence:\n  settle: pronto\n", "«sence.settle» debe ser una duración", 0},
+	} {
+		m, ds := mapping.LoadBytes("x.yaml", []byte("version: 1\n"+c.text), mapping.Options{LookupEnv: noEnv})
+		switch {
+		case c.err == "" && ds.HasErrors():
+			t.Errorf("%q: %s", c.text, ds.Error())
+		case c.err != "" && !strings.Contains(ds.Error(), c.err):
+			t.Errorf("%q: %q; want %q", c.text, ds.Error(), c.err)
+		case c.err == "" && m.Sence.Settle != c.want:
+			t.Errorf("%q: settle %s, want %s", c.text, m.Sence.Settle, c.want)
+		}
+	}
 }

@@ -89,10 +89,13 @@ type Sence struct {
 	TokenFile string
 	BaseURL   string
 	Timeout   time.Duration
-	Window    Window
-	RutPos    Pos
-	TokenPos  Pos
-	Pos       Pos
+	// Settle is how long SENCE may take to process a send and show it in
+	// historialEnvios; 0 is the default (600 s or Timeout, the longer).
+	Settle   time.Duration
+	Window   Window
+	RutPos   Pos
+	TokenPos Pos
+	Pos      Pos
 	// Simulator points the engine at an in-process SENCE simulator with the
 	// given roster file ("" for none); used by the demo.
 	Simulator    bool

@@ -12,7 +12,7 @@ const (
 	CourseAccepted = "aceptado"    // SENCE stored every student
 	CoursePartial  = "parcial"     // SENCE stored some students and rejected others
 	CourseRejected = "rechazado"   // SENCE processed it and stored no student
-	CoursePending  = "pendiente"   // sent; SENCE's answer was lost: the next run looks in the history
+	CoursePending  = "pendiente"   // SENCE does not have it (unreachable, 503) or has it unrecorded: the next run finishes it
 	CourseNotSent  = "no-enviado"  // the run stopped before sending it (window, signal, SENCE unavailable)
 	CourseFailed   = "fallido"     // SENCE refused it without processing (credentials, HTTP error)
 	CourseDone     = "ya-enviado"  // already answered tonight with the same data: not sent again
@@ -20,6 +20,15 @@ const (
 	CourseEmpty    = "sin-alumnos" // the build left no student to report
 	CourseError    = "error"       // the course could not be built
 	CourseDryRun   = "simulado"    // --dry-run: would be sent
+)
+
+// CourseUnconfirmed and StudentUnconfirmed: SENCE may have tonight's send
+// of the course and its history did not say so before the window closed or
+// the run stopped: nothing of the course is sent until a look-up by its
+// codigoEnvio decides (sence.Decide).
+const (
+	CourseUnconfirmed  = "sin-confirmar"
+	StudentUnconfirmed = "sin-confirmar"
 )
 
 // Statuses of a student in a run.
@@ -36,7 +45,7 @@ const (
 )
 
 // Troubled are the student statuses engine status lists.
-var Troubled = []string{StudentRejected, StudentHeld, StudentExcluded, StudentPending, StudentNotSent}
+var Troubled = []string{StudentRejected, StudentHeld, StudentExcluded, StudentPending, StudentUnconfirmed, StudentNotSent}
 
 // Outcome classes of a whole run, for the exit code.
 const (
@@ -65,6 +74,9 @@ type Report struct {
 	Resumed []ResumedSend   `json:"pendientesAnteriores,omitempty"`
 	Courses []*CourseReport `json:"cursos"`
 	Totals  Totals          `json:"totales"`
+	// Unconfirmed counts the courses «sin confirmar» (among Totals'
+	// CoursesUndone).
+	Unconfirmed int `json:"cursosSinConfirmar,omitempty"`
 	// Path is where the report was written ("" if it could not be).
 	Path string `json:"-"`
 }
@@ -139,7 +151,7 @@ func (r *Report) total() {
 			t.CoursesSent++
 		case CourseDone:
 			t.CoursesDone++
-		case CoursePending, CourseNotSent, CourseFailed:
+		case CoursePending, CourseNotSent, CourseFailed, CourseUnconfirmed:
 			t.CoursesUndone++
 		case CourseError:
 			t.CoursesInError++
@@ -162,7 +174,7 @@ func (r *Report) total() {
 				t.Excluded++
 			case StudentSkipped:
 				t.Skipped++
-			case StudentPending:
+			case StudentPending, StudentUnconfirmed:
 				t.Pending++
 			case StudentNotSent:
 				t.NotSent++
@@ -172,6 +184,12 @@ func (r *Report) total() {
 		}
 	}
 	r.Totals = t
+	r.Unconfirmed = 0
+	for _, c := range r.Courses {
+		if c.Status == CourseUnconfirmed {
+			r.Unconfirmed++
+		}
+	}
 	switch {
 	case t.CoursesUndone > 0 || r.Interrupted || len(r.Messages) > 0:
 		r.Outcome = OutcomeFailed
@@ -256,6 +274,10 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, m := range r.Messages {
 		fmt.Fprintf(w, "ATENCIÓN: %s\n", m)
 	}
+	if r.Unconfirmed > 0 {
+		fmt.Fprintf(w, "ATENCIÓN: %s sin confirmar: SENCE puede tener su envío de esta noche y su historial no lo mostró a tiempo; no se reenvió para no duplicarlo. Búsquelo en el historial de SENCE por su codigoEnvio (engine history MAPEO.yaml --code CODIGO); la próxima ejecución lo consulta antes de enviar nada.\n",
+			plural(r.Unconfirmed, "curso quedó", "cursos quedaron"))
+	}
 	switch r.Outcome {
 	case OutcomeFailed:
 		fmt.Fprintln(w, "Resultado: quedó trabajo sin terminar; la próxima ejecución lo completa sin duplicar envíos.")
@@ -264,6 +286,14 @@ func (r *Report) WriteText(w io.Writer) {
 	default:
 		fmt.Fprintln(w, "Resultado: todo enviado y aceptado.")
 	}
+}
+
+// plural is "1 curso quedó" or "3 cursos quedaron".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func joinNonEmpty(sep string, parts ...string) string {

@@ -1,10 +1,11 @@
 // Package run is the nightly run: for every course built from the LMS it
 // reconciles the payload with what SENCE already accepted, sends what
 // changed through the ledger's outbox, and records SENCE's answer, with a
-// bounded number of courses in flight. A run first finishes what an
-// interrupted run left pending, looking each pending send up in SENCE's
-// history by its codigoEnvio before sending anything again, so that a
-// crash at any point loses nothing and duplicates nothing.
+// bounded number of courses in flight. Before a course is sent, what an
+// interrupted run left pending for it is resolved: each pending send is
+// looked up in SENCE's history by its codigoEnvio until the history shows
+// it or SENCE can no longer be processing it (sence.Decide), so that a
+// crash or a slow SENCE at any point loses nothing and duplicates nothing.
 package run
 
 import (
@@ -28,10 +29,13 @@ import (
 	"github.com/otec-tools/sence-engine/engine/state"
 )
 
-// Sender is SENCE as a run uses it; *sence.Client is one.
+// Sender is SENCE as a run uses it; *sence.Client is one. Both methods
+// follow sence.Decide for a send whose outcome is unknown: an error that
+// is sence.ErrUnknownOutcome leaves the send «sin confirmar»; any other
+// error from SendWith means SENCE did not store it.
 type Sender interface {
-	Send(ctx context.Context, c payload.Course) (*sence.SendResult, error)
-	Resolve(ctx context.Context, c payload.Course, sentAt time.Time) (*sence.SendResult, error)
+	SendWith(ctx context.Context, c payload.Course, o sence.SendOptions) (*sence.SendResult, error)
+	Resolve(ctx context.Context, c payload.Course, posted time.Time, o sence.SendOptions) (*sence.SendResult, error)
 }
 
 // DefaultConcurrency is how many courses are in flight when run.concurrency
@@ -56,7 +60,8 @@ type Config struct {
 	Concurrency   int
 	DryRun        bool
 	// Deadline, when set, is the end of SENCE's window: no course starts
-	// sending at or after it.
+	// sending at or after it, and a send whose outcome is unknown is
+	// waited for in the history until then at most.
 	Deadline time.Time
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -85,8 +90,11 @@ type Session struct {
 	prog       Progress
 	fatal      string
 	windowShut bool
-	// retry are tonight's pending sends SENCE confirmed not having;
-	// unresolved those whose history could not be read. By course key.
+	// pending are the sends earlier runs left pending, by course key,
+	// until the course's turn resolves them; retry are tonight's pending
+	// sends SENCE confirmed not having; unresolved tonight's sends left
+	// «sin confirmar». By course key, under mu.
+	pending    map[string][]*state.Send
 	retry      map[string]*state.Send
 	unresolved map[string]*state.Send
 }
@@ -154,11 +162,36 @@ func (s *Session) Execute(ctx context.Context, courses []*build.CourseResult) *R
 		}
 	}
 	s.progress(nil)
+	var leftover []string // courses with pending sends that are not built tonight
 	if !s.cfg.DryRun {
-		s.resolvePending(ctx)
+		pend, err := s.cfg.Ledger.PendingSends(ctx)
+		if err != nil {
+			s.setFatal("no se pudieron leer los envíos pendientes del registro: " + err.Error())
+		}
+		s.pending = map[string][]*state.Send{}
+		for i := range pend {
+			k := courseKey(pend[i].CodigoOferta, pend[i].CodigoGrupo)
+			if s.pending[k] == nil {
+				leftover = append(leftover, k)
+			}
+			s.pending[k] = append(s.pending[k], &pend[i])
+		}
+		for _, r := range courses {
+			if k := courseKey(r.CodigoOferta, r.CodigoGrupo); s.pending[k] != nil {
+				leftover = slices.DeleteFunc(leftover, func(x string) bool { return x == k })
+			}
+		}
 	}
 	sem := make(chan struct{}, s.cfg.Concurrency)
 	var wg sync.WaitGroup
+	for _, k := range leftover {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s.resolvePending(ctx, k)
+		}()
+	}
 	for i, r := range courses {
 		sem <- struct{}{}
 		wg.Add(1)
@@ -180,6 +213,9 @@ func (s *Session) finish(ctx context.Context) *Report {
 	ctx = context.WithoutCancel(ctx) // a stopped run is still recorded
 	r := s.report
 	r.Finished = s.cfg.Now()
+	slices.SortStableFunc(r.Resumed, func(a, b ResumedSend) int {
+		return strings.Compare(a.CodigoEnvio, b.CodigoEnvio)
+	})
 	r.total()
 	dir := filepath.Join(filepath.Dir(s.cfg.Ledger.Path()), "reports")
 	path := filepath.Join(dir, fmt.Sprintf("run-%d.json", s.rec.ID))
@@ -209,59 +245,103 @@ func (s *Session) finish(ctx context.Context) *Report {
 	return r
 }
 
-// resolvePending finishes what earlier runs left pending: each pending
-// send is looked up in SENCE's history by its codigoEnvio. Found, its
-// outcome is recorded without sending anything; not found, it is sent
-// again tonight (the same codigoEnvio if the data did not change) or, from
-// an earlier night, replaced by tonight's send.
-func (s *Session) resolvePending(ctx context.Context) {
-	pend, err := s.cfg.Ledger.PendingSends(ctx)
-	if err != nil {
-		s.setFatal("no se pudieron leer los envíos pendientes del registro: " + err.Error())
+// options are the options of every send and resolution of the run: wait
+// for the history until the window ends or the run is told to stop.
+func (s *Session) options(ctx context.Context) sence.SendOptions {
+	return sence.SendOptions{Until: s.cfg.Deadline, Stop: ctx}
+}
+
+// resolvePending finishes what earlier runs left pending for a course:
+// each pending send is looked up in SENCE's history by its codigoEnvio
+// (sence.Decide). Found, its outcome is recorded without sending anything;
+// not received, it is sent again tonight (the same codigoEnvio if the data
+// did not change) or, from an earlier night, replaced by tonight's send;
+// still unconfirmed when the window closes or the run stops, tonight's
+// course is not sent («sin confirmar»).
+func (s *Session) resolvePending(ctx context.Context, key string) {
+	s.mu.Lock()
+	pend := s.pending[key]
+	delete(s.pending, key)
+	s.mu.Unlock()
+	for _, p := range pend {
+		s.resolveOne(ctx, p)
+	}
+}
+
+func (s *Session) resolveOne(ctx context.Context, p *state.Send) {
+	log := s.cfg.Log.With("codigoOferta", p.CodigoOferta, "codigoGrupo", p.CodigoGrupo, "codigoEnvio", p.CodigoEnvio)
+	rs := ResumedSend{CodigoOferta: p.CodigoOferta, CodigoGrupo: p.CodigoGrupo, CodigoEnvio: p.CodigoEnvio}
+	defer func() {
+		s.mu.Lock()
+		s.report.Resumed = append(s.report.Resumed, rs)
+		s.mu.Unlock()
+	}()
+	key := courseKey(p.CodigoOferta, p.CodigoGrupo)
+	tonight := p.Night == s.cfg.Night
+	var course payload.Course
+	if err := json.Unmarshal(p.Request, &course); err != nil {
+		// Without its request it cannot be looked up: never resend blindly.
+		s.cfg.Ledger.Note(ctx, p.ID, "el envío registrado está dañado: "+err.Error())
+		rs.Result = fmt.Sprintf("sin confirmar: el envío registrado está dañado (%v); búsquelo en el historial de SENCE con el codigoEnvio %s", err, p.CodigoEnvio)
+		if tonight {
+			s.setUnresolved(key, p)
+		}
 		return
 	}
-	for i := range pend {
-		p := &pend[i]
-		if ctx.Err() != nil || s.fatalMsg() != "" {
-			return
+	if f := s.fatalMsg(); f != "" {
+		rs.Result = "sin confirmar: no se consultó el historial de SENCE (" + f + ")"
+		if tonight {
+			s.setUnresolved(key, p)
 		}
-		log := s.cfg.Log.With("codigoOferta", p.CodigoOferta, "codigoGrupo", p.CodigoGrupo, "codigoEnvio", p.CodigoEnvio)
-		rs := ResumedSend{CodigoOferta: p.CodigoOferta, CodigoGrupo: p.CodigoGrupo, CodigoEnvio: p.CodigoEnvio}
-		var course payload.Course
-		if err := json.Unmarshal(p.Request, &course); err != nil {
-			s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "el envío registrado está dañado: "+err.Error())
-			continue
-		}
-		res, err := s.cfg.Sender.Resolve(ctx, course, p.CreatedAt)
-		switch {
-		case errors.Is(err, sence.ErrAuth):
-			s.setFatal("SENCE rechazó las credenciales al consultar el historial: " + err.Error())
-			return
-		case err != nil:
-			s.cfg.Ledger.Note(ctx, p.ID, "no se pudo consultar el historial de SENCE: "+err.Error())
-			if p.Night == s.cfg.Night {
-				s.unresolved[courseKey(p.CodigoOferta, p.CodigoGrupo)] = p
-			}
-			rs.Result = "sigue pendiente: no se pudo consultar el historial de SENCE para saber si lo recibió (" + err.Error() + ")"
-			log.Warn("un envío pendiente no se pudo confirmar en el historial de SENCE", "error", err.Error())
-		case res != nil:
-			if comp, err := s.record(ctx, p, course, res); err != nil {
-				rs.Result = "SENCE lo tiene, pero no se pudo registrar: " + err.Error()
-			} else {
-				rs.Result = fmt.Sprintf("SENCE ya lo tenía (proceso %s, %s): se registró su resultado sin reenviarlo", res.IDProceso, comp.Status)
-				rs.IDProceso = res.IDProceso
-			}
-			log.Info("envío pendiente encontrado en el historial de SENCE: se registra sin reenviar", "id_proceso", res.IDProceso)
-		case p.Night == s.cfg.Night:
-			s.retry[courseKey(p.CodigoOferta, p.CodigoGrupo)] = p
-			rs.Result = "SENCE no lo recibió (confirmado en el historial): el curso se envía esta noche"
-			log.Info("un envío pendiente no llegó a SENCE: se envía de nuevo")
-		default:
-			s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "SENCE no lo recibió (confirmado en el historial); lo reemplaza el envío de la noche "+s.cfg.Night)
-			rs.Result = "SENCE no lo recibió (confirmado en el historial): lo reemplaza el envío de esta noche"
-		}
-		s.report.Resumed = append(s.report.Resumed, rs)
+		return
 	}
+	res, err := s.cfg.Sender.Resolve(context.WithoutCancel(ctx), course, p.PostedAt, s.options(ctx))
+	switch {
+	case err != nil:
+		s.cfg.Ledger.Note(ctx, p.ID, err.Error())
+		if errors.Is(err, sence.ErrAuth) {
+			s.setFatal("SENCE rechazó las credenciales al consultar el historial: " + err.Error())
+		}
+		if tonight {
+			s.setUnresolved(key, p)
+		}
+		rs.Result = err.Error()
+		log.Warn("un envío pendiente quedó sin confirmar en el historial de SENCE", "error", err.Error())
+	case res != nil:
+		if comp, err := s.record(ctx, p, course, res); err != nil {
+			// SENCE has it: whatever the ledger says, nothing is sent.
+			rs.Result = "SENCE lo tiene, pero no se pudo registrar: " + err.Error()
+			if tonight {
+				s.setUnresolved(key, p)
+			}
+		} else {
+			rs.Result = fmt.Sprintf("SENCE ya lo tenía (proceso %s, %s): se registró su resultado sin reenviarlo", orDash(res.IDProceso), comp.Status)
+			rs.IDProceso = res.IDProceso
+		}
+		log.Info("envío pendiente encontrado en el historial de SENCE: se registra sin reenviar", "id_proceso", res.IDProceso)
+	case tonight:
+		s.cfg.Ledger.Unposted(ctx, p.ID, "SENCE no lo recibió (confirmado en el historial)")
+		s.mu.Lock()
+		s.retry[key] = p
+		s.mu.Unlock()
+		rs.Result = "SENCE no lo recibió (confirmado en el historial): el curso se envía esta noche"
+		log.Info("un envío pendiente no llegó a SENCE: se envía de nuevo")
+	default:
+		s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "SENCE no lo recibió (confirmado en el historial); lo reemplaza el envío de la noche "+s.cfg.Night)
+		rs.Result = "SENCE no lo recibió (confirmado en el historial): lo reemplaza el envío de esta noche"
+	}
+}
+
+func (s *Session) setUnresolved(key string, p *state.Send) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unresolved[key] = p
+}
+
+func (s *Session) unresolvedSend(key string) *state.Send {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unresolved[key]
 }
 
 // course takes one course through reconcile → deduplicate → outbox → send
@@ -279,6 +359,10 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 			note = "aviso: " + note
 		}
 		cr.Notes = append(cr.Notes, note)
+	}
+	key := courseKey(r.CodigoOferta, r.CodigoGrupo)
+	if !s.cfg.DryRun {
+		s.resolvePending(ctx, key)
 	}
 	sent := 0
 	defer func() {
@@ -328,14 +412,20 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 			}
 		}
 	}
-	key := courseKey(r.CodigoOferta, r.CodigoGrupo)
 	if len(course.ListaAlumnos) == 0 {
 		cr.Status, cr.Message = CourseNothing, "todos los alumnos quedaron retenidos u omitidos: no hay nada que enviar"
 		s.dropRetry(ctx, key, "SENCE no lo recibió y esta noche no hay nada que enviar del curso")
 		return
 	}
 	hash := PayloadHash(course)
-	if done, same := s.answeredTonight(ctx, r, hash); done != nil && (same || !s.cfg.ResendChanged) {
+	done, same, err := s.answeredTonight(ctx, r, hash)
+	if err != nil {
+		// Never fail open: without tonight's sends, nothing is sent.
+		cr.Status, cr.Message = CourseNotSent, "no se pudo leer el registro para saber si el curso ya se envió esta noche: "+err.Error()
+		setAll(StudentNotSent, "")
+		return
+	}
+	if done != nil && (same || !s.cfg.ResendChanged) {
 		cr.Status, cr.IDProceso, cr.CodigoEnvio = CourseDone, done.IDProceso, done.CodigoEnvio
 		cr.Message = fmt.Sprintf("ya se envió esta noche con los mismos datos (proceso %s): no se envía de nuevo", orDash(done.IDProceso))
 		if !same {
@@ -345,10 +435,13 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 		s.dropRetry(ctx, key, fmt.Sprintf("SENCE no lo recibió; los datos de esta noche ya los tiene (codigoEnvio %s)", done.CodigoEnvio))
 		return
 	}
-	if p := s.unresolved[key]; p != nil && p.PayloadHash == hash {
-		cr.Status, cr.CodigoEnvio = CoursePending, p.CodigoEnvio
-		cr.Message = "hay un envío de esta noche cuyo resultado no se pudo confirmar en el historial de SENCE: no se reenvía para no duplicarlo; la próxima ejecución lo consulta de nuevo"
-		setAll(StudentPending, "")
+	if p := s.unresolvedSend(key); p != nil {
+		// At most one send a night: whatever changed since, nothing is
+		// sent while SENCE may have tonight's send.
+		cr.Status, cr.CodigoEnvio = CourseUnconfirmed, p.CodigoEnvio
+		cr.Message = fmt.Sprintf("sin confirmar: SENCE puede tener el envío de esta noche (codigoEnvio %s) y su historial no lo confirmó a tiempo; no se envía para no duplicarlo: búsquelo en el historial de SENCE (engine history MAPEO.yaml --code %s); la próxima ejecución lo consulta antes de enviar nada",
+			p.CodigoEnvio, p.CodigoEnvio)
+		setAll(StudentUnconfirmed, "")
 		return
 	}
 	if s.cfg.DryRun {
@@ -378,18 +471,21 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 	s.cfg.Crash.At(CrashBeforeSend)
 	log.Info("enviando curso a SENCE", "codigoEnvio", send.CodigoEnvio, "alumnos", len(course.ListaAlumnos))
 	// The request in flight is finished even when the run is told to
-	// stop: cutting it would leave its outcome unknown.
-	res, err := s.cfg.Sender.Send(s.cfg.Crash.Trace(context.WithoutCancel(ctx)), course)
+	// stop: cutting it would leave its outcome unknown. Before each POST
+	// the ledger records when it left, for the settle time.
+	opts := s.options(ctx)
+	opts.Posting = func(at time.Time) error { return s.cfg.Ledger.Posting(context.WithoutCancel(ctx), send.ID, at) }
+	res, err := s.cfg.Sender.SendWith(s.cfg.Crash.Trace(context.WithoutCancel(ctx)), course, opts)
 	s.cfg.Crash.At(CrashAfterResponse)
 	s.answer(ctx, send, course, res, err, cr, toSend)
 }
 
 // answeredTonight is the last send of the course SENCE answered tonight,
 // and whether it carried this very payload.
-func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) (*state.Send, bool) {
+func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) (*state.Send, bool, error) {
 	sends, err := s.cfg.Ledger.SendsOf(ctx, s.cfg.Night, r.CodigoOferta, r.CodigoGrupo)
 	if err != nil {
-		return nil, false
+		return nil, false, err
 	}
 	var last *state.Send
 	for i := len(sends) - 1; i >= 0; i-- {
@@ -397,13 +493,13 @@ func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, ha
 			continue
 		}
 		if sends[i].PayloadHash == hash {
-			return &sends[i], true
+			return &sends[i], true, nil
 		}
 		if last == nil {
 			last = &sends[i]
 		}
 	}
-	return last, false
+	return last, false, nil
 }
 
 // fromItems fills students from the outcomes a send recorded.
@@ -524,6 +620,18 @@ func (s *Session) answer(ctx context.Context, send *state.Send, course payload.C
 	var se *sence.Error
 	errors.As(err, &se)
 	switch {
+	case errors.Is(err, sence.ErrUnknownOutcome):
+		// SENCE may have it and its history did not say so in time: the
+		// send stays pending, and nothing of the course is sent again
+		// until a look-up decides.
+		s.cfg.Ledger.Note(ctx, send.ID, err.Error())
+		cr.Status, cr.Message = CourseUnconfirmed, err.Error()
+		for _, st := range students {
+			st.Status = StudentUnconfirmed
+		}
+		if errors.Is(err, sence.ErrAuth) {
+			s.setFatal("SENCE rechazó las credenciales al consultar el historial: no se envían más cursos; revise el RUT OTEC y el token (engine ping)")
+		}
 	case errors.Is(err, sence.ErrAuth):
 		s.cfg.Ledger.Fail(ctx, send.ID, now, nil, err.Error())
 		cr.Status, cr.Message = CourseFailed, err.Error()
@@ -539,11 +647,13 @@ func (s *Session) answer(ctx context.Context, send *state.Send, course payload.C
 			st.Status = StudentNotSent
 		}
 	default:
-		// Unreachable, timeouts, 5xx, a lost answer: the send stays
-		// pending and the next run looks it up before sending again.
-		s.cfg.Ledger.Note(ctx, send.ID, err.Error())
+		// Unreachable, 503s, a lost answer the history proved never
+		// arrived: SENCE does not have it. The send stays pending and the
+		// next run, after one look in the history, sends it again with
+		// the same codigoEnvio.
+		s.cfg.Ledger.Unposted(ctx, send.ID, err.Error())
 		cr.Status = CoursePending
-		cr.Message = fmt.Sprintf("%v; queda pendiente: la próxima ejecución consulta el historial de SENCE con el codigoEnvio %s y lo envía si no llegó", err, send.CodigoEnvio)
+		cr.Message = fmt.Sprintf("%v; queda pendiente: SENCE no lo recibió; la próxima ejecución lo confirma en el historial de SENCE con el codigoEnvio %s y lo envía", err, send.CodigoEnvio)
 		for _, st := range students {
 			st.Status = StudentPending
 		}

@@ -72,6 +72,15 @@ func (f *fixture) clock() time.Time {
 	return f.now
 }
 
+// sleep is the client's wait: it moves the clock instead of waiting.
+func (f *fixture) sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.advance(d)
+	return nil
+}
+
 func (f *fixture) advance(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -84,12 +93,20 @@ var roster = &simulator.Roster{Courses: []simulator.RosterCourse{
 	{CodigoOferta: "C-3", CodigoGrupo: "C-3", Students: []string{key(ana), key(bruno), key(carla)}, Modules: []string{"M1", "M2"}},
 }}
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith adjusts the simulator's options (its clock is the
+// fixture's).
+func newFixtureWith(t *testing.T, change func(*simulator.Options)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, now: time.Date(2026, 11, 20, 22, 30, 0, 0, sence.Location)}
-	sim, err := simulator.Start(context.Background(), "127.0.0.1:0", simulator.Options{Roster: roster,
+	opts := simulator.Options{Roster: roster,
 		Credentials: []simulator.Credential{{RutOtec: rutOtec, Token: token}}, Clock: f.clock,
-		StatePath: filepath.Join(t.TempDir(), "sim.json")})
+		StatePath: filepath.Join(t.TempDir(), "sim.json")}
+	if change != nil {
+		change(&opts)
+	}
+	sim, err := simulator.Start(context.Background(), "127.0.0.1:0", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +123,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) newClient(base string) *sence.Client {
 	c, err := sence.New(sence.Config{BaseURL: base, RutOtec: rutOtec, Token: token, Timeout: 10 * time.Second, MaxAttempts: 3,
-		Now: f.clock, Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+		Now: f.clock, Sleep: f.sleep})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -415,8 +432,8 @@ func TestSenceDown(t *testing.T) {
 // after SENCE stored the course.
 type lostAnswer struct{ *sence.Client }
 
-func (l lostAnswer) Send(ctx context.Context, c payload.Course) (*sence.SendResult, error) {
-	l.Client.Send(ctx, c)
+func (l lostAnswer) SendWith(ctx context.Context, c payload.Course, o sence.SendOptions) (*sence.SendResult, error) {
+	l.Client.SendWith(ctx, c, o)
 	return nil, &sence.Error{Kind: sence.ErrUnknownOutcome, Op: "enviarAvance", What: "la conexión se cortó"}
 }
 
@@ -427,8 +444,18 @@ func TestPendingResolvedFromHistory(t *testing.T) {
 	ctx := context.Background()
 	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50), alumno(ghost, 1, 1, 1))}
 	rep := f.run(ctx, night1, courses, func(c *Config) { c.Sender = lostAnswer{f.client} })
-	if rep.course("C-1").Status != CoursePending || f.sim.Counts().Sends != 1 {
-		t.Fatalf("first: %+v", rep.course("C-1"))
+	if c := rep.course("C-1"); c.Status != CourseUnconfirmed || c.student(ana).Status != StudentUnconfirmed ||
+		f.sim.Counts().Sends != 1 || rep.Outcome != OutcomeFailed || rep.Unconfirmed != 1 {
+		t.Fatalf("first: %s %+v", rep.Outcome, rep.course("C-1"))
+	}
+	var text strings.Builder
+	rep.WriteText(&text)
+	if !strings.Contains(text.String(), "sin-confirmar, codigoEnvio C-1-20261120-i1") || !strings.Contains(text.String(), "ATENCIÓN: 1 curso quedó sin confirmar") {
+		t.Fatalf("report text:\n%s", text.String())
+	}
+	st, _ := ReadStatus(ctx, f.ledger, 5)
+	if len(st.Undone) != 1 || st.Undone[0].Status != CourseUnconfirmed || st.Undone[0].CodigoEnvio != "C-1-20261120-i1" || st.Clean() {
+		t.Fatalf("status: %+v", st.Undone)
 	}
 	rep = f.run(ctx, night1, courses, nil)
 	if f.sim.Counts().Sends != 1 {
@@ -484,9 +511,9 @@ type slowSender struct {
 	d time.Duration
 }
 
-func (s slowSender) Send(ctx context.Context, c payload.Course) (*sence.SendResult, error) {
+func (s slowSender) SendWith(ctx context.Context, c payload.Course, o sence.SendOptions) (*sence.SendResult, error) {
 	s.f.advance(s.d)
-	return s.Sender.Send(ctx, c)
+	return s.Sender.SendWith(ctx, c, o)
 }
 
 // TestInterrupted: a signal (the context) during a send lets that send
@@ -518,9 +545,9 @@ type cancelling struct {
 	cancel func()
 }
 
-func (c cancelling) Send(ctx context.Context, p payload.Course) (*sence.SendResult, error) {
+func (c cancelling) SendWith(ctx context.Context, p payload.Course, o sence.SendOptions) (*sence.SendResult, error) {
 	c.cancel() // SIGTERM arrives while the request is in flight
-	return c.Sender.Send(ctx, p)
+	return c.Sender.SendWith(ctx, p, o)
 }
 
 func TestAuthFailureStopsTheRun(t *testing.T) {

@@ -84,7 +84,13 @@ func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error)
 		return nil, err
 	}
 	for _, s := range sends {
-		st.Undone = append(st.Undone, CourseStatus{CodigoOferta: s.CodigoOferta, CodigoGrupo: s.CodigoGrupo, Status: CoursePending,
+		// A pending send that may have reached SENCE is «sin confirmar»
+		// until the history says what became of it.
+		status := CoursePending
+		if !s.PostedAt.IsZero() {
+			status = CourseUnconfirmed
+		}
+		st.Undone = append(st.Undone, CourseStatus{CodigoOferta: s.CodigoOferta, CodigoGrupo: s.CodigoGrupo, Status: status,
 			CodigoEnvio: s.CodigoEnvio, Since: s.CreatedAt.In(sence.Location).Format(clock), Message: s.Error})
 	}
 	courses, err := l.LatestCourses(ctx)
@@ -92,7 +98,7 @@ func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error)
 		return nil, err
 	}
 	for _, c := range courses {
-		if c.Status != CourseNotSent && c.Status != CourseError && c.Status != CourseFailed && c.Status != CoursePending {
+		if c.Status != CourseNotSent && c.Status != CourseError && c.Status != CourseFailed && c.Status != CoursePending && c.Status != CourseUnconfirmed {
 			continue
 		}
 		if slices.ContainsFunc(st.Undone, func(u CourseStatus) bool { return u.CodigoOferta == c.CodigoOferta && u.CodigoGrupo == c.CodigoGrupo }) {
@@ -141,7 +147,7 @@ func (st *Status) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "       informe: %s\n", r.Report)
 		}
 	}
-	fmt.Fprintln(w, "\nCursos con envíos pendientes, fallidos o sin enviar:")
+	fmt.Fprintln(w, "\nCursos con envíos pendientes, sin confirmar, fallidos o sin enviar:")
 	if len(st.Undone) == 0 {
 		fmt.Fprintln(w, "  (ninguno)")
 	}

@@ -86,6 +86,12 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock (Ping's "today", history look-ups); default time.Now.
 	Now func() time.Time
+	// Settle is how long after a POST SENCE may still be processing it and
+	// recording it in historialEnvios: a send whose answer was lost is taken
+	// as never received only when the history does not show it this long
+	// after it was posted. Default: DefaultSettle or Timeout, the longer;
+	// it cannot be shorter than Timeout.
+	Settle time.Duration
 }
 
 // Client calls SENCE. It is safe for concurrent use.
@@ -95,6 +101,7 @@ type Client struct {
 	rutOtec     string
 	token       string
 	timeout     time.Duration
+	settleTime  time.Duration
 	maxAttempts int
 	backoffBase time.Duration
 	backoffMax  time.Duration
@@ -142,7 +149,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		base: strings.TrimRight(base, "/"), host: u.Host, rutOtec: r.String(), token: token,
-		timeout: cfg.Timeout, maxAttempts: cfg.MaxAttempts, backoffBase: cfg.BackoffBase, backoffMax: cfg.BackoffMax,
+		timeout: cfg.Timeout, settleTime: cfg.Settle, maxAttempts: cfg.MaxAttempts, backoffBase: cfg.BackoffBase, backoffMax: cfg.BackoffMax,
 		log: cfg.Logger, sleep: cfg.Sleep, now: cfg.Now, red: redactor{secret: token},
 	}
 	if c.timeout == 0 {
@@ -157,8 +164,14 @@ func New(cfg Config) (*Client, error) {
 	if c.backoffMax == 0 {
 		c.backoffMax = DefaultBackoffMax
 	}
-	if c.timeout < 0 || c.maxAttempts < 0 || c.backoffBase < 0 || c.backoffMax < 0 {
-		return nil, errors.New("configuración de SENCE: el timeout, los intentos y las esperas no pueden ser negativos")
+	if c.timeout < 0 || c.settleTime < 0 || c.maxAttempts < 0 || c.backoffBase < 0 || c.backoffMax < 0 {
+		return nil, errors.New("configuración de SENCE: el timeout, el tiempo de asentamiento, los intentos y las esperas no pueden ser negativos")
+	}
+	if c.settleTime == 0 {
+		c.settleTime = max(c.timeout, DefaultSettle)
+	}
+	if c.settleTime < c.timeout {
+		return nil, fmt.Errorf("configuración de SENCE: el tiempo de asentamiento (%s) no puede ser menor que el timeout (%s): SENCE puede seguir procesando un envío al menos hasta que el cliente deja de esperarlo", c.settleTime, c.timeout)
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -206,20 +219,31 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 // RutOtec is the OTEC's RUT as the client sends it ("76543210-3").
 func (c *Client) RutOtec() string { return c.rutOtec }
 
-// Send posts one course to enviarAvance. RutOtec, IDSistema and Token are
-// filled from the configuration, whatever the caller set.
+// Send posts one course to enviarAvance: SendWith without options.
+func (c *Client) Send(ctx context.Context, course payload.Course) (*SendResult, error) {
+	return c.SendWith(ctx, course, SendOptions{})
+}
+
+// SendWith posts one course to enviarAvance. RutOtec, IDSistema and Token
+// are filled from the configuration, whatever the caller set.
 //
 // A 200 answer is never resent: it is SENCE's answer, even when it lists
 // errors (they are in the result; only an authentication failure is also
 // returned as ErrAuth, with the result). Requests that surely did not
-// reach SENCE (DNS, refused, TLS), 429 and 5xx are retried with backoff.
-// When the request was written and the answer lost (connection dropped,
-// timeout, or a 5xx other than 503, which SENCE may have processed), the course's
-// CodigoEnvio is looked up in historialEnvios: if SENCE has it the result
-// is built from the history (FromHistory), otherwise it is sent again.
-// Without a CodigoEnvio a lost answer is ErrUnknownOutcome: a CodigoEnvio
-// unique to each send makes the check automatic.
-func (c *Client) Send(ctx context.Context, course payload.Course) (*SendResult, error) {
+// reach SENCE (DNS, refused, TLS), 429 and 503 are retried with backoff.
+// When SENCE may have the send but its answer is unknown (connection
+// dropped, timeout, a 5xx other than 503, a 200 that cannot be read), the
+// course's CodigoEnvio is looked up in historialEnvios by the rule of
+// Decide: if SENCE has it the result comes from the history
+// (FromHistory); if the history still does not show it once the settle
+// time has passed since the POST, it is sent again with the same
+// CodigoEnvio; if the window ends, the caller stops or the history cannot
+// be read first, the error is ErrUnknownOutcome («sin confirmar») and the
+// course must not be sent until a later look-up decides. Every other
+// error means SENCE did not store the send. Without a CodigoEnvio a lost
+// answer is ErrUnknownOutcome at once: a CodigoEnvio unique to each send
+// makes the check automatic.
+func (c *Client) SendWith(ctx context.Context, course payload.Course, o SendOptions) (*SendResult, error) {
 	course.RutOtec, course.IDSistema, course.Token = c.rutOtec, payload.IDSistema, c.token
 	body, err := json.Marshal(course)
 	if err != nil {
@@ -229,48 +253,69 @@ func (c *Client) Send(ctx context.Context, course payload.Course) (*SendResult, 
 	sent.Token = payload.RedactedToken
 	log := c.log.With("op", opSend, "codigoOferta", course.CodigoOferta, "codigoGrupo", course.CodigoGrupo,
 		"codigoEnvio", course.CodigoEnvio, "students", len(course.ListaAlumnos))
-	started := c.now()
+	wctx, cancel := o.waitContext(ctx)
+	defer cancel()
 	var last failure
-	checkHistory := false
+	var posted time.Time // when the last POST that SENCE may have left
+	unknown := false     // SENCE may have the last POST: resolve it before anything else
 	posts := 0
 	for attempt := 1; attempt <= c.maxAttempts; attempt++ {
-		if attempt > 1 {
-			if err := c.wait(ctx, attempt-1, last.retryAfter); err != nil {
-				return nil, c.interrupted(opSend, posts, err, checkHistory)
-			}
-		}
-		if checkHistory {
-			res, err := c.lookup(ctx, sent, started, posts, log)
+		if unknown {
+			res, err := c.settle(wctx, sent, posted, posts, o, log)
 			if err != nil || res != nil {
 				return res, err
 			}
-			checkHistory = false
+			unknown = false // confirmed not received: send again, same codigoEnvio
+			last.err.Kind, last.err.also = confirmedNotStored(last.err)
+			if wctx.Err() != nil || (!o.Until.IsZero() && !c.now().Before(o.Until)) {
+				last.err.What = fmt.Sprintf("%s (%d intentos)", last.err.What, posts)
+				last.err.Hint = "el historial de SENCE confirma que el envío no se guardó, pero ya no se puede reenviar (terminó la ventana de envío o se detuvo la operación): se envía en la próxima ejecución, sin riesgo de duplicarlo"
+				return nil, last.err
+			}
+		} else if attempt > 1 {
+			if err := c.wait(wctx, attempt-1, last.retryAfter); err != nil {
+				return nil, c.interrupted(opSend, posts, err)
+			}
 		}
+		at := c.now()
+		if o.Posting != nil {
+			if err := o.Posting(at); err != nil {
+				return nil, fmt.Errorf("no se envió el curso %s: %w", course.CodigoOferta, err)
+			}
+		}
+		posted = at
 		posts++
 		log.Debug("enviando avance a SENCE", "attempt", posts)
 		ex := c.roundTrip(ctx, http.MethodPost, c.base+"/enviarAvance", body, c.timeout)
 		if ex.err == nil && ex.status == http.StatusOK {
-			return c.answer(sent, ex, posts, log)
+			res, err := c.answer(sent, ex, posts, log)
+			if !errors.Is(err, ErrMalformed) {
+				return res, err
+			}
+			// SENCE answered, so it probably processed the send: what it
+			// stored is in the history.
+			var e *Error
+			errors.As(err, &e)
+			last = failure{err: e, maybeStored: true}
+		} else {
+			last = c.classify(ctx, opSend, ex, c.timeout)
+			last.err.Attempts = posts
+			log.Warn("falló un intento de envío a SENCE", "attempt", posts, "error", last.err.Error())
 		}
-		last = c.classify(ctx, opSend, ex, c.timeout)
-		last.err.Attempts = posts
-		log.Warn("falló un intento de envío a SENCE", "attempt", posts, "error", last.err.Error())
 		switch {
 		case last.maybeStored && course.CodigoEnvio != "":
-			checkHistory = true
-		case last.err.Is(ErrUnknownOutcome):
+			unknown = true
+		case last.maybeStored:
+			last.err.also = append(last.err.also, ErrUnknownOutcome)
 			last.err.Hint = fmt.Sprintf("no se reenvió para no duplicarlo: revise en el historial de SENCE (historialEnvios) si el curso %s quedó guardado antes de reenviar; con un codigoEnvio único por envío esta verificación es automática", course.CodigoOferta)
 			return nil, last.err
 		case !last.retry:
 			return nil, last.err
 		}
 	}
-	if checkHistory {
-		// The last attempt's answer was lost: look once more, never resend.
-		if err := c.wait(ctx, c.maxAttempts, 0); err != nil {
-			return nil, c.interrupted(opSend, posts, err, true)
-		}
-		res, err := c.lookup(ctx, sent, started, posts, log)
+	if unknown {
+		// The last attempt's answer was lost: resolve it, never resend.
+		res, err := c.settle(wctx, sent, posted, posts, o, log)
 		if err != nil || res != nil {
 			return res, err
 		}
@@ -327,59 +372,6 @@ func (c *Client) answer(sent payload.Course, ex exchange, posts int, log *slog.L
 	log.Info("SENCE procesó el envío", "id_proceso", res.IDProceso, "attempt", posts,
 		"accepted", accepted, "rejected", rejected, "unchanged", unchanged)
 	return res, nil
-}
-
-// lookup searches the history for a send whose answer was lost. It returns
-// (nil, nil) when SENCE does not have it, so it is safe to send again.
-func (c *Client) lookup(ctx context.Context, sent payload.Course, started time.Time, posts int, log *slog.Logger) (*SendResult, error) {
-	// A day of margin: SENCE's clock and the Santiago date may disagree
-	// around midnight, the middle of the send window's end.
-	since := started.In(Location).AddDate(0, 0, -1).Format(dateFmt)
-	procs, err := c.History(ctx, HistoryQuery{Since: since, CodigoExterno: sent.CodigoEnvio})
-	if err != nil {
-		if errors.Is(err, ErrAuth) {
-			return nil, err
-		}
-		return nil, &Error{Kind: ErrUnknownOutcome, Op: opSend, Attempts: posts, Err: err,
-			What: "se perdió la respuesta de SENCE y no se pudo consultar el historial para saber si el envío se guardó",
-			Hint: fmt.Sprintf("no reenvíe a ciegas: consulte más tarde el historial con codigo_externo=%s", sent.CodigoEnvio)}
-	}
-	proc := pickProcess(procs, sent)
-	if proc == nil {
-		log.Info("el envío no está en el historial de SENCE: se puede reenviar", "attempt", posts)
-		return nil, nil
-	}
-	res := resultFromHistory(sent, *proc)
-	res.Attempts = posts
-	res.Note = fmt.Sprintf("se perdió la respuesta de SENCE; el envío se encontró en el historial (proceso %s, codigoEnvio %s) y no se volvió a enviar",
-		proc.IDProceso, sent.CodigoEnvio)
-	accepted, rejected, unchanged := res.Count()
-	log.Info("envío encontrado en el historial de SENCE", "id_proceso", res.IDProceso, "attempt", posts,
-		"accepted", accepted, "rejected", rejected, "unchanged", unchanged)
-	return res, nil
-}
-
-// pickProcess returns the newest process of the history that is this send:
-// same codigoEnvio and records of the same course.
-func pickProcess(procs []Process, sent payload.Course) *Process {
-	var best *Process
-	for i := range procs {
-		p := &procs[i]
-		if strings.TrimSpace(p.CodigoExterno) != sent.CodigoEnvio {
-			continue
-		}
-		sameCourse := false
-		for _, r := range p.Registros {
-			if strings.TrimSpace(r.OfertaCod) == sent.CodigoOferta {
-				sameCourse = true
-				break
-			}
-		}
-		if sameCourse && (best == nil || p.ID() > best.ID()) {
-			best = p
-		}
-	}
-	return best
 }
 
 // History reads historialEnvios. It is idempotent, so every failure that
@@ -442,7 +434,7 @@ func (c *Client) get(ctx context.Context, u string, attempts int, timeout time.D
 	for attempt := 1; attempt <= attempts; attempt++ {
 		if attempt > 1 {
 			if err := c.wait(ctx, attempt-1, last.retryAfter); err != nil {
-				return exchange{}, c.interrupted(opHistory, attempt-1, err, false)
+				return exchange{}, c.interrupted(opHistory, attempt-1, err)
 			}
 		}
 		ex := c.roundTrip(ctx, http.MethodGet, u, nil, timeout)
@@ -480,15 +472,13 @@ func (c *Client) wait(ctx context.Context, n int, retryAfter time.Duration) erro
 }
 
 // interrupted is the error of a call whose context ended between attempts.
-func (c *Client) interrupted(op string, attempts int, cause error, maybeStored bool) *Error {
-	e := &Error{Kind: cause, Op: op, Attempts: attempts, Err: cause,
+// Nothing of it can have been stored: waits only follow failures that
+// stored nothing.
+func (c *Client) interrupted(op string, attempts int, cause error) *Error {
+	e := &Error{Kind: cause, Op: op, Attempts: attempts, Err: cause, stopped: true,
 		What: "la operación se interrumpió antes de terminar"}
 	if errors.Is(cause, context.DeadlineExceeded) {
 		e.Kind = ErrTimeout
-	}
-	if maybeStored {
-		e.also = []error{ErrUnknownOutcome}
-		e.Hint = "no se sabe si SENCE guardó el envío: revise el historial de envíos antes de reenviar"
 	}
 	return e
 }
@@ -504,6 +494,8 @@ type exchange struct {
 	wrote bool
 	// expired: the request's own timeout ended it (not the caller's ctx).
 	expired bool
+	// tooLarge: the answer's body is over maxBody.
+	tooLarge bool
 }
 
 func (c *Client) roundTrip(ctx context.Context, method, u string, body []byte, timeout time.Duration) exchange {
@@ -551,7 +543,7 @@ func (c *Client) roundTrip(ctx context.Context, method, u string, body []byte, t
 		return fail(err)
 	}
 	if len(b) > maxBody {
-		ex.body = b[:maxBody]
+		ex.body, ex.tooLarge = nil, true
 		return fail(fmt.Errorf("la respuesta supera %d MB", maxBody>>20))
 	}
 	return ex
@@ -596,6 +588,19 @@ func (c *Client) classify(ctx context.Context, op string, ex exchange, timeout t
 	f := failure{err: e}
 	if ex.err == nil {
 		return c.classifyStatus(op, ex, f)
+	}
+	if ex.tooLarge {
+		// Not a cut connection: something answered, far more than SENCE
+		// ever does.
+		e.Kind, e.Err = ErrMalformed, nil
+		e.What = fmt.Sprintf("la respuesta de SENCE (HTTP %d) supera los %d MB que el motor acepta: no es una respuesta normal de SENCE", ex.status, maxBody>>20)
+		if send {
+			f.maybeStored, e.also = true, []error{ErrUnknownOutcome}
+			e.Hint = "revise que sence.baseUrl sea la dirección de SENCE y que ningún proxy responda en su lugar; no se sabe si SENCE guardó el envío: se consulta su historial antes de reenviar"
+		} else {
+			e.Hint = "revise que sence.baseUrl sea la dirección de SENCE y que ningún proxy responda en su lugar; si consulta un período largo del historial, acórtelo (--since)"
+		}
+		return f
 	}
 	switch {
 	case ctx.Err() != nil:

@@ -57,13 +57,20 @@ func startSim(t *testing.T, opts simulator.Options) *simulator.Server {
 	return s
 }
 
-// harness is a client whose sleeps are recorded instead of waited and
-// whose logs go to a buffer.
+// harness is a client whose sleeps are recorded instead of waited (its
+// clock moves by them) and whose logs go to a buffer.
 type harness struct {
 	*sence.Client
 	mu     sync.Mutex
 	sleeps []time.Duration
+	now    time.Time
 	logs   *bytes.Buffer
+}
+
+func (h *harness) clock() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now
 }
 
 func (h *harness) slept() []time.Duration {
@@ -74,17 +81,18 @@ func (h *harness) slept() []time.Duration {
 
 func newHarness(t *testing.T, base string, mod ...func(*sence.Config)) *harness {
 	t.Helper()
-	h := &harness{logs: &bytes.Buffer{}}
+	h := &harness{logs: &bytes.Buffer{}, now: time.Date(2024, 5, 11, 2, 0, 0, 0, time.UTC)} // 22:00 on the 10th in Santiago
 	cfg := sence.Config{
 		BaseURL: base, RutOtec: rutOtec, Token: token, Timeout: 5 * time.Second,
 		Logger: slog.New(slog.NewJSONHandler(lockedWriter{w: h.logs, mu: &h.mu}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			h.mu.Lock()
 			h.sleeps = append(h.sleeps, d)
+			h.now = h.now.Add(d)
 			h.mu.Unlock()
 			return ctx.Err()
 		},
-		Now: func() time.Time { return time.Date(2024, 5, 11, 2, 0, 0, 0, time.UTC) }, // 22:00 on the 10th in Santiago
+		Now: h.clock,
 	}
 	for _, m := range mod {
 		m(&cfg)
@@ -495,10 +503,24 @@ func TestLostAnswerNotInHistoryIsSentAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.FromHistory || res.Attempts != 2 || posts.Load() != 2 || sim.Counts().History != 1 || sim.SendsWithCodigoEnvio("envio-2") != 1 {
+	if res.FromHistory || res.Attempts != 2 || posts.Load() != 2 || sim.Counts().History < 2 || sim.SendsWithCodigoEnvio("envio-2") != 1 {
 		t.Errorf("FromHistory %v attempts %d posts %d history %d stored %d", res.FromHistory, res.Attempts, posts.Load(),
 			sim.Counts().History, sim.SendsWithCodigoEnvio("envio-2"))
 	}
+	// Not sent again before SENCE could have finished with the first POST:
+	// the default settle time (600 s, longer than the 5 s timeout) passed
+	// on the client's clock between the two.
+	if waited := total(h.slept()); waited < sence.DefaultSettle || waited > sence.DefaultSettle+time.Minute {
+		t.Errorf("resent after %s of look-ups; want the settle time, %s", waited, sence.DefaultSettle)
+	}
+}
+
+func total(ds []time.Duration) time.Duration {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t
 }
 
 func TestSendTimeout(t *testing.T) {
@@ -753,7 +775,10 @@ func TestLostAnswersNeverStoredGiveUp(t *testing.T) {
 	if !errors.Is(err, sence.ErrUnreachable) || errors.Is(err, sence.ErrUnknownOutcome) {
 		t.Fatalf("err = %v; want ErrUnreachable, no longer unknown", err)
 	}
-	if posts.Load() != 4 || sim.Counts().History != 4 || !strings.Contains(err.Error(), "no se guardó") {
+	if posts.Load() != 4 || sim.Counts().History < 8 || !strings.Contains(err.Error(), "no se guardó") {
 		t.Errorf("posts %d, history look-ups %d, err %q", posts.Load(), sim.Counts().History, err)
+	}
+	if waited := total(h.slept()); waited < 4*sence.DefaultSettle {
+		t.Errorf("4 posts after %s of look-ups; each lost answer must settle (%s) first", waited, sence.DefaultSettle)
 	}
 }

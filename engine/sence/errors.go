@@ -33,10 +33,13 @@ var (
 	// ErrService: SENCE answered 200 with an error that is not about the
 	// credentials (code 002 or an error object of unknown meaning).
 	ErrService = errors.New("SENCE informó un error del servicio")
-	// ErrMalformed: the body of a 200 answer cannot be understood.
+	// ErrMalformed: the body of a 200 answer cannot be understood, or an
+	// answer's body is over the client's 64 MB cap.
 	ErrMalformed = errors.New("SENCE respondió algo que no se puede interpretar")
-	// ErrUnknownOutcome: the request was written but no answer arrived, so
-	// it is not known whether SENCE stored it.
+	// ErrUnknownOutcome: the request was written but no usable answer
+	// arrived and the history did not settle the question (see Decide), so
+	// it is not known whether SENCE stored it: the send is «sin confirmar»
+	// and must not be sent again until a look-up decides.
 	ErrUnknownOutcome = errors.New("no se sabe si SENCE recibió el envío")
 )
 
@@ -58,6 +61,8 @@ type Error struct {
 	Err      error // the cause, token removed
 
 	also []error // further classes, e.g. ErrUnknownOutcome on a timeout
+	// stopped: a wait was cut because the caller stopped.
+	stopped bool
 }
 
 // maxBodyInMessage bounds how much of a body an error message shows.

@@ -82,7 +82,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 	}
 	for _, p := range paths {
 		t.Run(p.name, func(t *testing.T) {
-			h := newHarness(t, p.base, func(c *sence.Config) { c.Timeout = 300 * time.Millisecond })
+			h := newHarness(t, p.base, func(c *sence.Config) { c.Timeout, c.Settle = 300*time.Millisecond, 5*time.Second })
 			ctx := context.Background()
 			var errs []error
 			var results []any

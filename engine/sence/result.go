@@ -299,7 +299,7 @@ func resultFromHistory(sent payload.Course, proc Process) *SendResult {
 		recs := records[p.key]
 		if len(recs) == 0 {
 			res.Students[p.key] = StudentResult{RUT: p.key, Outcome: Rejected,
-				Message: fmt.Sprintf("el proceso %s del historial de SENCE no tiene registros de este alumno", proc.IDProceso)}
+				Message: fmt.Sprintf("SENCE recibió el envío (proceso %s), pero su historial no tiene registros de este alumno: revise ese proceso en SENCE antes de volver a informarlo", orDash(proc.IDProceso))}
 			continue
 		}
 		var errs []ErrorEntry

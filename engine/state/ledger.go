@@ -196,6 +196,14 @@ CREATE TABLE session_states (
 	PRIMARY KEY (stream, course, key)
 ) WITHOUT ROWID;
 `,
+	// 3: when the last POST of a send may have left ('' when none can
+	// have reached SENCE), so that a send whose outcome is unknown is not
+	// taken as lost before SENCE can have recorded it. A pending send of
+	// an earlier version may have been posted when it was created.
+	`
+ALTER TABLE sends ADD COLUMN posted_at TEXT NOT NULL DEFAULT '';
+UPDATE sends SET posted_at = created_at WHERE status = 'pending';
+`,
 }
 
 // SchemaVersion is the schema version this engine writes.

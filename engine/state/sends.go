@@ -38,9 +38,13 @@ type Send struct {
 	// and the codigoEnvio.
 	PayloadHash string
 	// Request is the body as sent, the token replaced by <TOKEN>.
-	Request     []byte
-	Status      string
-	CreatedAt   time.Time
+	Request   []byte
+	Status    string
+	CreatedAt time.Time
+	// PostedAt is when the send's last POST may have left, zero when no
+	// POST of it can have reached SENCE: a pending send with PostedAt is
+	// «sin confirmar» until the history says what became of it.
+	PostedAt    time.Time
 	FinishedAt  time.Time
 	Response    []byte
 	IDProceso   string
@@ -52,20 +56,20 @@ type Send struct {
 }
 
 const sendColumns = `id, run_id, night, codigo_oferta, codigo_grupo, attempt, codigo_envio, payload_hash, request, status,
-	created_at, finished_at, response, id_proceso, from_history, error, accepted, rejected, unchanged`
+	created_at, finished_at, response, id_proceso, from_history, error, accepted, rejected, unchanged, posted_at`
 
 func scanSends(rows *sql.Rows) ([]Send, error) {
 	defer rows.Close()
 	var out []Send
 	for rows.Next() {
 		var s Send
-		var created, finished, request, response string
+		var created, finished, posted, request, response string
 		if err := rows.Scan(&s.ID, &s.RunID, &s.Night, &s.CodigoOferta, &s.CodigoGrupo, &s.Attempt, &s.CodigoEnvio, &s.PayloadHash,
 			&request, &s.Status, &created, &finished, &response, &s.IDProceso, &s.FromHistory, &s.Error,
-			&s.Accepted, &s.Rejected, &s.Unchanged); err != nil {
+			&s.Accepted, &s.Rejected, &s.Unchanged, &posted); err != nil {
 			return nil, err
 		}
-		s.CreatedAt, s.FinishedAt = parseTS(created), parseTS(finished)
+		s.CreatedAt, s.FinishedAt, s.PostedAt = parseTS(created), parseTS(finished), parseTS(posted)
 		s.Request, s.Response = []byte(request), []byte(response)
 		out = append(out, s)
 	}
@@ -91,6 +95,27 @@ func (l *Ledger) AddPending(ctx context.Context, s *Send) error {
 		return fmt.Errorf("no se pudo registrar el envío %s antes de enviarlo: %w", s.CodigoEnvio, err)
 	}
 	s.ID, err = res.LastInsertId()
+	return err
+}
+
+// Posting records, before a POST of a pending send leaves, when it left:
+// the history is read for it until SENCE can no longer be processing it.
+func (l *Ledger) Posting(ctx context.Context, id int64, at time.Time) error {
+	res, err := l.db.ExecContext(ctx, `UPDATE sends SET posted_at = ? WHERE id = ? AND status = ?`, ts(at), id, SendPending)
+	if err != nil {
+		return fmt.Errorf("no se pudo registrar la hora del envío antes de enviarlo: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("no se pudo registrar la hora del envío antes de enviarlo: el envío %d ya no está pendiente", id)
+	}
+	return nil
+}
+
+// Unposted records that no POST of a pending send can have reached SENCE
+// (every attempt failed before SENCE could store it, or the history
+// confirmed it did not), so it may be sent again without waiting.
+func (l *Ledger) Unposted(ctx context.Context, id int64, msg string) error {
+	_, err := l.db.ExecContext(ctx, `UPDATE sends SET posted_at = '', error = ? WHERE id = ? AND status = ?`, msg, id, SendPending)
 	return err
 }
 

@@ -109,6 +109,23 @@ func TestOutbox(t *testing.T) {
 	if len(pend) != 1 || pend[0].CodigoEnvio != s.CodigoEnvio || string(pend[0].Request) != `{"token":"<TOKEN>"}` || !pend[0].CreatedAt.Equal(t0) {
 		t.Fatalf("pending: %+v", pend)
 	}
+	// Not posted yet: nothing can have reached SENCE.
+	if !pend[0].PostedAt.IsZero() {
+		t.Fatalf("posted at %s before any POST", pend[0].PostedAt)
+	}
+	if err := l.Posting(ctx, s.ID, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if pend, _ := l.PendingSends(ctx); !pend[0].PostedAt.Equal(t0.Add(time.Second)) {
+		t.Fatalf("posted at %s", pend[0].PostedAt)
+	}
+	if err := l.Unposted(ctx, s.ID, "SENCE no lo recibió"); err != nil {
+		t.Fatal(err)
+	}
+	if pend, _ := l.PendingSends(ctx); !pend[0].PostedAt.IsZero() || pend[0].Error != "SENCE no lo recibió" {
+		t.Fatalf("unposted: %+v", pend[0])
+	}
+	l.Posting(ctx, s.ID, t0.Add(2*time.Second))
 	var hooked bool
 	l.BeforeCommit = func() { hooked = true }
 	err = l.Complete(ctx, Completion{SendID: s.ID, Status: SendPartial, At: t0.Add(time.Minute), Response: []byte(`{"id_proceso":7}`), IDProceso: "7",
@@ -146,6 +163,45 @@ func TestOutbox(t *testing.T) {
 	}
 	if n, _ := l.NextAttempt(ctx, "2026-11-20", "C1", "G1"); n != 2 {
 		t.Fatalf("next attempt %d", n)
+	}
+	// A send no longer pending is not marked posted: its POST would not leave.
+	if err := l.Posting(ctx, s.ID, t0.Add(time.Hour)); err == nil {
+		t.Fatal("a completed send recorded as posted again")
+	}
+}
+
+// TestMigrationPostedAt: a ledger of the previous schema keeps its pending
+// sends «sin confirmar» from when they were created, so the upgraded
+// engine waits for SENCE as if they had just been posted then.
+func TestMigrationPostedAt(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Back to schema 2, with one pending and one accepted send.
+	for _, q := range []string{
+		`ALTER TABLE sends DROP COLUMN posted_at`,
+		`UPDATE schema_version SET version = 2`,
+		`INSERT INTO runs (started_at, night, mapping, status) VALUES ('x', '2026-11-20', 'm', 'interrupted')`,
+		`INSERT INTO sends (run_id, night, codigo_oferta, codigo_grupo, attempt, codigo_envio, payload_hash, request, status, created_at)
+		 VALUES (1, '2026-11-20', 'C1', 'C1', 1, 'C1-20261120-i1', 'h', '{}', 'pending', '` + ts(t0) + `'),
+		        (1, '2026-11-20', 'C2', 'C2', 1, 'C2-20261120-i1', 'h', '{}', 'accepted', '` + ts(t0) + `')`,
+	} {
+		if _, err := l.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	l.Close()
+	l, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	sends, _ := l.Sends(ctx)
+	if len(sends) != 2 || !sends[0].PostedAt.Equal(t0) || !sends[1].PostedAt.IsZero() {
+		t.Fatalf("migrated: %+v", sends)
 	}
 }
 

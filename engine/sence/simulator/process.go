@@ -107,6 +107,9 @@ func (s *Simulator) process(body map[string]any) (answer any, stored bool, err e
 		envio = append(envio, echo(st.raw, false))
 	}
 	s.state.Processes = append(s.state.Processes, proc)
+	if s.opts.HistoryLag > 0 {
+		s.state.Shown[proc.IDProceso] = s.opts.Clock().Add(s.opts.HistoryLag)
+	}
 	if err := s.state.save(s.opts.StatePath); err != nil {
 		return nil, true, err
 	}

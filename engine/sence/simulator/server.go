@@ -50,11 +50,13 @@ func Start(ctx context.Context, addr string, opts Options) (*Server, error) {
 // BaseURL is the URL with SENCE's path, like the production base URL.
 func (s *Server) BaseURL() string { return s.URL + BasePath }
 
-// Close stops the server at once, cutting open connections.
+// Close stops the server at once, cutting open connections and dropping
+// the sends still in their processing delay.
 func (s *Server) Close() error {
 	s.stop()
 	err := s.srv.Close()
 	<-s.done
+	s.stopProcessing()
 	return err
 }
 
@@ -66,5 +68,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.srv.Close()
 	}
 	<-s.done
+	s.stopProcessing()
 	return err
 }

@@ -47,7 +47,17 @@ type Options struct {
 	// RejectEqualProgress also rejects an equal module progress with 025
 	// (SENCE's documents disagree); by default an equal value is accepted.
 	RejectEqualProgress bool
-	Faults              Faults
+	// Processing is how long SENCE takes to process a send, as the real
+	// service does with large courses: the request is read, then after
+	// Processing the send is validated, stored and answered, whether or
+	// not the client still waits for the answer (a client whose timeout
+	// is shorter never sees the answer, and SENCE has the send anyway).
+	Processing time.Duration
+	// HistoryLag is how long after a send is stored it starts to appear
+	// in historialEnvios, by the simulator's clock: a client that looks a
+	// send up too early does not find it yet.
+	HistoryLag time.Duration
+	Faults     Faults
 	// Clock is the simulator's time; default time.Now.
 	Clock  func() time.Time
 	Logger *slog.Logger
@@ -68,6 +78,9 @@ type Faults struct {
 	// MalformedNext answers the next N requests with a cut-off 200 body
 	// without processing them.
 	MalformedNext int
+	// MalformedAfterStore stores the next N sends and then answers them
+	// with a cut-off 200 body.
+	MalformedAfterStore int
 }
 
 // Counts are the requests the simulator received, faults included.
@@ -87,6 +100,11 @@ type Simulator struct {
 	counts   Counts
 	log      *slog.Logger
 	mux      *http.ServeMux
+	// quit ends the processing delays of a simulator that is closing;
+	// busy counts the sends being processed.
+	quit     chan struct{}
+	quitOnce sync.Once
+	busy     sync.WaitGroup
 }
 
 type credential struct {
@@ -97,7 +115,10 @@ type credential struct {
 // New builds a simulator, loading its state from opts.StatePath if the file
 // exists.
 func New(opts Options) (*Simulator, error) {
-	s := &Simulator{opts: opts, faults: opts.Faults, log: opts.Logger}
+	s := &Simulator{opts: opts, faults: opts.Faults, log: opts.Logger, quit: make(chan struct{})}
+	if opts.Processing < 0 || opts.HistoryLag < 0 {
+		return nil, errors.New("el tiempo de procesamiento y el retraso del historial no pueden ser negativos")
+	}
 	if s.opts.Clock == nil {
 		s.opts.Clock = time.Now
 	}
@@ -158,6 +179,21 @@ func (s *Simulator) Processes() []sence.Process {
 	return out
 }
 
+// shown reports whether a stored process appears in historialEnvios yet.
+func (s *Simulator) shown(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.state.Shown[id]
+	return !ok || !s.opts.Clock().Before(at)
+}
+
+// stopProcessing drops the sends still in their processing delay and
+// waits for every send being handled.
+func (s *Simulator) stopProcessing() {
+	s.quitOnce.Do(func() { close(s.quit) })
+	s.busy.Wait()
+}
+
 // SendsWithCodigoEnvio counts the stored processes with that codigoEnvio.
 func (s *Simulator) SendsWithCodigoEnvio(codigoEnvio string) int {
 	n := 0
@@ -216,6 +252,9 @@ func (s *Simulator) begin(r *http.Request, send bool) (fault, time.Duration) {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
+		case <-s.quit:
+			t.Stop()
+			panic(http.ErrAbortHandler) // closing: drop the request
 		}
 	}
 	s.mu.Lock()
@@ -253,6 +292,8 @@ func answerFault(w http.ResponseWriter, f fault, retryAfter time.Duration) bool 
 const maxRequestBody = 32 << 20
 
 func (s *Simulator) handleSend(w http.ResponseWriter, r *http.Request) {
+	s.busy.Add(1)
+	defer s.busy.Done()
 	f, retryAfter := s.begin(r, true)
 	if answerFault(w, f, retryAfter) {
 		return
@@ -267,11 +308,27 @@ func (s *Simulator) handleSend(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, err.Error())
 		return
 	}
+	if d := s.opts.Processing; d > 0 {
+		// SENCE has the request: it processes it whether or not the
+		// client is still there. A simulator that is closing drops it,
+		// as a server that stops mid-way.
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-s.quit:
+			t.Stop()
+			panic(http.ErrAbortHandler)
+		}
+	}
 	s.mu.Lock()
 	out, stored, err := s.process(body)
 	drop := stored && s.faults.DropAfterStore > 0
 	if drop {
 		s.faults.DropAfterStore--
+	}
+	malformed := stored && !drop && s.faults.MalformedAfterStore > 0
+	if malformed {
+		s.faults.MalformedAfterStore--
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -287,6 +344,10 @@ func (s *Simulator) handleSend(w http.ResponseWriter, r *http.Request) {
 	if drop {
 		// Stored, but the answer is lost: the server closes the connection.
 		panic(http.ErrAbortHandler)
+	}
+	if malformed {
+		answerFault(w, faultMalformed, 0)
+		return
 	}
 	writeJSON(w, out)
 }
@@ -353,6 +414,7 @@ func (s *Simulator) handleHistory(w http.ResponseWriter, r *http.Request) {
 	out := []sence.Process{}
 	for _, p := range s.Processes() {
 		switch {
+		case !s.shown(p.IDProceso):
 		case p.RutOtec != strconv.FormatInt(otec.Number, 10):
 		case since != "" && sence.DatePart(p.Fecha) < since:
 		case codigo != "" && p.CodigoExterno != codigo:

@@ -674,3 +674,86 @@ func TestNewRejectsBadCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowSENCE: with Processing, a send is stored after the delay even
+// when the client gave up before; with HistoryLag, a stored send shows in
+// historialEnvios only after the lag, also after a restart.
+func TestSlowSENCE(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sim.json")
+	clock := newClock()
+	opts := simulator.Options{Credentials: creds, Roster: roster(), StatePath: path, Clock: clock.now,
+		Processing: 300 * time.Millisecond, HistoryLag: time.Minute}
+	s := start(t, opts)
+	c := validCourse(alumno(12345678, "5", 40))
+	c.CodigoEnvio = "lento"
+	b, _ := json.Marshal(c)
+	hc := &http.Client{Timeout: 50 * time.Millisecond}
+	if resp, err := hc.Post(s.URL+"/enviarAvance", "application/json", bytes.NewReader(b)); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d before the processing delay", resp.StatusCode)
+	}
+	if n := len(s.Processes()); n != 0 {
+		t.Fatalf("stored before the processing delay: %d", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(s.Processes()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the send the client gave up on was never stored")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	q := authQuery()
+	q.Set("codigo_externo", "lento")
+	if procs, _ := sence.ParseHistory(history(t, s.URL, q)); len(procs) != 0 {
+		t.Fatalf("shown in the history before the lag: %+v", procs)
+	}
+	s.Close()
+	s = start(t, opts)
+	clock.set(clock.now().Add(59 * time.Second))
+	if procs, _ := sence.ParseHistory(history(t, s.URL, q)); len(procs) != 0 {
+		t.Fatalf("shown a second before the lag ends: %+v", procs)
+	}
+	clock.set(clock.now().Add(time.Second))
+	if procs, _ := sence.ParseHistory(history(t, s.URL, q)); len(procs) != 1 || procs[0].CodigoExterno != "lento" {
+		t.Fatalf("not shown once the lag ended: %+v", procs)
+	}
+}
+
+// TestCloseDropsSendsInProcessing: a simulator closed while it processes a
+// send does not store it (a server that stops mid-way), and Close waits
+// for it.
+func TestCloseDropsSendsInProcessing(t *testing.T) {
+	s := start(t, simulator.Options{Credentials: creds, Processing: time.Hour})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b, _ := json.Marshal(validCourse())
+		if resp, err := http.Post(s.URL+"/enviarAvance", "application/json", bytes.NewReader(b)); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	for s.Counts().Sends == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // the body is read
+	t0 := time.Now()
+	s.Close()
+	<-done
+	if d := time.Since(t0); d > 2*time.Second || len(s.Processes()) != 0 {
+		t.Fatalf("Close took %s and left %d processes", d, len(s.Processes()))
+	}
+}
+
+func TestMalformedAfterStore(t *testing.T) {
+	s := start(t, simulator.Options{Credentials: creds, Faults: simulator.Faults{MalformedAfterStore: 1}})
+	a := post(t, s.URL, validCourse())
+	if _, err := sence.ParseSendResponse(a.raw); a.status != http.StatusOK || err == nil {
+		t.Errorf("answer: %d %s", a.status, a.raw)
+	}
+	if len(s.Processes()) != 1 {
+		t.Error("the send was not stored")
+	}
+	if a := post(t, s.URL, validCourse()); a.body["id_proceso"] != 2.0 {
+		t.Errorf("the fault is not consumed: %s", a.raw)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/otec-tools/sence-engine/engine/sence"
 )
@@ -20,6 +21,9 @@ type state struct {
 	Processes   []sence.Process `json:"processes"`
 	// Progress is the stored module progress by progressKey.
 	Progress map[string]int `json:"progress"`
+	// Shown is when a process (by id) appears in historialEnvios, for
+	// the processes stored with a history lag.
+	Shown map[string]time.Time `json:"shown,omitempty"`
 }
 
 const stateVersion = 1
@@ -29,7 +33,7 @@ func progressKey(oferta, grupo, student, module string) string {
 }
 
 func loadState(path string) (*state, error) {
-	st := &state{Version: stateVersion, Progress: map[string]int{}}
+	st := &state{Version: stateVersion, Progress: map[string]int{}, Shown: map[string]time.Time{}}
 	if path == "" {
 		return st, nil
 	}
@@ -48,6 +52,9 @@ func loadState(path string) (*state, error) {
 	}
 	if st.Progress == nil {
 		st.Progress = map[string]int{}
+	}
+	if st.Shown == nil {
+		st.Shown = map[string]time.Time{}
 	}
 	return st, nil
 }
