@@ -1,5 +1,5 @@
 // Package moodledb carries the part of Moodle 4.4's database schema that SENCE
-// mappings read (19 core tables and 23 activity tables, with Moodle's indexes)
+// mappings read (24 core tables and 23 activity tables, with Moodle's indexes)
 // for SQLite, PostgreSQL and MySQL/MariaDB, so that tests, the demo and a
 // user's trial run can build a Moodle database without a Moodle install.
 //
