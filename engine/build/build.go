@@ -1232,7 +1232,7 @@ func (b *builder) course(c *courseEntity, idx index) []*CourseResult {
 	if err := b.evalSteps(clv.Mid, c.sc); err != nil {
 		// A course-wide problem (no module can be sent, say) is said
 		// once, before any student is built.
-		res.Err = err
+		res.Err = courseError(err)
 		return []*CourseResult{res}
 	}
 	slv := plan.Levels[mapping.Student]
@@ -1307,7 +1307,7 @@ func (b *builder) coursePart(c *courseEntity, p *coursePart, r *CourseResult, se
 	c.sc[childList[mapping.Course]] = students
 	c.sc[nameSplit] = p.value
 	if err := b.evalSteps(clv.Late, c.sc); err != nil {
-		r.Err = err
+		r.Err = courseError(err)
 		return
 	}
 	course := &payload.Course{IDSistema: payload.IDSistema}
@@ -1337,6 +1337,20 @@ func (b *builder) coursePart(c *courseEntity, p *coursePart, r *CourseResult, se
 		r.Payload = course
 	}
 }
+
+// courseError is an evaluation error of the course level as a
+// coordinator reads it (a var's name would only be jargon).
+func courseError(err error) error {
+	return &reasonError{msg: reason(err), err: err}
+}
+
+type reasonError struct {
+	msg string
+	err error
+}
+
+func (e *reasonError) Error() string { return e.msg }
+func (e *reasonError) Unwrap() error { return e.err }
 
 // fromRows returns the From rows of a level under one parent key, in the
 // order the query returned them.

@@ -169,7 +169,7 @@ func (s *crashSetup) finish(t *testing.T) {
 	s.check(t)
 	// One more run the same night sends nothing.
 	before := len(simProcesses(t, s.simState))
-	if code, _, stdout, _ := s.run(t, ""); code != ExitProblems || strings.Count(stdout, ": ya-enviado") != 4 {
+	if code, _, stdout, _ := s.run(t, ""); code != ExitProblems || strings.Count(stdout, ": ya-enviado") != 5 {
 		t.Fatalf("rerun: exit %d\n%s", code, stdout)
 	}
 	if after := len(simProcesses(t, s.simState)); after != before {
@@ -222,8 +222,8 @@ func (s *crashSetup) check(t *testing.T) {
 			t.Errorf("student %s stored %d times in one night", k, n)
 		}
 	}
-	if len(stored) != 72 {
-		t.Errorf("%d students stored, want the demo's 72", len(stored))
+	if len(stored) != 84 {
+		t.Errorf("%d students stored, want the demo's 84", len(stored))
 	}
 	answered := map[string]bool{}
 	for _, snd := range sends {
@@ -243,8 +243,8 @@ func (s *crashSetup) check(t *testing.T) {
 			t.Errorf("the token is stored in the ledger (%s)", snd.CodigoEnvio)
 		}
 	}
-	if len(answered) != 4 || len(byCode) != len(answered) {
-		t.Errorf("courses answered: ledger %d, simulator %d processes; want 4 and 4", len(answered), len(byCode))
+	if len(answered) != 5 || len(byCode) != len(answered) {
+		t.Errorf("courses answered: ledger %d, simulator %d processes; want 5 and 5", len(answered), len(byCode))
 	}
 	// What the ledger believes SENCE has is what SENCE has.
 	for key, v := range sim.Progress {

@@ -167,7 +167,7 @@ func (st *Status) WriteText(w io.Writer) {
 	}
 	for _, c := range st.Undone {
 		fmt.Fprintf(w, "  %s", c.CodigoOferta)
-		if c.CodigoGrupo != c.CodigoOferta {
+		if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
 			fmt.Fprintf(w, " grupo %s", c.CodigoGrupo)
 		}
 		fmt.Fprintf(w, ": %s", c.Status)

@@ -115,6 +115,10 @@ func (g *generator) structure(c *Course) {
 				title = t.modules[len(t.modules)-1]
 			}
 			code := fmt.Sprintf("C%d-O%d-M%d", 61001+c.idx, 101+c.idx, k)
+			if c.kind == kindNoCodes {
+				// Sections named as units, without the module code.
+				code, title = "", fmt.Sprintf("Unidad %d: %s", k, title)
+			}
 			slots := moduleSlots(g.ds.Config.ActivitiesPerModule, k, title)
 			if c.idx == 0 {
 				slots = g.specialSlots(slots, k)
