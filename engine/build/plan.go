@@ -422,6 +422,10 @@ func (c *compiler) level(ml *mapping.Level) *Level {
 		if q.Level != ml.Index || q == lv.From {
 			continue
 		}
+		if ml.Index != mapping.Course {
+			lv.Queries = append(lv.Queries, q)
+			continue
+		}
 		if q.ForUnselected() {
 			lv.Unselected = append(lv.Unselected, q)
 		}
