@@ -117,7 +117,10 @@ type CourseResult struct {
 	Payload      *payload.Course // nil when nothing can be sent
 	Excluded     []Exclusion
 	Notes        []Note
-	Err          error // the course as a whole could not be built
+	// Sent names the payload's students, in the order of listaAlumnos
+	// (RUT, Moodle id and name; Reasons empty).
+	Sent []Exclusion `json:"-"`
+	Err  error       // the course as a whole could not be built
 }
 
 // Stats count what a build did.
@@ -1330,6 +1333,7 @@ func (b *builder) coursePart(c *courseEntity, p *coursePart, r *CourseResult, se
 	}
 	seen[course.CodigoGrupo] = true
 	course.ListaAlumnos = p.alumnos
+	r.Sent = p.whos
 	if b.opts.Check != nil && len(p.alumnos) > 0 {
 		b.validate(course, r, p.whos)
 	}
@@ -1750,6 +1754,7 @@ func (b *builder) validate(course *payload.Course, res *CourseResult, whos []Exc
 		return
 	}
 	kept := course.ListaAlumnos[:0]
+	var sent []Exclusion
 	for i, al := range course.ListaAlumnos {
 		if msgs, ok := bad[i]; ok {
 			e := whos[i]
@@ -1758,6 +1763,8 @@ func (b *builder) validate(course *payload.Course, res *CourseResult, whos []Exc
 			continue
 		}
 		kept = append(kept, al)
+		sent = append(sent, whos[i])
 	}
 	course.ListaAlumnos = kept
+	res.Sent = sent
 }

@@ -116,7 +116,7 @@ func TestRunDemo(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"simulador local de SENCE", "rechazado 20111222-2 [012]", "excluido usuario Moodle id 9", "Informe: " + filepath.Join(dd, "reports", "run-1.json")} {
+	for _, want := range []string{"simulador local de SENCE", "rechazado 20111222-2 (Benjamín Araya Quiroz) [012]", "excluido usuario Moodle id 9", "Informe: " + filepath.Join(dd, "reports", "run-1.json")} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
@@ -156,7 +156,7 @@ func TestRunDemo(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("status exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"#2  2026-11-20 22:30  noche 2026-11-20  con problemas", "#1 ", "rechazado 20111222-2 [012]", "excluido moodle:9 (Juan Pérez Cofré)",
+	for _, want := range []string{"#2  2026-11-20 22:30  noche 2026-11-20  con problemas", "#1 ", "rechazado 20111222-2 (Benjamín Araya Quiroz) [012]", "excluido moodle:9 (Juan Pérez Cofré)",
 		"Cursos con envíos pendientes, fallidos o sin enviar:\n  CAP-26-01-13-0105-1: error\n    ninguna sección lleva un código de módulo SENCE",
 		"curso de Moodle no seleccionado, BODEGA 2026 (Gestión de bodega e inventarios): su nombre corto no calza",
 		"no se informa en el curso CAP-26-01-13-0106-1, Martín Bustos Castillo 9966258-1: dejó de estar activo"} {

@@ -430,8 +430,11 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 	}
 	course, decisions := Reconcile(*r.Payload, accepted, s.cfg.Policy, s.cfg.SkipUnchanged)
 	var toSend []*StudentReport
-	for _, d := range decisions {
+	for i, d := range decisions {
 		st := &StudentReport{RUT: d.RUT}
+		if i < len(r.Sent) {
+			st.MoodleID, st.Name = r.Sent[i].UserID, r.Sent[i].Label
+		}
 		for _, g := range d.Regressions {
 			st.Regressions = append(st.Regressions, g.String())
 		}
