@@ -497,6 +497,9 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 	}
 	cr.CodigoEnvio = send.CodigoEnvio
 	name := r.CodigoOferta
+	if r.CodigoGrupo != "" && r.CodigoGrupo != r.CodigoOferta {
+		name += " grupo " + r.CodigoGrupo // a course sent in several sections
+	}
 	s.progress(func(p *Progress) { p.Current = append(p.Current, name) })
 	defer s.progress(func(p *Progress) {
 		if i := slices.Index(p.Current, name); i >= 0 {
