@@ -111,6 +111,9 @@ func TestDemoSynchronousTime(t *testing.T) {
 	rows.Close()
 	checked, withLive := 0, 0
 	for _, r := range results {
+		if r.Payload == nil {
+			continue // a course the demo plants to fail
+		}
 		for _, al := range r.Payload.ListaAlumnos {
 			cid := int64(0)
 			fmt.Sscan(r.CourseID, &cid)

@@ -51,6 +51,20 @@ type Options struct {
 	// Now is when the log is read, default time.Now: events before
 	// Now − SessionMargin are folded into the saved sessions.
 	Now func() time.Time
+	// OnUnselected is told of every course the selection left out that
+	// courses.unselected (or a course include rule that gives a text)
+	// reports, before the courses are built. Nil ignores them.
+	OnUnselected func(UnselectedCourse)
+}
+
+// UnselectedCourse is a Moodle course the selection left out and the
+// mapping reports: it looks like a SENCE course (courses.unselected), or
+// the include rule gave a reason.
+type UnselectedCourse struct {
+	CourseID  string `json:"idMoodle"`
+	Shortname string `json:"nombreCorto"`
+	Fullname  string `json:"nombre,omitempty"`
+	Reason    string `json:"motivo"`
 }
 
 // SessionStore keeps dedication sessions between runs; *state.Ledger is
@@ -90,6 +104,11 @@ type Note struct {
 	Who     string
 	Msg     string
 	Warning bool `json:",omitempty"`
+	// RUT ("12345678-5") and UserID identify a student left out, when
+	// known; a run uses them to tell students who left from students
+	// still reported.
+	RUT    string `json:"-"`
+	UserID string `json:"-"`
 }
 
 // CourseResult is the outcome of building one course.
@@ -101,7 +120,10 @@ type CourseResult struct {
 	Payload      *payload.Course // nil when nothing can be sent
 	Excluded     []Exclusion
 	Notes        []Note
-	Err          error // the course as a whole could not be built
+	// Sent names the payload's students, in the order of listaAlumnos
+	// (RUT, Moodle id and name; Reasons empty).
+	Sent []Exclusion `json:"-"`
+	Err  error       // the course as a whole could not be built
 }
 
 // Stats count what a build did.
@@ -115,7 +137,17 @@ type Stats struct {
 	// read from a saved watermark; SessionsFull those read from the whole
 	// log.
 	SessionsResumed, SessionsFull int
+	// Unselected counts the courses the selection left out that were
+	// checked by courses.unselected, and UnselectedQueries the queries
+	// that read them (counted in Queries too).
+	Unselected, UnselectedQueries int
 }
+
+// unselectedBatch is the number of courses read at once for
+// courses.unselected: its queries give a few rows per course, so a large
+// batch keeps the number of queries small on a site with thousands of
+// courses.
+const unselectedBatch = 500
 
 // Build reads the database and yields each course's result to fn, course
 // by course, so that memory stays bounded by one batch of courses.
@@ -194,8 +226,11 @@ func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err er
 	}
 	defer b.tx.Rollback()
 
-	courses, pending, err := b.courses(ctx)
+	courses, pending, left, err := b.courses(ctx)
 	if err != nil {
+		return err
+	}
+	if err := b.unselected(ctx, left); err != nil {
 		return err
 	}
 	for _, r := range pending {
@@ -236,23 +271,25 @@ func (b *builder) buildBatch(ctx context.Context, batch []*courseEntity, idx ind
 	workers = min(workers, len(batch))
 	if workers <= 1 {
 		for _, c := range batch {
-			r := b.course(c, idx)
+			rs := b.course(c, idx)
 			// The course's scope holds every student, module and activity
-			// it built, and its result the payload: let both go once the
+			// it built, and its results the payloads: let both go once the
 			// course is yielded.
 			c.sc, c.res = nil, nil
 			b.stats.Courses++
-			if err := fn(r); err != nil {
-				return err
+			for _, r := range rs {
+				if err := fn(r); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	done := make([]chan *CourseResult, len(batch))
+	done := make([]chan []*CourseResult, len(batch))
 	for i := range done {
-		done[i] = make(chan *CourseResult, 1)
+		done[i] = make(chan []*CourseResult, 1)
 	}
 	ahead := make(chan struct{}, 2*workers)
 	next := make(chan int)
@@ -278,17 +315,17 @@ func (b *builder) buildBatch(ctx context.Context, batch []*courseEntity, idx ind
 		clones[w] = wb
 		wg.Go(func() {
 			for i := range next {
-				r := wb.course(batch[i], idx)
+				rs := wb.course(batch[i], idx)
 				batch[i].sc, batch[i].res = nil, nil
-				done[i] <- r
+				done[i] <- rs
 			}
 		})
 	}
 	var err error
 	for i := range batch {
-		var r *CourseResult
+		var rs []*CourseResult
 		select {
-		case r = <-done[i]:
+		case rs = <-done[i]:
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
@@ -297,7 +334,12 @@ func (b *builder) buildBatch(ctx context.Context, batch []*courseEntity, idx ind
 		}
 		<-ahead
 		b.stats.Courses++
-		if err = fn(r); err != nil {
+		for _, r := range rs {
+			if err = fn(r); err != nil {
+				break
+			}
+		}
+		if err != nil {
 			break
 		}
 	}
@@ -322,22 +364,47 @@ type courseEntity struct {
 	rawID any
 	sc    scope
 	res   *CourseResult
+	// listed is the course's entry in courses.list, if any: its codes
+	// override the fields.
+	listed *mapping.ListedCourse
+}
+
+// leftOut is a course the selection left out, to be checked by
+// courses.unselected (reason "") or reported with the include rule's
+// reason.
+type leftOut struct {
+	id     string
+	row    map[string]any
+	sc     scope
+	reason string
 }
 
 // courses runs the course query, evaluates identity and include, and
-// applies the static list and the --course filter.
-func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult, error) {
+// applies the static list and the --course filter. It returns the selected
+// courses, the results of courses whose identity failed, and the courses
+// the selection left out that must be checked or reported.
+func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult, []*leftOut, error) {
 	lv := b.plan.Levels[mapping.Course]
 	rows, err := b.query(ctx, lv.From, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var out []*courseEntity
 	var failed []*CourseResult
+	var left []*leftOut
 	list := lv.List
+	check := lv.UnselectedProg != nil
 	for _, row := range rows {
 		keyVal := row[lv.Key]
 		id := canon(keyVal)
+		shortname := fmt.Sprint(row["shortname"])
+		// With --course, only the courses asked for are of interest,
+		// selected or not.
+		asked := func(codigo string) bool {
+			return len(b.opts.Courses) == 0 || slices.ContainsFunc(b.opts.Courses, func(s string) bool {
+				return s == codigo || s == id || s == shortname
+			})
+		}
 		sc := b.baseScope()
 		for _, col := range lv.From.Columns {
 			if lv.Flat[col] == lv.From {
@@ -348,18 +415,24 @@ func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult
 		var listed *mapping.ListedCourse
 		if len(list) > 0 {
 			for i := range list {
-				if list[i].Course == id || list[i].Course == fmt.Sprint(row["shortname"]) {
+				if list[i].Course == id || list[i].Course == shortname {
 					listed = &list[i]
 				}
 			}
-			if listed == nil {
-				continue
-			}
 		}
 		res := &CourseResult{CourseID: id, Label: labelOf(row, id)}
+		if len(list) > 0 && listed == nil {
+			if check && asked("") {
+				b.evalSteps(lv.Early, sc) // what fails reads as nil
+				left = append(left, &leftOut{id: id, row: row, sc: sc})
+			}
+			continue
+		}
 		if err := b.evalSteps(lv.Early, sc); err != nil {
 			res.Err = err
-			failed = append(failed, res)
+			if asked(fmt.Sprint(sc["codigoOferta"])) {
+				failed = append(failed, res)
+			}
 			continue
 		}
 		if listed != nil {
@@ -373,24 +446,113 @@ func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult
 		res.CodigoOferta, _ = sc["codigoOferta"].(string)
 		res.CodigoGrupo, _ = sc["codigoGrupo"].(string)
 		if lv.Include != nil && listed == nil {
-			ok, _, err := b.include(b.runner(lv.Include), sc)
+			ok, why, err := b.include(b.runner(lv.Include), sc)
 			if err != nil {
 				res.Err = err
-				failed = append(failed, res)
+				if asked(res.CodigoOferta) {
+					failed = append(failed, res)
+				}
 				continue
 			}
 			if !ok {
+				if asked(res.CodigoOferta) && (why != "" || check) {
+					left = append(left, &leftOut{id: id, row: row, sc: sc, reason: why})
+				}
 				continue
 			}
 		}
-		if len(b.opts.Courses) > 0 && !slices.ContainsFunc(b.opts.Courses, func(s string) bool {
-			return s == res.CodigoOferta || s == id || s == fmt.Sprint(row["shortname"])
-		}) {
+		if !asked(res.CodigoOferta) {
 			continue
 		}
-		out = append(out, &courseEntity{id: id, rawID: keyVal, sc: sc, res: res})
+		out = append(out, &courseEntity{id: id, rawID: keyVal, sc: sc, res: res, listed: listed})
 	}
-	return out, failed, nil
+	return out, failed, left, nil
+}
+
+// unselected checks the courses the selection left out with
+// courses.unselected, reading its queries in large batches, and tells
+// Options.OnUnselected of every course it reports, in the order of the
+// course query.
+func (b *builder) unselected(ctx context.Context, left []*leftOut) error {
+	lv := b.plan.Levels[mapping.Course]
+	tell := func(l *leftOut, reason string) {
+		if b.opts.OnUnselected == nil || reason == "" {
+			return
+		}
+		u := UnselectedCourse{CourseID: l.id, Shortname: strings.TrimSpace(fmt.Sprint(l.row["shortname"])), Reason: reason}
+		if f, ok := l.row["fullname"].(string); ok {
+			u.Fullname = strings.TrimSpace(f)
+		}
+		b.opts.OnUnselected(u)
+	}
+	for start := 0; start < len(left); start += unselectedBatch {
+		batch := left[start:min(start+unselectedBatch, len(left))]
+		var ids []int64
+		for _, l := range batch {
+			if l.reason != "" {
+				continue
+			}
+			if n, err := strconv.ParseInt(l.id, 10, 64); err == nil {
+				ids = append(ids, n)
+			}
+		}
+		rows := map[*Query]map[string][][]any{}
+		cols := map[*Query][]string{}
+		if len(ids) > 0 {
+			for _, q := range lv.Unselected {
+				if q.Skipped {
+					continue
+				}
+				g, c, err := b.queryVals(ctx, q, ids)
+				if err != nil {
+					return err
+				}
+				b.stats.UnselectedQueries++
+				rows[q], cols[q] = g, c
+			}
+		}
+		for _, l := range batch {
+			if l.reason != "" {
+				tell(l, l.reason)
+				continue
+			}
+			b.stats.Unselected++
+			l.sc[nameStaticList] = len(lv.List) > 0
+			for _, q := range lv.Unselected {
+				got := rows[q][canon(l.id)]
+				if q.Multiple {
+					list := make([]any, len(got))
+					for i, r := range got {
+						list[i] = rowMap(cols[q], r)
+					}
+					l.sc[q.Name] = list
+					continue
+				}
+				if len(got) > 0 {
+					l.sc[q.Name] = rowMap(cols[q], got[0])
+				} else {
+					l.sc[q.Name] = b.emptyRow(q)
+				}
+			}
+			v, err := lv.UnselectedProg.RunVM(&b.vm, l.sc)
+			switch x := v.(type) {
+			case nil:
+				if err != nil {
+					tell(l, "no se pudo revisar si parece un curso SENCE («courses.unselected»): "+err.Error())
+				}
+			case string:
+				tell(l, x)
+			case bool:
+				if x {
+					tell(l, "«courses.unselected» lo marca como un curso SENCE que no se informa")
+				}
+			default:
+				tell(l, fmt.Sprintf("«courses.unselected» debe dar false o un texto con el motivo; dio %v", v))
+			}
+			l.sc = nil
+		}
+	}
+	return nil
 }
 
 func labelOf(row map[string]any, id string) string {
@@ -1048,66 +1210,158 @@ func (b *builder) include(run func(map[string]any) (any, error), sc scope) (bool
 	return false, "", &StepError{Step: &Step{Name: "include"}, Err: fmt.Errorf("debe dar true, false o un texto con el motivo; dio %v", v)}
 }
 
-// course builds one course of the batch.
-func (b *builder) course(c *courseEntity, idx index) *CourseResult {
+// coursePart is the students of one value of courses.split: one payload.
+type coursePart struct {
+	value    string
+	students []any
+	alumnos  []payload.Alumno
+	whos     []Exclusion
+	excluded []Exclusion
+	notes    []Note
+}
+
+// course builds one course of the batch: one result per value of
+// courses.split (one result without it), in the order of the values.
+func (b *builder) course(c *courseEntity, idx index) []*CourseResult {
 	res := c.res
 	plan := b.plan
 	b.modNotes = nil
-	defer func() {
-		res.Notes = append(res.Notes, b.modNotes...)
-		// The memo's activities reach the course's whole scope tree
-		// through their parents: drop it with the course.
-		b.actMemo = nil
-	}()
+	// The memo's activities reach the course's whole scope tree through
+	// their parents: drop it with the course.
+	defer func() { b.actMemo = nil }()
 	clv := plan.Levels[mapping.Course]
 	cid := ids{clv.Key: c.id}
 	if err := b.attach(clv, c.sc, cid, idx); err != nil {
 		res.Err = err
-		return res
+		return []*CourseResult{res}
+	}
+	if err := b.evalSteps(clv.Mid, c.sc); err != nil {
+		// A course-wide problem (no module can be sent, say) is said
+		// once, before any student is built.
+		res.Err = courseError(err)
+		return []*CourseResult{res}
 	}
 	slv := plan.Levels[mapping.Student]
-	var students []any
-	var alumnos []payload.Alumno
-	var whos []Exclusion
+	parts := map[string]*coursePart{}
+	partOf := func(v string) *coursePart {
+		p := parts[v]
+		if p == nil {
+			p = &coursePart{value: v}
+			parts[v] = p
+		}
+		return p
+	}
+	// Students whose split could not be told go with the first payload.
+	loose := &coursePart{}
 	for _, row := range idx.fromRows(slv.From, c.id) {
 		b.stats.Students++
-		st, al, excl, note, who := b.student(c, row, idx)
+		st := b.student(c, row, idx)
+		p := loose
+		if st.known {
+			p = partOf(st.part)
+		}
 		switch {
-		case excl != nil:
-			res.Excluded = append(res.Excluded, *excl)
-		case note != nil:
-			if note.Msg != "" {
-				res.Notes = append(res.Notes, *note)
+		case st.excl != nil:
+			p.excluded = append(p.excluded, *st.excl)
+		case st.note != nil:
+			if st.note.Msg != "" {
+				p.notes = append(p.notes, *st.note)
 			}
 		default:
-			students = append(students, st)
-			alumnos = append(alumnos, *al)
-			whos = append(whos, who)
+			p.students = append(p.students, st.sc)
+			p.alumnos = append(p.alumnos, *st.al)
+			p.whos = append(p.whos, st.who)
+			p.notes = append(p.notes, st.warns...)
 		}
 	}
+	values := make([]string, 0, len(parts))
+	for v := range parts {
+		values = append(values, v)
+	}
+	slices.Sort(values)
+	if len(values) == 0 {
+		values = []string{""}
+		partOf("")
+	}
+	var out []*CourseResult
+	seen := map[string]bool{}
+	for i, v := range values {
+		p := parts[v]
+		r := res
+		if i > 0 {
+			r = &CourseResult{CourseID: res.CourseID, Label: res.Label, CodigoOferta: res.CodigoOferta}
+		}
+		r.Excluded, r.Notes = p.excluded, p.notes
+		if i == 0 {
+			r.Excluded = append(r.Excluded, loose.excluded...)
+			r.Notes = append(append(r.Notes, loose.notes...), b.modNotes...)
+		}
+		out = append(out, r)
+		b.coursePart(c, p, r, seen)
+	}
+	return out
+}
+
+// coursePart evaluates the course's payload for the students of one split
+// value and validates it. The course's scope is reused: each payload sets
+// its students and split and evaluates the late steps again.
+func (b *builder) coursePart(c *courseEntity, p *coursePart, r *CourseResult, seen map[string]bool) {
+	clv := b.plan.Levels[mapping.Course]
+	students := p.students
+	if students == nil {
+		students = []any{}
+	}
 	c.sc[childList[mapping.Course]] = students
+	c.sc[nameSplit] = p.value
 	if err := b.evalSteps(clv.Late, c.sc); err != nil {
-		res.Err = err
-		return res
+		r.Err = courseError(err)
+		return
 	}
 	for _, msg := range b.warnings(clv, c.sc) {
-		res.Notes = append(res.Notes, Note{Level: mapping.Course, Who: res.Label, Msg: msg, Warning: true})
+		r.Notes = append(r.Notes, Note{Level: mapping.Course, Who: r.Label, Msg: msg, Warning: true})
 	}
 	course := &payload.Course{IDSistema: payload.IDSistema}
 	if err := convertCourse(c.sc, course); err != nil {
-		res.Err = err
-		return res
+		r.Err = err
+		return
 	}
-	res.CodigoOferta, res.CodigoGrupo = course.CodigoOferta, course.CodigoGrupo
-	course.ListaAlumnos = alumnos
-	if b.opts.Check != nil && len(alumnos) > 0 {
-		b.validate(course, res, whos)
+	if l := c.listed; l != nil {
+		if l.CodigoOferta != "" {
+			course.CodigoOferta = l.CodigoOferta
+		}
+		if l.CodigoGrupo != "" {
+			course.CodigoGrupo = l.CodigoGrupo
+		}
 	}
-	if len(course.ListaAlumnos) > 0 && res.Err == nil {
-		res.Payload = course
+	r.CodigoOferta, r.CodigoGrupo = course.CodigoOferta, course.CodigoGrupo
+	if seen[course.CodigoGrupo] {
+		r.Err = fmt.Errorf("codigoGrupo «%s» se repite en dos envíos del mismo curso (courses.split da «%s»): cada envío necesita su propio código de grupo", course.CodigoGrupo, p.value)
+		return
 	}
-	return res
+	seen[course.CodigoGrupo] = true
+	course.ListaAlumnos = p.alumnos
+	r.Sent = p.whos
+	if b.opts.Check != nil && len(p.alumnos) > 0 {
+		b.validate(course, r, p.whos)
+	}
+	if len(course.ListaAlumnos) > 0 && r.Err == nil {
+		r.Payload = course
+	}
 }
+
+// courseError is an evaluation error of the course level as a
+// coordinator reads it (a var's name would only be jargon).
+func courseError(err error) error {
+	return &reasonError{msg: reason(err), err: err}
+}
+
+type reasonError struct {
+	msg string
+	err error
+}
+
+func (e *reasonError) Error() string { return e.msg }
+func (e *reasonError) Unwrap() error { return e.err }
 
 // fromRows returns the From rows of a level under one parent key, in the
 // order the query returned them.
@@ -1135,7 +1389,22 @@ func (b *builder) newScope(lv *Level, row map[string]any, parents []scope) scope
 	return sc
 }
 
-func (b *builder) student(c *courseEntity, row map[string]any, idx index) (scope, *payload.Alumno, *Exclusion, *Note, Exclusion) {
+// studentOut is what became of one student: built (sc, al, who), left
+// out by an include rule (note) or excluded with its reasons (excl); part
+// is its value of courses.split, known unless it could not be told.
+type studentOut struct {
+	sc    scope
+	al    *payload.Alumno
+	who   Exclusion
+	excl  *Exclusion
+	note  *Note
+	part  string
+	known bool
+	// warns are the student's warnings: sent, but to look at.
+	warns []Note
+}
+
+func (b *builder) student(c *courseEntity, row map[string]any, idx index) studentOut {
 	lv := b.plan.Levels[mapping.Student]
 	sc := b.newScope(lv, row, []scope{c.sc})
 	id := ids{b.plan.Levels[0].Key: c.id, lv.Key: canon(row[lv.Key])}
@@ -1151,55 +1420,141 @@ func (b *builder) student(c *courseEntity, row map[string]any, idx index) (scope
 		}
 		return e
 	}
-	fail := func(err error) (scope, *payload.Alumno, *Exclusion, *Note, Exclusion) {
+	failed := map[string]bool{}
+	var problems []string
+	fail := func(err error) {
+		problems = append(problems, reasons(err)...)
+		for _, n := range failedSteps(err) {
+			failed[n] = true
+		}
+		// The steps skipped because they read a failed one have no value
+		// either.
+		for _, st := range lv.Steps {
+			if !failed[st.Name] && readsAny(st, failed) {
+				failed[st.Name] = true
+			}
+		}
+	}
+	// excluded ends with every problem found, and the split value when
+	// it can be told without the failed values.
+	excluded := func() studentOut {
+		part, known, err := b.split(sc, failed)
+		if err != nil {
+			problems = append(problems, reason(err))
+		}
 		e := who()
-		e.Reasons = append(e.Reasons, reasons(err)...)
-		return nil, nil, e, nil, Exclusion{}
+		e.Reasons = problems
+		return studentOut{excl: e, part: part, known: known}
+	}
+	leftOut := func(why string) studentOut {
+		part, known, _ := b.split(sc, failed)
+		n := b.note(lv, who(), why)
+		return studentOut{note: n, part: part, known: known}
 	}
 	if err := b.attach(lv, sc, id, idx); err != nil {
-		return fail(err)
+		fail(err)
+		return excluded()
 	}
 	if err := b.evalSteps(lv.Early, sc); err != nil {
-		return fail(err)
+		fail(err)
 	}
+	// A student the include rule leaves out is not reported for data that
+	// is not sent, so the rule is read even when a value failed: what it
+	// reads of a failed value is nil, and an error it gives then only
+	// repeats the failure.
 	if lv.Include != nil && !lv.IncludeLate {
 		ok, why, err := b.include(b.runner(lv.Include), sc)
-		if err != nil {
-			return fail(err)
+		switch {
+		case err != nil:
+			if !readsAny(&Step{Prog: lv.Include}, failed) {
+				fail(err)
+			}
+		case !ok && (len(problems) == 0 || !readsAny(&Step{Prog: lv.Include}, failed)):
+			return leftOut(why)
 		}
-		if !ok {
-			return nil, nil, nil, b.note(lv, who(), why), Exclusion{}
-		}
+	}
+	if len(problems) > 0 {
+		return excluded()
 	}
 	mods, modList, err := b.modules(c, sc, id, idx)
 	if err != nil {
-		return fail(err)
+		fail(err)
+		return excluded()
 	}
 	sc[childList[mapping.Student]] = mods
 	if err := b.evalSteps(lv.Late, sc); err != nil {
-		return fail(err)
+		fail(err)
+		return excluded()
 	}
 	if lv.Include != nil && lv.IncludeLate {
 		ok, why, err := b.include(b.runner(lv.Include), sc)
 		if err != nil {
-			return fail(err)
+			fail(err)
+			return excluded()
 		}
 		if !ok {
-			return nil, nil, nil, b.note(lv, who(), why), Exclusion{}
+			return leftOut(why)
 		}
 	}
 	al := &payload.Alumno{}
 	if err := convertStudent(sc, al); err != nil {
-		return fail(err)
+		fail(err)
+		return excluded()
 	}
 	al.ListaModulos = modList
+	part, known, err := b.split(sc, failed)
+	if err != nil {
+		problems = append(problems, reason(err))
+		e := who()
+		e.Reasons = problems
+		return studentOut{excl: e, part: part, known: known}
+	}
+	var warns []Note
 	if ws := b.warnings(lv, sc); len(ws) > 0 {
 		w := b.note(lv, who(), "").Who
 		for _, msg := range ws {
-			c.res.Notes = append(c.res.Notes, Note{Level: mapping.Student, Who: w, Msg: msg, Warning: true})
+			warns = append(warns, Note{Level: mapping.Student, Who: w, Msg: msg, Warning: true})
 		}
 	}
-	return sc, al, nil, nil, *who()
+	return studentOut{sc: sc, al: al, who: *who(), part: part, known: known, warns: warns}
+}
+
+// split evaluates courses.split for a student: the value, whether it is
+// known (it is not when the expression needs a value that failed, or
+// fails itself), and its error, a reason to exclude the student.
+func (b *builder) split(sc scope, failed map[string]bool) (string, bool, error) {
+	p := b.plan.Levels[mapping.Course].SplitProg
+	if p == nil {
+		return "", true, nil
+	}
+	if readsAny(&Step{Prog: p}, failed) {
+		return "", false, nil
+	}
+	v, err := p.RunVM(&b.vm, sc)
+	if err != nil {
+		return "", false, err
+	}
+	switch x := v.(type) {
+	case string:
+		return x, true, nil
+	case nil:
+		return "", true, nil
+	}
+	return "", false, fmt.Errorf("«courses.split» debe dar un texto; dio %v", v)
+}
+
+// failedSteps are the names of the steps an evaluation error reports.
+func failedSteps(err error) []string {
+	var out []string
+	switch x := err.(type) {
+	case StepErrors:
+		for _, e := range x {
+			out = append(out, e.Step.Name)
+		}
+	case *StepError:
+		out = append(out, x.Step.Name)
+	}
+	return out
 }
 
 // note records an entity left out by an include rule; a silent one (no
@@ -1209,7 +1564,7 @@ func (b *builder) note(lv *Level, e *Exclusion, why string) *Note {
 	if e.Label != "" {
 		w = strings.TrimSpace(e.Label + " " + e.RUT)
 	}
-	return &Note{Level: lv.Index, Who: w, Msg: why}
+	return &Note{Level: lv.Index, Who: w, Msg: why, RUT: e.RUT, UserID: e.UserID}
 }
 
 // reasons lists every problem of an error, as a coordinator reads them.
@@ -1255,6 +1610,9 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 		id[mlv.Key] = canon(row[mlv.Key])
 		name := fmt.Sprintf("módulo %v", row[mlv.Key])
 		wrap := func(err error) error { return fmt.Errorf("%s: %s", name, reason(err)) }
+		// A note on an entity without a module code names it in its own
+		// words: the engine's id would only confuse.
+		noteName := ""
 		if err := b.attach(mlv, sc, id, idx); err != nil {
 			return nil, nil, wrap(err)
 		}
@@ -1263,6 +1621,7 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 		}
 		if s, ok := sc["codigoModulo"].(string); ok && s != "" {
 			name = "módulo " + s
+			noteName = name
 		}
 		if mlv.Include != nil && !mlv.IncludeLate {
 			ok, why, err := b.include(b.runner(mlv.Include), sc)
@@ -1270,7 +1629,7 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 				return nil, nil, wrap(err)
 			}
 			if !ok {
-				b.moduleNote(Note{Level: mapping.Module, Who: name, Msg: why})
+				b.moduleNote(Note{Level: mapping.Module, Who: noteName, Msg: why})
 				continue
 			}
 		}
@@ -1288,7 +1647,7 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 				return nil, nil, wrap(err)
 			}
 			if !ok {
-				b.moduleNote(Note{Level: mapping.Module, Who: name, Msg: why})
+				b.moduleNote(Note{Level: mapping.Module, Who: noteName, Msg: why})
 				continue
 			}
 		}
@@ -1443,6 +1802,7 @@ func (b *builder) validate(course *payload.Course, res *CourseResult, whos []Exc
 		return
 	}
 	kept := course.ListaAlumnos[:0]
+	var sent []Exclusion
 	for i, al := range course.ListaAlumnos {
 		if msgs, ok := bad[i]; ok {
 			e := whos[i]
@@ -1451,6 +1811,8 @@ func (b *builder) validate(course *payload.Course, res *CourseResult, whos []Exc
 			continue
 		}
 		kept = append(kept, al)
+		sent = append(sent, whos[i])
 	}
 	course.ListaAlumnos = kept
+	res.Sent = sent
 }

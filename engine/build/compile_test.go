@@ -110,6 +110,7 @@ func TestShippedMappingsAreValid(t *testing.T) {
 func TestWarnings(t *testing.T) {
 	cfg := demo.DemoConfig()
 	cfg.Courses, cfg.StudentsPerCourse, cfg.LogEventsPerStudent = 2, 2, 10
+	cfg.EdgeCourses = false // every course is sent: warnings are counted on each
 	dsn, _ := loadDemo(t, "sqlite", "mdl_", cfg)
 	site := fmt.Sprintf(`version: 1
 extends: ../../../examples/moodle-demo/mapping.yaml
@@ -173,5 +174,55 @@ modules:
 		if broken == 0 {
 			t.Errorf("%s: the failing warning was not reported: %v", r.CodigoOferta, count)
 		}
+	}
+}
+
+// TestSplitMistakes names each planted mistake of split.yaml (courses.split,
+// courses.unselected, query selection) and where it must be reported.
+func TestSplitMistakes(t *testing.T) {
+	_, ds := compileFile(t, "testdata/validate/split.yaml", nil)
+	want := []struct {
+		line, col int
+		text      string
+	}{
+		{12, 3, "«params.groupFrom» debe ser codigoOferta, idnumber"},
+		{15, 16, "la consulta de «courses.from» lee todos los cursos"},
+		{17, 16, "«queries.student_groups.selection» solo sirve en consultas de nivel courses"},
+		{19, 16, "«queries.sections.selection» debe ser selected, unselected, all"},
+		{26, 12, "«courses.include» solo puede leer la consulta de «courses.from»"},
+		{27, 10, "«courses.split» no puede leer «course.sentModules»"},
+		{28, 19, "nombre desconocido «sentModules»"},
+		{30, 5, "«courses.fields.codigoOferta» solo puede leer la consulta de «courses.from»"},
+		{31, 5, "«courses.fields.codigoGrupo» no puede depender de «students»"},
+	}
+	for _, w := range want {
+		found := false
+		for _, d := range ds {
+			if d.Line == w.line && d.Col == w.col && strings.Contains(d.Msg, w.text) && d.Severity == diag.Error {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing error at %d:%d containing %q; got:\n%s", w.line, w.col, w.text, ds.Error())
+		}
+	}
+	// A query for courses.unselected without courses.unselected is unused.
+	m, lds := mapping.LoadBytes("unused.yaml", []byte(`version: 1
+extends: moodle
+source: {driver: sqlite, dsn: moodle.db}
+queries:
+  lonely:
+    level: courses
+    selection: unselected
+    sql: SELECT c.id AS courseid FROM {course} c WHERE c.id IN (:courseids)
+courses:
+  unselected: null
+`), mapping.Options{LookupEnv: env(nil)})
+	if lds.HasErrors() {
+		t.Fatal(lds.Error())
+	}
+	_, cds := build.Compile(m)
+	if !strings.Contains(cds.Error(), "unused.yaml:7:16: aviso: consulta «lonely»: «selection: unselected» la hace correr solo para «courses.unselected», que no está definido") {
+		t.Errorf("unused unselected query not reported:\n%s", cds.Error())
 	}
 }

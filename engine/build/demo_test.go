@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,6 +61,16 @@ func demoPlan(t testing.TB, driver, dsn, prefix string, more ...string) *build.P
 
 func runBuild(t testing.TB, plan *build.Plan, opts build.Options) ([]*build.CourseResult, build.Stats) {
 	t.Helper()
+	results, _, stats := runBuildAll(t, plan, opts)
+	return results, stats
+}
+
+// runBuildAll is runBuild with the courses the selection left out that
+// the mapping reports.
+func runBuildAll(t testing.TB, plan *build.Plan, opts build.Options) ([]*build.CourseResult, []build.UnselectedCourse, build.Stats) {
+	t.Helper()
+	var unselected []build.UnselectedCourse
+	opts.OnUnselected = func(u build.UnselectedCourse) { unselected = append(unselected, u) }
 	ctx := context.Background()
 	m := plan.Mapping
 	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
@@ -78,7 +89,7 @@ func runBuild(t testing.TB, plan *build.Plan, opts build.Options) ([]*build.Cour
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out, stats
+	return out, unselected, stats
 }
 
 func validator(t testing.TB) func(*payload.Course) []build.Problem {
@@ -136,9 +147,14 @@ func firstDiff(a, b []byte) string {
 	return fmt.Sprintf("lengths %d and %d lines", len(la), len(lb))
 }
 
-// report renders what a coordinator is told: exclusions and notes.
-func report(results []*build.CourseResult) []byte {
+// report renders what a coordinator is told: exclusions, notes, course
+// errors and the courses that look like SENCE courses but are not
+// selected.
+func report(results []*build.CourseResult, unselected ...build.UnselectedCourse) []byte {
 	var b bytes.Buffer
+	for _, u := range unselected {
+		fmt.Fprintf(&b, "no seleccionado «%s» (%s) id %s: %s\n", u.Shortname, u.Fullname, u.CourseID, u.Reason)
+	}
 	for _, r := range results {
 		n := 0
 		if r.Payload != nil {
@@ -163,14 +179,23 @@ func report(results []*build.CourseResult) []byte {
 }
 
 func TestDemoPayloadsGolden(t *testing.T) {
-	dsn, _ := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
+	dsn, ds := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
 	plan := demoPlan(t, "sqlite", dsn, "mdl_")
-	results, _ := runBuild(t, plan, build.Options{Check: validator(t)})
-	if len(results) != 4 {
-		t.Fatalf("want the 4 SENCE courses of the demo, got %d", len(results))
+	results, unselected, _ := runBuildAll(t, plan, build.Options{Check: validator(t)})
+	// The 4 SENCE courses, the course in two sections and the course
+	// without module codes; the look-alike is reported, not built.
+	if len(results) != 6 || len(unselected) != 1 {
+		t.Fatalf("want the 6 selected courses of the demo and 1 look-alike, got %d and %d:\n%s", len(results), len(unselected), report(results, unselected...))
 	}
+	noCodes := strconv.FormatInt(ds.CasesFor("no-module-codes")[0].CourseID, 10)
 	v, _ := schema.New()
 	for _, r := range results {
+		if r.CourseID == noCodes {
+			if r.Payload != nil || r.Err == nil || len(r.Excluded) > 0 {
+				t.Errorf("the course without module codes: payload %v, excluded %d, error %v; want one course error", r.Payload != nil, len(r.Excluded), r.Err)
+			}
+			continue
+		}
 		if r.Payload == nil {
 			t.Fatalf("course %s not sendable: %v", r.CodigoOferta, r.Err)
 		}
@@ -184,7 +209,7 @@ func TestDemoPayloadsGolden(t *testing.T) {
 		r.Payload.Token = payload.RedactedToken
 		golden(t, filepath.Join("testdata", "golden", r.CodigoOferta+".json"), canonical(t, r.Payload))
 	}
-	golden(t, filepath.Join("testdata", "golden", "report.txt"), report(results))
+	golden(t, filepath.Join("testdata", "golden", "report.txt"), report(results, unselected...))
 }
 
 // TestDemoCases checks every special case of the dataset against what the
@@ -192,7 +217,15 @@ func TestDemoPayloadsGolden(t *testing.T) {
 func TestDemoCases(t *testing.T) {
 	dsn, ds := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
 	plan := demoPlan(t, "sqlite", dsn, "mdl_")
-	results, _ := runBuild(t, plan, build.Options{Check: validator(t)})
+	results, unselected, _ := runBuildAll(t, plan, build.Options{Check: validator(t)})
+	noted := map[string]string{} // courseid/userid → reason
+	for _, r := range results {
+		for _, n := range r.Notes {
+			if n.UserID != "" {
+				noted[r.CourseID+"/"+n.UserID] = n.Msg
+			}
+		}
+	}
 	userRUT := map[int64]string{}
 	for _, u := range ds.Users {
 		userRUT[u.ID] = u.IDNumber + "|" + u.Username
@@ -256,8 +289,24 @@ func TestDemoCases(t *testing.T) {
 				t.Errorf("case %s (user %d, course %d): want sent; excluded=%v %s", c.Case, c.UserID, c.CourseID, w.excluded, excludedBy[key])
 			}
 		case demo.ExpectNotSent:
+			// Not sent and no problem: a note (a future start) may say why.
 			if sent || w.excluded {
 				t.Errorf("case %s (user %d, course %d): want not sent at all; sent=%v excluded=%v", c.Case, c.UserID, c.CourseID, sent, w.excluded)
+			}
+		case demo.ExpectNoted:
+			if sent || w.excluded || !strings.Contains(noted[key], "dejó de estar activo") {
+				t.Errorf("case %s (user %d, course %d): want left out with the reason; sent=%v excluded=%v noted=%q", c.Case, c.UserID, c.CourseID, sent, w.excluded, noted[key])
+			}
+		case demo.ExpectCourseError:
+			r := byCourse[cid]
+			if r == nil || r.Payload != nil || r.Err == nil || !strings.Contains(r.Err.Error(), "ninguna sección lleva un código de módulo") || len(r.Excluded) > 0 {
+				t.Errorf("case %s (course %d): want one course error naming the cause, got %+v", c.Case, c.CourseID, r)
+			}
+		case demo.ExpectUnselected:
+			if byCourse[cid] != nil || !slices.ContainsFunc(unselected, func(u build.UnselectedCourse) bool {
+				return u.CourseID == cid && u.Shortname == ds.Course(c.CourseID).Shortname && strings.Contains(u.Reason, "parece un curso SENCE")
+			}) {
+				t.Errorf("case %s (course %d): want reported by name as an unselected look-alike; built %v, reported %+v", c.Case, c.CourseID, byCourse[cid] != nil, unselected)
 			}
 		}
 	}
@@ -304,11 +353,16 @@ func TestQueriesDoNotGrowWithStudents(t *testing.T) {
 		}
 		counts[students] = stats.Queries
 		t.Logf("%d students per course: %d students built with %d queries in %d batches", students, n, stats.Queries, stats.Batches)
-		// Batches of one course: queries grow with courses only.
+		// Batches of one course: queries grow with courses only. The
+		// course query runs once, and so do the queries of the courses the
+		// selection left out (one large batch).
 		_, one := runBuild(t, plan, build.Options{BatchSize: 1})
-		perBatch := stats.Queries - 1 // the course query runs once
-		if one.Queries != 1+perBatch*one.Batches || one.Batches != len(results) {
-			t.Errorf("batch size 1: %d queries in %d batches; want 1 + %d per batch", one.Queries, one.Batches, perBatch)
+		perBatch := stats.Queries - 1 - stats.UnselectedQueries
+		if stats.UnselectedQueries != 2 || stats.Unselected < 2 {
+			t.Errorf("%d queries read %d courses left out; want the preset's 2 (sections, enrolled) for the non-SENCE and look-alike courses", stats.UnselectedQueries, stats.Unselected)
+		}
+		if one.Queries != 1+one.UnselectedQueries+perBatch*one.Batches || one.Batches != len(results) {
+			t.Errorf("batch size 1: %d queries in %d batches; want 1 + %d + %d per batch", one.Queries, one.Batches, one.UnselectedQueries, perBatch)
 		}
 	}
 	if counts[5] != counts[40] {
@@ -317,52 +371,61 @@ func TestQueriesDoNotGrowWithStudents(t *testing.T) {
 }
 
 // TestParityThreeEngines exports every course of the demo from SQLite,
-// PostgreSQL and MariaDB, each with its own table prefix, with the preset's
-// defaults and with Zoom's tables read too, and requires the payloads to be
-// identical byte for byte.
+// PostgreSQL and MariaDB, each with its own table prefix, and requires the
+// payloads, exclusions, notes and reported courses to be identical byte for
+// byte: as shipped, with Zoom's tables read too, and with each codigoGrupo
+// choice and leavers: send, whose queries (groups, custom fields, suspended
+// students) differ.
 func TestParityThreeEngines(t *testing.T) {
 	engines := []struct{ dialect, driver, prefix string }{
 		{"sqlite", "sqlite", "mdl_"},
 		{"postgres", "postgres", "m_"},
 		{"mysql", "mysql", "moodle_"},
 	}
-	var ref map[string][]byte
-	var refReport []byte
+	variants := []struct{ name, params string }{
+		{"preset", ""},
+		{"zoom", "  syncModules: [bigbluebuttonbn, zoom]\n"},
+		{"idnumber", "  groupFrom: idnumber\n"},
+		{"customfield", "  groupFrom: customfield\n  groupField: codigogrupo\n"},
+		{"groups", "  groupFrom: groups\n  leavers: send\n"},
+	}
+	ref := map[string]map[string][]byte{}
+	refReport := map[string][]byte{}
 	for _, e := range engines {
 		t.Run(dbtest.Name(e.dialect), func(t *testing.T) {
 			dsn, _ := loadDemo(t, e.dialect, e.prefix, demo.DemoConfig())
-			plan := demoPlan(t, e.driver, dsn, e.prefix)
-			results, stats := runBuild(t, plan, build.Options{Check: validator(t)})
-			got := map[string][]byte{}
-			for _, r := range results {
-				if r.Payload != nil {
-					got[r.CodigoOferta] = canonical(t, r.Payload)
+			for _, v := range variants {
+				plan := demoPlan(t, e.driver, dsn, e.prefix)
+				if v.params != "" {
+					plan = demoPlan(t, e.driver, dsn, e.prefix, "params:\n"+v.params)
 				}
-			}
-			rep := report(results)
-			zoom := demoPlan(t, e.driver, dsn, e.prefix, "params:\n  syncModules: [bigbluebuttonbn, zoom]\n")
-			zresults, _ := runBuild(t, zoom, build.Options{Check: validator(t)})
-			for _, r := range zresults {
-				if r.Payload != nil {
-					got["zoom "+r.CodigoOferta] = canonical(t, r.Payload)
+				results, unselected, stats := runBuildAll(t, plan, build.Options{Check: validator(t)})
+				got := map[string][]byte{}
+				for _, r := range results {
+					if r.Payload != nil {
+						got[r.CodigoOferta+"/"+r.CodigoGrupo] = canonical(t, r.Payload)
+					}
 				}
-			}
-			rep = append(rep, report(zresults)...)
-			t.Logf("%s: %d courses, %d queries", e.dialect, len(got), stats.Queries)
-			if ref == nil {
-				ref, refReport = got, rep
-				return
-			}
-			if len(got) != len(ref) {
-				t.Fatalf("%d courses, SQLite gave %d", len(got), len(ref))
-			}
-			for code, want := range ref {
-				if !bytes.Equal(got[code], want) {
-					t.Errorf("course %s differs from SQLite:\n%s", code, firstDiff(got[code], want))
+				rep := report(results, unselected...)
+				t.Logf("%s %s: %d payloads, %d queries", e.dialect, v.name, len(got), stats.Queries)
+				if e.dialect == "sqlite" {
+					ref[v.name], refReport[v.name] = got, rep
+					continue
 				}
-			}
-			if !bytes.Equal(rep, refReport) {
-				t.Errorf("exclusions differ from SQLite:\n%s", firstDiff(rep, refReport))
+				if ref[v.name] == nil {
+					t.Fatalf("%s: the SQLite build failed, nothing to compare with", v.name)
+				}
+				if len(got) != len(ref[v.name]) {
+					t.Fatalf("%s: %d payloads, SQLite gave %d", v.name, len(got), len(ref[v.name]))
+				}
+				for code, want := range ref[v.name] {
+					if !bytes.Equal(got[code], want) {
+						t.Errorf("%s: payload %s differs from SQLite:\n%s", v.name, code, firstDiff(got[code], want))
+					}
+				}
+				if !bytes.Equal(rep, refReport[v.name]) {
+					t.Errorf("%s: exclusions, notes or reported courses differ from SQLite:\n%s", v.name, firstDiff(rep, refReport[v.name]))
+				}
 			}
 		})
 	}

@@ -57,7 +57,7 @@ func extracted(t testing.TB, plan *Plan) (*builder, []*courseEntity, index) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.tx.Rollback() })
-	courses, _, err := b.courses(ctx)
+	courses, _, _, err := b.courses(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +81,13 @@ func BenchmarkEvaluate(b *testing.B) {
 	for b.Loop() {
 		for _, c := range courses {
 			sc := c.sc
-			r := bl.course(c, idx)
+			rs := bl.course(c, idx)
 			c.sc = sc
 			delete(sc, childList[mapping.Course])
-			if r.Payload != nil {
-				students += len(r.Payload.ListaAlumnos)
+			for _, r := range rs {
+				if r.Payload != nil {
+					students += len(r.Payload.ListaAlumnos)
+				}
 			}
 		}
 	}
@@ -142,7 +144,7 @@ func BenchmarkDedicationLog(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer bl.tx.Rollback()
-	courses, _, err := bl.courses(ctx)
+	courses, _, _, err := bl.courses(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}

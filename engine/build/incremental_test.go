@@ -128,6 +128,7 @@ func (l *logRows) add(t *testing.T, r *rand.Rand, n int, from, to int64, edges .
 func TestIncrementalSessionsEqualFull(t *testing.T) {
 	cfg := demo.DemoConfig()
 	cfg.StudentsPerCourse = 6
+	cfg.EdgeCourses = false // reports, not payloads: nothing to do with dedication
 	plan := hotSite(t, cfg, "params:\n  dedicationSource: log\n")
 	log := openLog(t, plan.Mapping.Source.DSN)
 	ledger, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
@@ -233,6 +234,7 @@ func TestIncrementalSessionsEqualFull(t *testing.T) {
 func TestSessionsFingerprint(t *testing.T) {
 	cfg := demo.DemoConfig()
 	cfg.StudentsPerCourse = 3
+	cfg.EdgeCourses = false // reports, not payloads: nothing to do with dedication
 	plan := hotSite(t, cfg, "params:\n  dedicationSource: log\n")
 	ledger, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {

@@ -39,6 +39,12 @@ func mustLoad(name string) *time.Location {
 const (
 	nameParams     = "params"
 	nameReportDate = "reportDate"
+	// nameSplit is, at the course level, the value of courses.split the
+	// payload being built is for ("" without courses.split).
+	nameSplit = "split"
+	// nameStaticList is, in courses.unselected, whether courses.list is in
+	// force (then the list, not courses.include, left the course out).
+	nameStaticList = "staticList"
 )
 
 // childList is the name under which a level sees its children.
@@ -85,7 +91,11 @@ type Level struct {
 	Steps   []*Step // vars and fields in evaluation order
 	// Early holds the steps that do not depend on the children: they are
 	// evaluated before the children, who can read them; Late the others.
-	Early, Late []*Step
+	// At the course level Early steps read only the courses.from row (they
+	// select the courses); Mid steps read the other course queries too and
+	// are evaluated once a batch is read, before the students; Late steps
+	// read the students or split and are evaluated once per payload.
+	Early, Mid, Late []*Step
 	// IncludeLate is set when the include rule reads the children.
 	IncludeLate bool
 	// Warnings run after everything else of an included entity; each
@@ -93,6 +103,17 @@ type Level struct {
 	Warnings []*Step
 	// Flat maps a column name to the query that provides it, where unique.
 	Flat map[string]*Query
+	// Course level only: Unselected are the course queries that run over
+	// the courses the selection left out; SplitProg is courses.split
+	// (compiled at the student level) and UnselectedProg
+	// courses.unselected.
+	Unselected     []*Query
+	SplitProg      *eval.Program
+	UnselectedProg *eval.Program
+	// env and known are the level's expression environment and names, for
+	// expressions of other keys compiled against this level.
+	env   types.Map
+	known []string
 }
 
 // Step computes one var or field.
@@ -148,6 +169,8 @@ func (c *compiler) run() {
 		c.compileLevel(lv, childType)
 		childType = types.Array(c.scopeType(lv))
 	}
+	c.compileSplit()
+	c.compileUnselected()
 	c.checkParentReads()
 }
 
@@ -269,6 +292,12 @@ func (c *compiler) query(q *mapping.Query) *Query {
 		}
 	}
 	isCourseFrom := q.Level == mapping.Course && c.m.Levels[mapping.Course].From == q.Name
+	if isCourseFrom && q.Selection != mapping.SelectSelected {
+		c.errAt(q.SelectionPos, "consulta «%s»: la consulta de «courses.from» lee todos los cursos; «selection» solo sirve en las otras consultas de nivel courses", q.Name)
+	}
+	if q.Selection == mapping.SelectUnselected && c.m.Levels[mapping.Course].Unselected.IsZero() {
+		c.warnAt(q.SelectionPos, "consulta «%s»: «selection: unselected» la hace correr solo para «courses.unselected», que no está definido: no se usa", q.Name)
+	}
 	if !hasCourseIDs && !isCourseFrom {
 		c.errAt(q.SQL.Pos, "consulta «%s»: falta el filtro por cursos «IN (:courseids)» dentro del SQL; sin él la consulta leería todos los cursos de Moodle", q.Name)
 	}
@@ -424,7 +453,17 @@ func (c *compiler) level(ml *mapping.Level) *Level {
 		lv.Queries = append(lv.Queries, lv.From)
 	}
 	for _, q := range c.plan.Queries {
-		if q.Level == ml.Index && q != lv.From {
+		if q.Level != ml.Index || q == lv.From {
+			continue
+		}
+		if ml.Index != mapping.Course {
+			lv.Queries = append(lv.Queries, q)
+			continue
+		}
+		if q.ForUnselected() {
+			lv.Unselected = append(lv.Unselected, q)
+		}
+		if q.ForSelected() {
 			lv.Queries = append(lv.Queries, q)
 		}
 	}
@@ -502,6 +541,9 @@ func rowType(q *Query) types.Type {
 func (c *compiler) compileLevel(lv *Level, children types.Type) {
 	name := mapping.LevelNames[lv.Index]
 	env := types.Map{nameParams: c.paramsType(), nameReportDate: types.String}
+	if lv.Index == mapping.Course {
+		env[nameSplit] = types.String
+	}
 	for i := 0; i < lv.Index; i++ {
 		// Parents are evaluated after their children, so a child sees only
 		// what the parent has before evaluation: its columns and rows.
@@ -575,6 +617,7 @@ func (c *compiler) compileLevel(lv *Level, children types.Type) {
 		known = append(known, q.Columns...)
 	}
 	sort.Strings(known)
+	lv.env, lv.known = env, known
 	// Compile.
 	byName := map[string]*Step{}
 	var steps []*Step
@@ -663,38 +706,134 @@ func (c *compiler) order(steps []*Step, byName map[string]*Step, level string) [
 
 // splitEarly separates the steps that can run before the children are
 // built (they do not read the children's list) from the others. At the
-// course level codigoOferta, codigoGrupo and the include rule must be early:
-// they decide which courses are read at all.
+// course level it also sets apart the Mid steps, which read course queries
+// other than courses.from (attached once a batch is read), and makes Late
+// the steps that read split; codigoOferta and the include rule must be
+// early: they decide which courses are read at all.
 func (c *compiler) splitEarly(lv *Level) {
-	late := map[string]bool{}
 	children := childList[lv.Index]
-	for _, s := range lv.Steps { // already in dependency order
-		for _, id := range s.Prog.Idents {
-			if (children != "" && id == children) || late[id] {
-				late[s.Name] = true
+	isCourse := lv.Index == mapping.Course
+	// attached are the names a course step finds only once the batch's
+	// course queries are attached.
+	attached := map[string]bool{}
+	if isCourse {
+		for _, q := range lv.Queries {
+			if q == lv.From {
+				continue
+			}
+			attached[q.Name] = true
+			for _, col := range q.Columns {
+				if lv.Flat[col] == q {
+					attached[col] = true
+				}
 			}
 		}
 	}
+	// late: reads the children or split (transitively); mid: reads an
+	// attached query; byChildren: reads the children's list itself.
+	late, mid, byChildren := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	reads := func(ids []string) (l, m, ch bool) {
+		for _, id := range ids {
+			switch {
+			case children != "" && id == children:
+				l, ch = true, true
+			case isCourse && id == nameSplit:
+				l = true
+			case attached[id]:
+				m = true
+			}
+			l, m, ch = l || late[id], m || mid[id], ch || byChildren[id]
+		}
+		return l, m, ch
+	}
+	for _, s := range lv.Steps { // already in dependency order
+		late[s.Name], mid[s.Name], byChildren[s.Name] = reads(s.Prog.Idents)
+	}
 	for _, s := range lv.Steps {
-		if !late[s.Name] {
+		switch {
+		case late[s.Name]:
+			lv.Late = append(lv.Late, s)
+		case mid[s.Name]:
+			lv.Mid = append(lv.Mid, s)
+		default:
 			lv.Early = append(lv.Early, s)
+		}
+		if !isCourse {
 			continue
 		}
-		lv.Late = append(lv.Late, s)
-		if lv.Index == mapping.Course && (s.Name == "codigoOferta" || s.Name == "codigoGrupo") {
-			c.errAt(s.Pos, "«courses.fields.%s» no puede depender de «students»: identifica al curso antes de leer sus alumnos", s.Name)
+		switch {
+		case s.Name == "codigoOferta" && byChildren[s.Name]:
+			c.errAt(s.Pos, "«courses.fields.codigoOferta» no puede depender de «students»: identifica al curso antes de leer sus alumnos")
+		case s.Name == "codigoOferta" && (late[s.Name] || mid[s.Name]):
+			c.errAt(s.Pos, "«courses.fields.codigoOferta» solo puede leer la consulta de «courses.from» y «params»: identifica al curso antes de leer nada más (no puede depender de «split» ni de otras consultas)")
+		case s.Name == "codigoGrupo" && byChildren[s.Name]:
+			c.errAt(s.Pos, "«courses.fields.codigoGrupo» no puede depender de «students»: identifica al envío antes de leer sus alumnos (para un código por grupo use «courses.split» y «split»)")
 		}
 	}
 	if lv.Include != nil {
-		for _, id := range lv.Include.Idents {
-			if (children != "" && id == children) || late[id] {
-				lv.IncludeLate = true
-			}
-		}
-		if lv.IncludeLate && lv.Index == mapping.Course {
-			c.errAt(lv.Include.Text.Pos, "«courses.include» no puede depender de «students»: decide qué cursos leer antes de leerlos")
+		l, m, _ := reads(lv.Include.Idents)
+		lv.IncludeLate = l
+		if isCourse && (l || m) {
+			c.errAt(lv.Include.Text.Pos, "«courses.include» solo puede leer la consulta de «courses.from» y «params»: decide qué cursos leer antes de leerlos")
 		}
 	}
+}
+
+// compileSplit compiles courses.split against the student level: it is
+// evaluated per student, after the student's own expressions.
+func (c *compiler) compileSplit() {
+	clv, slv := c.plan.Levels[mapping.Course], c.plan.Levels[mapping.Student]
+	if clv.Level.Split.IsZero() || slv.env == nil {
+		return
+	}
+	p, ds := c.ev.Compile(clv.Level.Split, slv.env, slv.known)
+	c.ds.Add(ds...)
+	if p == nil {
+		return
+	}
+	for _, field := range p.Members[parentName[mapping.Course]] {
+		for _, s := range clv.Late {
+			if s.Name == field {
+				c.errAt(p.Text.Pos, "«courses.split» no puede leer «course.%s»: se calcula después de repartir a los alumnos", field)
+			}
+		}
+	}
+	clv.SplitProg = p
+}
+
+// compileUnselected compiles courses.unselected: it sees the courses.from
+// row and the course's early values (those that select it), the rows of
+// the course queries with «selection: unselected» or «all», params,
+// reportDate and staticList.
+func (c *compiler) compileUnselected() {
+	clv := c.plan.Levels[mapping.Course]
+	t := clv.Level.Unselected
+	if t.IsZero() {
+		return
+	}
+	env := types.Map{nameParams: c.paramsType(), nameReportDate: types.String, nameStaticList: types.Bool}
+	if clv.From != nil {
+		for col, q := range clv.Flat {
+			if q == clv.From {
+				env[col] = types.Any
+			}
+		}
+		env[clv.From.Name] = rowType(clv.From)
+	}
+	for _, s := range clv.Early {
+		env[s.Name] = types.Any
+	}
+	for _, q := range clv.Unselected {
+		env[q.Name] = rowType(q)
+	}
+	known := make([]string, 0, len(env))
+	for k := range env {
+		known = append(known, k)
+	}
+	sort.Strings(known)
+	p, ds := c.ev.Compile(t, env, known)
+	c.ds.Add(ds...)
+	clv.UnselectedProg = p
 }
 
 // checkParentReads reports children that read a parent's value computed

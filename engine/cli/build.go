@@ -150,36 +150,46 @@ func addBuildFlags(fs *flag.FlagSet) *buildFlags {
 	return bf
 }
 
+// built is what buildAll read from Moodle: the courses built, and the
+// courses the selection left out that the mapping reports.
+type built struct {
+	plan       *build.Plan
+	results    []*build.CourseResult
+	unselected []build.UnselectedCourse
+	stats      build.Stats
+}
+
 // buildAll compiles the mapping, reads the database and builds every
 // course, validating each payload. The token is set in the payloads.
-func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token string) (*build.Plan, []*build.CourseResult, build.Stats, int) {
+func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token string) (*built, int) {
 	plan, ds := loadPlan(e, path)
 	if ds.HasErrors() || plan == nil {
 		ds.Print(e.Stderr)
 		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) antes de continuar")
-		return nil, nil, build.Stats{}, ExitProblems
+		return &built{}, ExitProblems
 	}
 	m := plan.Mapping
 	if m.Sence.RutOtec == "" {
 		fmt.Fprintf(e.Stderr, "%s: falta sence.rutOtec (el RUT de la OTEC, como 76543210-3)\n", m.File)
-		return nil, nil, build.Stats{}, ExitProblems
+		return &built{}, ExitProblems
 	}
 	date, err := reportDate(e, *bf.date)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
-		return nil, nil, build.Stats{}, ExitUsage
+		return &built{}, ExitUsage
 	}
 	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
-		return nil, nil, build.Stats{}, ExitFailed
+		return &built{}, ExitFailed
 	}
 	defer db.Close()
 	v, err := schema.New()
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
-		return nil, nil, build.Stats{}, ExitFailed
+		return &built{}, ExitFailed
 	}
+	out := &built{plan: plan}
 	var results []*build.CourseResult
 	stats, err := build.Build(ctx, db, plan, build.Options{
 		ReportDate:        date,
@@ -188,6 +198,7 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 		Sessions:          bf.sessions,
 		RecomputeSessions: bf.recompute,
 		Now:               e.Now,
+		OnUnselected:      func(u build.UnselectedCourse) { out.unselected = append(out.unselected, u) },
 	}, func(r *build.CourseResult) error {
 		if r.Payload != nil {
 			r.Payload.RutOtec, r.Payload.Token = m.Sence.RutOtec, token
@@ -195,20 +206,23 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 		results = append(results, r)
 		return nil
 	})
+	out.results, out.stats = results, stats
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
-		return nil, nil, stats, ExitFailed
+		return out, ExitFailed
 	}
 	if len(bf.courses) > 0 {
 		for _, c := range bf.courses {
 			if !slices.ContainsFunc(results, func(r *build.CourseResult) bool {
 				return r.CodigoOferta == c || r.CourseID == c
+			}) && !slices.ContainsFunc(out.unselected, func(u build.UnselectedCourse) bool {
+				return u.Shortname == c || u.CourseID == c
 			}) {
 				fmt.Fprintf(e.Stderr, "aviso: el curso «%s» no está entre los cursos SENCE del mapeo\n", c)
 			}
 		}
 	}
-	return plan, results, stats, ExitOK
+	return out, ExitOK
 }
 
 // checker validates a payload with its authentication filled in.
@@ -246,11 +260,12 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 		}
 		token = t
 	}
-	plan, results, stats, code := buildAll(ctx, e, pos[0], bf, token)
+	b, code := buildAll(ctx, e, pos[0], bf, token)
 	if code != ExitOK {
 		return code
 	}
-	sum := summarize(plan, results, *bf.date, e)
+	results := b.results
+	sum := summarize(b, *bf.date, e)
 	if *bf.strict && (sum.Excluded > 0 || sum.Failed > 0) {
 		printSummary(e.Stdout, sum)
 		fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se escribió nada")
@@ -266,7 +281,10 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 	if *out != "" {
 		fmt.Fprintf(e.Stdout, "\nArchivos escritos en %s (%d cursos, resumen.json)\n", *out, sum.Sendable)
 	}
-	_ = stats
+	if sum.Sendable == 0 {
+		fmt.Fprintln(e.Stderr, nothingToSend(sum))
+		return ExitProblems
+	}
 	if sum.Failed > 0 {
 		return ExitProblems
 	}
@@ -374,6 +392,23 @@ type Summary struct {
 	Excluded   int             `json:"alumnosExcluidos"`
 	Failed     int             `json:"cursosConError"`
 	Sendable   int             `json:"cursosParaEnviar"`
+	// Unselected are the Moodle courses the selection left out that look
+	// like SENCE courses (or that the include rule left out with a reason).
+	Unselected []build.UnselectedCourse `json:"cursosNoSeleccionados"`
+}
+
+// nothingToSend says why a build gave no course to send and what to do.
+func nothingToSend(s *Summary) string {
+	msg := "no hay ningún curso para enviar"
+	switch {
+	case len(s.Courses) == 0 && len(s.Unselected) > 0:
+		msg += ": ningún curso de Moodle quedó seleccionado como curso SENCE, y los que parecen serlo se listan arriba con qué hacer"
+	case len(s.Courses) == 0:
+		msg += ": ningún curso de Moodle quedó seleccionado como curso SENCE; revise params.courseCodePattern (o courses.list) y los nombres cortos de los cursos"
+	default:
+		msg += ": revise los errores y exclusiones de cada curso, más arriba"
+	}
+	return msg
 }
 
 // CourseSummary is one course of a Summary.
@@ -388,13 +423,16 @@ type CourseSummary struct {
 	Error        string            `json:"error,omitempty"`
 }
 
-func summarize(plan *build.Plan, results []*build.CourseResult, date string, e *Env) *Summary {
+func summarize(b *built, date string, e *Env) *Summary {
 	if date == "" {
 		d, _ := reportDate(e, "")
 		date = d.Format("2006-01-02")
 	}
-	s := &Summary{ReportDate: date}
-	for _, r := range results {
+	s := &Summary{ReportDate: date, Unselected: b.unselected}
+	if s.Unselected == nil {
+		s.Unselected = []build.UnselectedCourse{}
+	}
+	for _, r := range b.results {
 		cs := CourseSummary{CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Nombre: r.Label, Excluidos: r.Excluded, Notas: r.Notes}
 		if cs.Excluidos == nil {
 			cs.Excluidos = []build.Exclusion{}
@@ -446,14 +484,38 @@ func printSummary(w io.Writer, s *Summary) {
 				fmt.Fprintf(w, "  aviso %s: %s\n", n.Who, n.Msg)
 				continue
 			}
+			if n.Who == "" {
+				fmt.Fprintf(w, "  no se informa: %s\n", n.Msg)
+				continue
+			}
 			fmt.Fprintf(w, "  no se informa %s: %s\n", n.Who, n.Msg)
 		}
 	}
+	printUnselected(w, s.Unselected)
 	fmt.Fprintf(w, "\nTotal: %d cursos para enviar, %d alumnos incluidos, %d excluidos", s.Sendable, s.Included, s.Excluded)
 	if s.Failed > 0 {
 		fmt.Fprintf(w, ", %d cursos con error", s.Failed)
 	}
+	if n := len(s.Unselected); n > 0 {
+		fmt.Fprintf(w, ", %s", plural(n, "curso de Moodle que parece SENCE no se informa", "cursos de Moodle que parecen SENCE no se informan"))
+	}
 	fmt.Fprintln(w)
+}
+
+// printUnselected lists the Moodle courses the selection left out that
+// the mapping reports, by name.
+func printUnselected(w io.Writer, list []build.UnselectedCourse) {
+	if len(list) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nCursos de Moodle que no se informan a SENCE:")
+	for _, u := range list {
+		fmt.Fprintf(w, "  «%s»", u.Shortname)
+		if u.Fullname != "" && u.Fullname != u.Shortname {
+			fmt.Fprintf(w, " (%s)", u.Fullname)
+		}
+		fmt.Fprintf(w, ", id %s: %s\n", u.CourseID, u.Reason)
+	}
 }
 
 func paren(s string) string {

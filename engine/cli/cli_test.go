@@ -139,17 +139,18 @@ func TestExportWritesPrivateFilesWithoutToken(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	env := map[string]string{"SENCE_TOKEN": secretToken}
 	r := run(t, env, "export", filepath.Join(dir, "mapping.yaml"), "--date", "2026-11-20", "--out", out)
-	if r.code != ExitOK {
+	// The demo's course without module codes cannot be sent: exit 1.
+	if r.code != ExitProblems {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"Curso CAP-26-01-13-0101-1", "excluido", "Total: 4 cursos para enviar"} {
+	for _, want := range []string{"Curso CAP-26-01-13-0101-1", "excluido", "Total: 5 cursos para enviar", "1 cursos con error", "«BODEGA 2026»"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 		}
 	}
 	files, _ := filepath.Glob(filepath.Join(out, "*.json"))
-	if len(files) != 5 {
-		t.Fatalf("want 4 courses and resumen.json, got %v", files)
+	if len(files) != 6 {
+		t.Fatalf("want 5 courses and resumen.json, got %v", files)
 	}
 	for _, f := range files {
 		st, _ := os.Stat(f)
@@ -166,7 +167,8 @@ func TestExportWritesPrivateFilesWithoutToken(t *testing.T) {
 	}
 	var sum Summary
 	b, _ := os.ReadFile(filepath.Join(out, "resumen.json"))
-	if err := json.Unmarshal(b, &sum); err != nil || sum.Excluded != 4 || sum.Sendable != 4 {
+	if err := json.Unmarshal(b, &sum); err != nil || sum.Excluded != 4 || sum.Sendable != 5 || sum.Failed != 1 ||
+		len(sum.Unselected) != 1 || sum.Unselected[0].Shortname != "BODEGA 2026" {
 		t.Errorf("resumen.json: %+v %v", sum, err)
 	}
 	// --include-token writes the real token, on request only.
@@ -192,7 +194,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"== engine export", "Total: 4 cursos para enviar, 78 alumnos incluidos, 4 excluidos", "proceso SENCE 1", "[012]", "77 alumnos aceptados, 1 rechazados",
+	for _, want := range []string{"== engine export", "Total: 5 cursos para enviar, 90 alumnos incluidos, 4 excluidos", "proceso SENCE 1", "[012]", "89 alumnos aceptados, 1 rechazados",
 		"aviso módulo PRES028008000558: no tiene clase sincrónica", "agregue zoom a params.syncModules"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)

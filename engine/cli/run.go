@@ -183,7 +183,8 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 	}
 
 	bf := &buildFlags{date: &o.date, courses: o.courses, strict: &o.strict, sessions: ledger, recompute: o.fullDedication}
-	_, results, stats, code := buildAll(ctx, e, path, bf, payload.RedactedToken)
+	b, code := buildAll(ctx, e, path, bf, payload.RedactedToken)
+	results, stats := b.results, b.stats
 	if stats.SessionsResumed+stats.SessionsFull > 0 {
 		o.log.Info("dedicación desde el registro de eventos de Moodle",
 			"cursos_desde_la_ejecucion_anterior", stats.SessionsResumed, "cursos_desde_el_inicio", stats.SessionsFull, "filas_leidas", stats.Rows)
@@ -192,7 +193,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		return finish(sess.Abort(ctx, "no se pudieron construir los envíos desde Moodle (vea los errores más arriba): no se envió nada"))
 	}
 	if o.strict {
-		if sum := summarize(plan, results, o.date, e); sum.Excluded > 0 || sum.Failed > 0 {
+		if sum := summarize(b, o.date, e); sum.Excluded > 0 || sum.Failed > 0 {
 			printSummary(e.Stdout, sum)
 			sess.Abort(ctx, "--strict: hay alumnos excluidos o cursos con error; no se envió nada")
 			return ExitProblems
@@ -220,6 +221,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 	if conn != nil && conn.simulated && !o.dryRun {
 		fmt.Fprintln(e.Stdout, "(envío al simulador local de SENCE, no al servicio real)")
 	}
+	sess.Unselected(b.unselected)
 	return finish(sess.Execute(ctx, results))
 }
 

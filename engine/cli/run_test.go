@@ -116,7 +116,7 @@ func TestRunDemo(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"simulador local de SENCE", "rechazado 20111222-2 [012]", "excluido usuario Moodle id 9", "Informe: " + filepath.Join(dd, "reports", "run-1.json")} {
+	for _, want := range []string{"simulador local de SENCE", "rechazado 20111222-2 (Benjamín Araya Quiroz) [012]", "excluido usuario Moodle id 9", "Informe: " + filepath.Join(dd, "reports", "run-1.json")} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
@@ -125,7 +125,8 @@ func TestRunDemo(t *testing.T) {
 		t.Errorf("no log lines on a non-terminal stderr:\n%s", r.stderr)
 	}
 	rep := readReport(t, filepath.Join(dd, "reports", "run-1.json"))
-	if rep.Outcome != nightly.OutcomeProblems || rep.Totals.CoursesSent != 4 || rep.Totals.Rejected != 1 || rep.Totals.Excluded != 4 || rep.Totals.Accepted != 77 {
+	if rep.Outcome != nightly.OutcomeProblems || rep.Totals.CoursesSent != 5 || rep.Totals.Rejected != 1 || rep.Totals.Excluded != 4 || rep.Totals.Accepted != 89 ||
+		rep.Totals.CoursesInError != 1 || rep.Totals.Unselected != 1 || len(rep.Unselected) != 1 || rep.Unselected[0].Shortname != "BODEGA 2026" {
 		t.Fatalf("report: %s %+v", rep.Outcome, rep.Totals)
 	}
 	var rejected *nightly.StudentReport
@@ -144,7 +145,7 @@ func TestRunDemo(t *testing.T) {
 
 	// The same night again: nothing is sent twice.
 	r = runCmd(ctx, clock, "run", mapping, "--date", "2026-11-20")
-	if r.code != ExitProblems || strings.Count(r.stdout, ": ya-enviado") != 4 {
+	if r.code != ExitProblems || strings.Count(r.stdout, ": ya-enviado") != 5 {
 		t.Fatalf("second run: exit %d\n%s", r.code, r.stdout)
 	}
 	if n := len(simProcesses(t, simState)); n != sent {
@@ -155,7 +156,10 @@ func TestRunDemo(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("status exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"#2  2026-11-20 22:30  noche 2026-11-20  con problemas", "#1 ", "rechazado 20111222-2 [012]", "excluido moodle:9 (Juan Pérez Cofré)", "Cursos con envíos pendientes, sin confirmar, fallidos o sin enviar:\n  (ninguno)"} {
+	for _, want := range []string{"#2  2026-11-20 22:30  noche 2026-11-20  con problemas", "#1 ", "rechazado 20111222-2 (Benjamín Araya Quiroz) [012]", "excluido moodle:9 (Juan Pérez Cofré)",
+		"Cursos con envíos pendientes, sin confirmar, fallidos o sin enviar:\n  CAP-26-01-13-0105-1: error\n    ninguna sección lleva un código de módulo SENCE",
+		"curso de Moodle no seleccionado, BODEGA 2026 (Gestión de bodega e inventarios): su nombre corto no calza",
+		"no se informa en el curso CAP-26-01-13-0106-1, María José Zúñiga Carrasco 14296416-3: dejó de estar activo"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, r.stdout)
 		}
@@ -170,7 +174,7 @@ func TestRunDemo(t *testing.T) {
 func TestRunDryRunSendsNothing(t *testing.T) {
 	dd := demoDir(t)
 	r := runCmd(context.Background(), newClock(22, 30), "run", filepath.Join(dd, "mapping.yaml"), "--date", "2026-11-20", "--dry-run")
-	if r.code != ExitProblems || !strings.Contains(r.stdout, "Simulación (--dry-run: no se envió nada)") || !strings.Contains(r.stdout, "78 alumnos se enviarían") {
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "Simulación (--dry-run: no se envió nada)") || !strings.Contains(r.stdout, "90 alumnos se enviarían") {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(dd, ".sence-simulator.json")); err == nil {
@@ -193,7 +197,7 @@ func TestRunWindow(t *testing.T) {
 		t.Fatalf("refused run not recorded:\n%s", r.stdout)
 	}
 	r = runCmd(ctx, newClock(15, 0), "run", mapping, "--date", "2026-11-20", "--ignore-window")
-	if r.code != ExitProblems || srv.Counts().Sends != 4 {
+	if r.code != ExitProblems || srv.Counts().Sends != 5 {
 		t.Fatalf("--ignore-window: exit %d, %d sends\n%s", r.code, srv.Counts().Sends, r.stdout)
 	}
 
@@ -204,7 +208,7 @@ func TestRunWindow(t *testing.T) {
 	defer func(s func(context.Context, time.Duration) error) { runSleep = s }(runSleep)
 	runSleep = clock.Sleep
 	r = runCmd(ctx, clock, "run", mapping, "--wait-window")
-	if r.code != ExitProblems || !strings.Contains(r.stderr, "el envío comienza a las 22:00") || srv2.Counts().Sends != 4 {
+	if r.code != ExitProblems || !strings.Contains(r.stderr, "el envío comienza a las 22:00") || srv2.Counts().Sends != 5 {
 		t.Fatalf("--wait-window: exit %d, %d sends\n%s\n%s", r.code, srv2.Counts().Sends, r.stdout, r.stderr)
 	}
 	l, _ := state.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))
@@ -248,11 +252,11 @@ func TestRunSenceDown(t *testing.T) {
 	mapping := realMapping(t, url)
 	ctx := context.Background()
 	r := runCmd(ctx, newClock(22, 30), "run", mapping, "--date", "2026-11-20")
-	if r.code != ExitFailed || strings.Count(r.stdout, ": pendiente") != 4 {
+	if r.code != ExitFailed || strings.Count(r.stdout, ": pendiente") != 5 {
 		t.Fatalf("down: exit %d\n%s", r.code, r.stdout)
 	}
 	r = runCmd(ctx, newClock(22, 40), "status", mapping)
-	if r.code != ExitProblems || strings.Count(r.stdout, ": pendiente (codigoEnvio") != 4 {
+	if r.code != ExitProblems || strings.Count(r.stdout, ": pendiente (codigoEnvio") != 5 {
 		t.Fatalf("status: %s", r.stdout)
 	}
 	// SENCE is back on the same address.
@@ -262,7 +266,7 @@ func TestRunSenceDown(t *testing.T) {
 	}
 	defer back.Close()
 	r = runCmd(ctx, newClock(22, 50), "run", mapping, "--date", "2026-11-20")
-	if r.code != ExitProblems || strings.Count(r.stdout, "SENCE no lo recibió") != 4 || back.Counts().Sends != 4 {
+	if r.code != ExitProblems || strings.Count(r.stdout, "SENCE no lo recibió") != 5 || back.Counts().Sends != 5 {
 		t.Fatalf("back: exit %d, %d sends\n%s", r.code, back.Counts().Sends, r.stdout)
 	}
 }
@@ -312,8 +316,8 @@ func TestRunSeedFromHistory(t *testing.T) {
 	}
 	os.RemoveAll(filepath.Join(filepath.Dir(mapping), "state"))
 	r := runCmd(ctx, newClock(22, 40), "run", mapping, "--date", "2026-11-20", "--dry-run", "--seed-from-history", "--since", "2000-01-01")
-	if r.code != ExitProblems || !strings.Contains(r.stdout, "Historial de SENCE desde 2000-01-01: 4 procesos") ||
-		!strings.Contains(r.stdout, "se registró lo que SENCE ya aceptó de 78 alumnos") { // no roster: 20111222-2 is accepted too
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "Historial de SENCE desde 2000-01-01: 5 procesos") ||
+		!strings.Contains(r.stdout, "se registró lo que SENCE ya aceptó de 90 alumnos") { // no roster: 20111222-2 is accepted too
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	l, err := state.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))

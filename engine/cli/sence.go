@@ -106,6 +106,15 @@ func windowCheck(e *Env, conn *senceConn, m *mapping.Mapping, ignore bool) bool 
 }
 
 // codigoEnvio names one send, so it can be found in SENCE's history.
+// courseName is how a payload is named to a person: its codigoOferta, and
+// its codigoGrupo when it differs (a course sent in several sections).
+func courseName(oferta, grupo string) string {
+	if grupo != "" && grupo != oferta {
+		return oferta + " grupo " + grupo
+	}
+	return oferta
+}
+
 func codigoEnvio(c *payload.Course, now time.Time) string {
 	s := fmt.Sprintf("%s-%s", c.CodigoOferta, now.In(build.Santiago).Format("20060102-150405"))
 	if c.CodigoGrupo != c.CodigoOferta {
@@ -131,10 +140,10 @@ func sendOne(ctx context.Context, w io.Writer, client *sence.Client, c payload.C
 	if err != nil {
 		rep.Failed++
 		if errors.Is(err, sence.ErrUnknownOutcome) {
-			fmt.Fprintf(w, "\nCurso %s: SIN CONFIRMAR (codigoEnvio %s): %v\n", c.CodigoOferta, orDash(c.CodigoEnvio), err)
+			fmt.Fprintf(w, "\nCurso %s: SIN CONFIRMAR (codigoEnvio %s): %v\n", courseName(c.CodigoOferta, c.CodigoGrupo), orDash(c.CodigoEnvio), err)
 			return nil
 		}
-		fmt.Fprintf(w, "\nCurso %s: NO ENVIADO: %v\n", c.CodigoOferta, err)
+		fmt.Fprintf(w, "\nCurso %s: NO ENVIADO: %v\n", courseName(c.CodigoOferta, c.CodigoGrupo), err)
 		return nil
 	}
 	printSendResult(w, res)
@@ -150,7 +159,7 @@ func sendOne(ctx context.Context, w io.Writer, client *sence.Client, c payload.C
 
 func printSendResult(w io.Writer, res *sence.SendResult) {
 	a, r, u := res.Count()
-	fmt.Fprintf(w, "\nCurso %s: proceso SENCE %s, %d aceptados, %d rechazados, %d sin cambios\n", res.Course.CodigoOferta, orDash(res.IDProceso), a, r, u)
+	fmt.Fprintf(w, "\nCurso %s: proceso SENCE %s, %d aceptados, %d rechazados, %d sin cambios\n", courseName(res.Course.CodigoOferta, res.Course.CodigoGrupo), orDash(res.IDProceso), a, r, u)
 	if res.Note != "" {
 		fmt.Fprintf(w, "  nota: %s\n", res.Note)
 	}
@@ -206,12 +215,17 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 			return ExitFailed
 		}
 	} else {
-		_, results, _, code := buildAll(ctx, e, pos[0], bf, payload.RedactedToken)
+		b, code := buildAll(ctx, e, pos[0], bf, payload.RedactedToken)
 		if code != ExitOK {
 			return code
 		}
-		sum := summarize(plan, results, *bf.date, e)
+		results := b.results
+		sum := summarize(b, *bf.date, e)
 		printSummary(e.Stdout, sum)
+		if sum.Sendable == 0 {
+			fmt.Fprintln(e.Stderr, nothingToSend(sum))
+			return ExitProblems
+		}
 		excluded = sum.Excluded + sum.Failed
 		if *bf.strict && excluded > 0 {
 			fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se envía nada")

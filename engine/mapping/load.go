@@ -627,7 +627,7 @@ func (l *loader) queries(v *yaml.Node, m *Mapping) {
 		}
 		q := Query{Name: name, Pos: l.pos(k), Level: -1}
 		where := "queries." + name
-		l.fields(v, where, []string{"level", "sql", "multiple", "types", "when", "sessions"}, func(key string, k, v *yaml.Node) {
+		l.fields(v, where, []string{"level", "sql", "multiple", "types", "when", "sessions", "selection"}, func(key string, k, v *yaml.Node) {
 			switch key {
 			case "level":
 				s := l.str(v, where+".level")
@@ -656,6 +656,12 @@ func (l *loader) queries(v *yaml.Node, m *Mapping) {
 				})
 			case "when":
 				q.When = l.text(v, where+".when")
+			case "selection":
+				q.Selection = l.str(v, where+".selection")
+				q.SelectionPos = l.pos(v)
+				if !contains(Selections, q.Selection) {
+					l.errorf(v, "«%s.selection» debe ser %s; se obtuvo «%s»", where, strings.Join(Selections, ", "), q.Selection)
+				}
 			case "sessions":
 				s := &Sessions{Pos: l.pos(k)}
 				l.fields(v, where+".sessions", []string{"time", "gap", "minLength"}, func(key string, k, v *yaml.Node) {
@@ -679,6 +685,12 @@ func (l *loader) queries(v *yaml.Node, m *Mapping) {
 		}
 		if q.Level < 0 && q.LevelPos.Line == 0 {
 			l.errorf(k, "a la consulta «%s» le falta «level» (%s)", name, strings.Join(LevelNames[:], ", "))
+		}
+		if q.Selection != "" && q.Level >= 0 && q.Level != Course {
+			l.diags.Errorf(q.SelectionPos.File, q.SelectionPos.Line, q.SelectionPos.Col, "«%s.selection» solo sirve en consultas de nivel courses", where)
+		}
+		if q.Selection == "" {
+			q.Selection = SelectSelected
 		}
 		m.Queries = append(m.Queries, q)
 	})
@@ -717,7 +729,7 @@ func (l *loader) level(k, v *yaml.Node, lv *Level) {
 		known = append(known, "warnings")
 	}
 	if lv.Index == Course {
-		known = append(known, "list")
+		known = append(known, "list", "split", "unselected")
 	}
 	l.fields(v, name, known, func(key string, k, v *yaml.Node) {
 		switch key {
@@ -731,6 +743,10 @@ func (l *loader) level(k, v *yaml.Node, lv *Level) {
 			}
 		case "include":
 			lv.Include = l.text(v, name+".include")
+		case "split":
+			lv.Split = l.text(v, name+".split")
+		case "unselected":
+			lv.Unselected = l.text(v, name+".unselected")
 		case "vars", "fields", "warnings":
 			var out []Field
 			l.fields(v, name+"."+key, nil, func(fname string, k, v *yaml.Node) {

@@ -154,7 +154,31 @@ type Query struct {
 	TypesPos Pos
 	When     Text
 	Sessions *Sessions
-	Pos      Pos
+	// Selection says which courses a courses-level query reads: the
+	// selected ones (the default), the ones the selection left out (for
+	// courses.unselected), or both.
+	Selection    string
+	SelectionPos Pos
+	Pos          Pos
+}
+
+// Values of Query.Selection.
+const (
+	SelectSelected   = "selected"
+	SelectUnselected = "unselected"
+	SelectAll        = "all"
+)
+
+// Selections are the values Query.Selection accepts.
+var Selections = []string{SelectSelected, SelectUnselected, SelectAll}
+
+// ForSelected reports whether the query runs over the selected courses.
+func (q *Query) ForSelected() bool { return q.Selection != SelectUnselected }
+
+// ForUnselected reports whether the query runs over the courses the
+// selection left out.
+func (q *Query) ForUnselected() bool {
+	return q.Level == Course && (q.Selection == SelectUnselected || q.Selection == SelectAll)
 }
 
 // Sessions asks the engine to turn an ordered event query into dedication
@@ -183,6 +207,14 @@ type Level struct {
 	Pos      Pos
 	// List is the static course list (courses level only).
 	List []ListedCourse
+	// Split (courses level only) is evaluated per student: the course is
+	// sent as one payload per distinct value, each with the students of
+	// that value (one per Moodle group, for instance).
+	Split Text
+	// Unselected (courses level only) is evaluated for every course the
+	// selection (include or list) left out: false, nil or "" says nothing;
+	// a text reports the course with that text.
+	Unselected Text
 }
 
 // Field is a named expression.

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/otec-tools/sence-engine/engine/build"
 )
 
 // Statuses of a course in a run, as the report and the ledger name them.
@@ -42,6 +44,9 @@ const (
 	StudentPending   = "pendiente"  // sent, outcome unknown yet
 	StudentNotSent   = "no-enviado" // the course was not sent
 	StudentDryRun    = "se-enviaria"
+	// StudentLeft: SENCE accepted the student before (in progress) and
+	// tonight Moodle no longer has them among the course's students.
+	StudentLeft = "retirado"
 )
 
 // Troubled are the student statuses engine status lists.
@@ -73,10 +78,13 @@ type Report struct {
 	// resolved first.
 	Resumed []ResumedSend   `json:"pendientesAnteriores,omitempty"`
 	Courses []*CourseReport `json:"cursos"`
-	Totals  Totals          `json:"totales"`
 	// Unconfirmed counts the courses «sin confirmar» (among Totals'
 	// CoursesUndone).
 	Unconfirmed int `json:"cursosSinConfirmar,omitempty"`
+	// Unselected are the Moodle courses the selection left out that look
+	// like SENCE courses: not sent, reported by name.
+	Unselected []build.UnselectedCourse `json:"cursosNoSeleccionados,omitempty"`
+	Totals     Totals                   `json:"totales"`
 	// Path is where the report was written ("" if it could not be).
 	Path string `json:"-"`
 }
@@ -140,11 +148,13 @@ type Totals struct {
 	NotSent         int `json:"noEnviados"`
 	WouldSend       int `json:"seEnviarian"`
 	WithRegressions int `json:"conRegresiones"`
+	Left            int `json:"retirados"`
+	Unselected      int `json:"cursosNoSeleccionados"`
 }
 
 // total recomputes Totals and Outcome from the courses.
 func (r *Report) total() {
-	t := Totals{Courses: len(r.Courses)}
+	t := Totals{Courses: len(r.Courses), Unselected: len(r.Unselected)}
 	for _, c := range r.Courses {
 		switch c.Status {
 		case CourseAccepted, CoursePartial, CourseRejected:
@@ -180,6 +190,8 @@ func (r *Report) total() {
 				t.NotSent++
 			case StudentDryRun:
 				t.WouldSend++
+			case StudentLeft:
+				t.Left++
 			}
 		}
 	}
@@ -203,12 +215,21 @@ func (r *Report) total() {
 // Summary is the report in one line.
 func (r *Report) Summary() string {
 	t := r.Totals
+	var s string
 	if r.DryRun {
-		return fmt.Sprintf("simulación: %d cursos, %d alumnos se enviarían, %d retenidos, %d omitidos, %d excluidos",
+		s = fmt.Sprintf("simulación: %d cursos, %d alumnos se enviarían, %d retenidos, %d omitidos, %d excluidos",
 			t.Courses, t.WouldSend, t.Held, t.Skipped, t.Excluded)
+	} else {
+		s = fmt.Sprintf("%d cursos: %d enviados, %d ya enviados esta noche, %d sin terminar; alumnos: %d aceptados, %d sin cambios, %d rechazados, %d retenidos, %d excluidos, %d omitidos",
+			t.Courses, t.CoursesSent, t.CoursesDone, t.CoursesUndone, t.Accepted, t.Unchanged, t.Rejected, t.Held, t.Excluded, t.Skipped)
 	}
-	return fmt.Sprintf("%d cursos: %d enviados, %d ya enviados esta noche, %d sin terminar; alumnos: %d aceptados, %d sin cambios, %d rechazados, %d retenidos, %d excluidos, %d omitidos",
-		t.Courses, t.CoursesSent, t.CoursesDone, t.CoursesUndone, t.Accepted, t.Unchanged, t.Rejected, t.Held, t.Excluded, t.Skipped)
+	if t.Left > 0 {
+		s += fmt.Sprintf(", %d retirados", t.Left)
+	}
+	if t.Unselected > 0 {
+		s += fmt.Sprintf("; %d cursos de Moodle que parecen SENCE no se informan", t.Unselected)
+	}
+	return s
 }
 
 // WriteText writes the report for a person: every course, and every
@@ -268,6 +289,16 @@ func (r *Report) WriteText(w io.Writer) {
 				line += ": " + s.Explanation
 			}
 			fmt.Fprintln(w, line)
+		}
+	}
+	if len(r.Unselected) > 0 {
+		fmt.Fprintln(w, "\nCursos de Moodle que no se informan a SENCE:")
+		for _, u := range r.Unselected {
+			fmt.Fprintf(w, "  «%s»", u.Shortname)
+			if u.Fullname != "" && u.Fullname != u.Shortname {
+				fmt.Fprintf(w, " (%s)", u.Fullname)
+			}
+			fmt.Fprintf(w, ", id %s: %s\n", u.CourseID, u.Reason)
 		}
 	}
 	fmt.Fprintf(w, "\nTotal: %s\n", r.Summary())

@@ -25,6 +25,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/state"
 )
@@ -150,6 +151,12 @@ func (s *Session) Abort(ctx context.Context, why string) *Report {
 	return s.finish(ctx)
 }
 
+// Unselected records the Moodle courses the selection left out that look
+// like SENCE courses: the report and engine status name them.
+func (s *Session) Unselected(list []build.UnselectedCourse) {
+	s.report.Unselected = list
+}
+
 // Execute reconciles, sends and records every course, then records the
 // end of the run and writes its report.
 func (s *Session) Execute(ctx context.Context, courses []*build.CourseResult) *Report {
@@ -161,6 +168,8 @@ func (s *Session) Execute(ctx context.Context, courses []*build.CourseResult) *R
 			s.prog.Students += len(r.Payload.ListaAlumnos)
 		}
 	}
+	left := s.leavers(ctx, courses)
+	s.notices(ctx, courses, left)
 	s.progress(nil)
 	var leftover []string // courses with pending sends that are not built tonight
 	if !s.cfg.DryRun {
@@ -201,6 +210,9 @@ func (s *Session) Execute(ctx context.Context, courses []*build.CourseResult) *R
 		}()
 	}
 	wg.Wait()
+	for i, list := range left {
+		s.report.Courses[i].Students = append(s.report.Courses[i].Students, list...)
+	}
 	if ctx.Err() != nil {
 		s.report.Interrupted = true
 		s.report.Messages = append(s.report.Messages, "la ejecución se detuvo por una señal de término: terminó el envío en curso, lo registró y no envió más cursos; la próxima ejecución continúa")
@@ -243,6 +255,123 @@ func (s *Session) finish(ctx context.Context) *Report {
 	}
 	s.cfg.Log.Info("ejecución terminada", "ejecucion", s.rec.ID, "resultado", r.Outcome, "resumen", r.Summary(), "informe", r.Path)
 	return r
+}
+
+// leavers finds, per course code built tonight, the students SENCE
+// accepted in progress (estado 1) who are not among tonight's students of
+// any of its sections: not sent, excluded nor left out with a reason.
+// Their enrolment was removed, their student role taken away or their
+// user deleted: SENCE keeps what it accepted, so they are reported by
+// name, under the course report of their section (or the first of the
+// course). A course code with a course error is not checked: its students
+// were not read.
+func (s *Session) leavers(ctx context.Context, courses []*build.CourseResult) map[int][]*StudentReport {
+	byOferta := map[string][]int{}
+	var order []string
+	for i, r := range courses {
+		if _, ok := byOferta[r.CodigoOferta]; !ok {
+			order = append(order, r.CodigoOferta)
+		}
+		byOferta[r.CodigoOferta] = append(byOferta[r.CodigoOferta], i)
+	}
+	out := map[int][]*StudentReport{}
+	for _, oferta := range order {
+		idx := byOferta[oferta]
+		present := map[string]bool{}
+		broken := oferta == ""
+		for _, i := range idx {
+			r := courses[i]
+			if r.Err != nil {
+				broken = true
+			}
+			if r.Payload != nil {
+				for _, a := range r.Payload.ListaAlumnos {
+					present[StudentKey(a)] = true
+				}
+			}
+			for _, x := range r.Excluded {
+				present[normRUT(x.RUT)] = true
+			}
+			for _, n := range r.Notes {
+				if n.RUT != "" {
+					present[normRUT(n.RUT)] = true
+				}
+			}
+		}
+		if broken {
+			continue
+		}
+		accepted, err := s.cfg.Ledger.AcceptedStudents(ctx, oferta)
+		if err != nil {
+			s.cfg.Log.Warn("no se pudo leer lo que SENCE aceptó antes, para buscar alumnos retirados", "codigoOferta", oferta, "error", err.Error())
+			continue
+		}
+		for _, a := range accepted {
+			if present[a.RUT] || a.Estado != 1 {
+				continue
+			}
+			at := idx[0]
+			for _, i := range idx {
+				if courses[i].CodigoGrupo == a.CodigoGrupo {
+					at = i
+				}
+			}
+			when := "antes"
+			if !a.At.IsZero() {
+				when = "el " + a.At.In(sence.Location).Format("2006-01-02")
+			}
+			sec := ""
+			if a.CodigoGrupo != "" && a.CodigoGrupo != oferta {
+				sec = " en la sección " + a.CodigoGrupo
+			}
+			out[at] = append(out[at], &StudentReport{RUT: a.RUT, Name: a.Label, Status: StudentLeft,
+				Explanation: fmt.Sprintf("SENCE aceptó su avance%s %s (%d %%, estado 1: cursando), pero esta noche no está entre los alumnos del curso en Moodle (matrícula eliminada, rol de alumno quitado o usuario borrado) y no se le envía nada: SENCE conserva ese avance. Si dejó el curso, infórmelo con su estado final: suspenda su matrícula en vez de eliminarla, y el mapeo (en el preset, params.leavers: send) le envía el estado 3; si es un error, vuelva a matricularlo",
+					sec, when, a.PorcentajeAvance)})
+		}
+	}
+	return out
+}
+
+// normRUT is a RUT as the ledger keys it ("12345678-K"), or the text as
+// given when it is not a valid RUT.
+func normRUT(s string) string {
+	if r, err := rut.Parse(s); err == nil {
+		return r.String()
+	}
+	return s
+}
+
+// notices records what tonight's build left out, so that engine status
+// shows it until the next run: Moodle courses that look like SENCE courses
+// but are not selected, what the build did not report and why, and the
+// students who left. A dry run records nothing.
+func (s *Session) notices(ctx context.Context, courses []*build.CourseResult, left map[int][]*StudentReport) {
+	if s.cfg.DryRun {
+		return
+	}
+	var ns []state.Notice
+	for _, u := range s.report.Unselected {
+		who := u.Shortname
+		if u.Fullname != "" && u.Fullname != u.Shortname {
+			who += " (" + u.Fullname + ")"
+		}
+		ns = append(ns, state.Notice{Kind: state.NoticeUnselected, Subject: who, Message: u.Reason})
+	}
+	for i, r := range courses {
+		for _, n := range r.Notes {
+			ns = append(ns, state.Notice{Kind: state.NoticeLeftOut, CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Subject: n.Who, Message: n.Msg})
+		}
+		for _, st := range left[i] {
+			who := st.RUT
+			if st.Name != "" {
+				who += " (" + st.Name + ")"
+			}
+			ns = append(ns, state.Notice{Kind: state.NoticeLeft, CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Subject: who, Message: st.Explanation})
+		}
+	}
+	if err := s.cfg.Ledger.SaveNotices(ctx, s.rec.ID, ns); err != nil {
+		s.cfg.Log.Error("no se pudieron registrar los avisos de la ejecución (engine status no los mostrará)", "error", err.Error())
+	}
 }
 
 // options are the options of every send and resolution of the run: wait
@@ -389,8 +518,11 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 	}
 	course, decisions := Reconcile(*r.Payload, accepted, s.cfg.Policy, s.cfg.SkipUnchanged)
 	var toSend []*StudentReport
-	for _, d := range decisions {
+	for i, d := range decisions {
 		st := &StudentReport{RUT: d.RUT}
+		if i < len(r.Sent) {
+			st.MoodleID, st.Name = r.Sent[i].UserID, r.Sent[i].Label
+		}
 		for _, g := range d.Regressions {
 			st.Regressions = append(st.Regressions, g.String())
 		}
@@ -462,6 +594,9 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 	}
 	cr.CodigoEnvio = send.CodigoEnvio
 	name := r.CodigoOferta
+	if r.CodigoGrupo != "" && r.CodigoGrupo != r.CodigoOferta {
+		name += " grupo " + r.CodigoGrupo // a course sent in several sections
+	}
 	s.progress(func(p *Progress) { p.Current = append(p.Current, name) })
 	defer s.progress(func(p *Progress) {
 		if i := slices.Index(p.Current, name); i >= 0 {

@@ -22,6 +22,11 @@ type Status struct {
 	Students []state.StudentRecord `json:"alumnosConProblemas"`
 	// Sessions are the dedication sessions kept for incremental runs.
 	Sessions []SessionsStatus `json:"dedicacionIncremental"`
+	// Notices are what the last run that built its courses left out and
+	// why (NoticesRun is its number): they do not make status fail, they
+	// keep nothing left out in silence.
+	Notices    []state.Notice `json:"avisos"`
+	NoticesRun int64          `json:"avisosDeEjecucion,omitempty"`
 }
 
 // SessionsStatus is what the ledger keeps of one sessions query.
@@ -63,6 +68,13 @@ var runWords = map[string]string{
 }
 
 const clock = "2006-01-02 15:04"
+
+// noticeWords introduce each kind of notice.
+var noticeWords = map[string]string{
+	state.NoticeUnselected: "curso de Moodle no seleccionado",
+	state.NoticeLeftOut:    "no se informa",
+	state.NoticeLeft:       "alumno retirado",
+}
 
 // ReadStatus reads a Status from the ledger.
 func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error) {
@@ -116,6 +128,14 @@ func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error)
 	if err != nil {
 		return nil, err
 	}
+	notices, runID, err := l.LatestNotices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.Notices, st.NoticesRun = notices, runID
+	if st.Notices == nil {
+		st.Notices = []state.Notice{}
+	}
 	st.Sessions = []SessionsStatus{}
 	for _, s := range streams {
 		st.Sessions = append(st.Sessions, SessionsStatus{Query: s.Stream, Courses: s.Courses, Keys: s.Keys,
@@ -153,7 +173,7 @@ func (st *Status) WriteText(w io.Writer) {
 	}
 	for _, c := range st.Undone {
 		fmt.Fprintf(w, "  %s", c.CodigoOferta)
-		if c.CodigoGrupo != c.CodigoOferta {
+		if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
 			fmt.Fprintf(w, " grupo %s", c.CodigoGrupo)
 		}
 		fmt.Fprintf(w, ": %s", c.Status)
@@ -177,6 +197,22 @@ func (st *Status) WriteText(w io.Writer) {
 				mark = s.Oldest + " a " + s.Newest
 			}
 			fmt.Fprintf(w, "  %s: %d cursos, %d alumnos o módulos, marca %s (guardado %s)\n", s.Query, s.Courses, s.Keys, mark, s.SavedAt)
+		}
+	}
+	if len(st.Notices) > 0 {
+		fmt.Fprintf(w, "\nAvisos de la ejecución %d (lo que no se informó a SENCE y por qué):\n", st.NoticesRun)
+		for _, n := range st.Notices {
+			fmt.Fprintf(w, "  %s", noticeWords[n.Kind])
+			if n.CodigoOferta != "" {
+				fmt.Fprintf(w, " en el curso %s", n.CodigoOferta)
+				if n.CodigoGrupo != "" && n.CodigoGrupo != n.CodigoOferta {
+					fmt.Fprintf(w, " grupo %s", n.CodigoGrupo)
+				}
+			}
+			if n.Subject != "" {
+				fmt.Fprintf(w, ", %s", n.Subject)
+			}
+			fmt.Fprintf(w, ": %s\n", n.Message)
 		}
 	}
 	fmt.Fprintln(w, "\nAlumnos con problemas:")

@@ -204,6 +204,23 @@ CREATE TABLE session_states (
 ALTER TABLE sends ADD COLUMN posted_at TEXT NOT NULL DEFAULT '';
 UPDATE sends SET posted_at = created_at WHERE status = 'pending';
 `,
+	// 4: what a run left out and why (notices: Moodle courses that look
+	// like SENCE courses but are not selected, sections and students not
+	// reported, students who left), and which runs got as far as
+	// building, so that engine status shows the notices of the last build.
+	`
+ALTER TABLE runs ADD COLUMN built INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE run_notices (
+	run_id        INTEGER NOT NULL REFERENCES runs(id),
+	seq           INTEGER NOT NULL,
+	kind          TEXT NOT NULL,
+	codigo_oferta TEXT NOT NULL DEFAULT '',
+	codigo_grupo  TEXT NOT NULL DEFAULT '',
+	subject       TEXT NOT NULL DEFAULT '',
+	message       TEXT NOT NULL,
+	PRIMARY KEY (run_id, seq)
+);
+`,
 }
 
 // SchemaVersion is the schema version this engine writes.

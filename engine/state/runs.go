@@ -143,7 +143,8 @@ func (l *Ledger) RunCourses(ctx context.Context, runID int64) ([]CourseRecord, e
 }
 
 // Troubled returns the students whose latest state, as recorded by the
-// last run that processed their course, is one of statuses.
+// last run that processed their course (any of its sections), is one of
+// statuses.
 func (l *Ledger) Troubled(ctx context.Context, statuses ...string) ([]StudentRecord, error) {
 	if len(statuses) == 0 {
 		return nil, nil
@@ -160,7 +161,7 @@ func (l *Ledger) Troubled(ctx context.Context, statuses ...string) ([]StudentRec
 	rows, err := l.db.QueryContext(ctx, `SELECT s.codigo_oferta, s.codigo_grupo, s.alumno, s.label, s.status, s.code, s.message
 		FROM students s
 		WHERE s.status IN (`+marks+`)
-		  AND s.run_id = (SELECT MAX(o.run_id) FROM students o WHERE o.codigo_oferta = s.codigo_oferta AND o.codigo_grupo = s.codigo_grupo)
+		  AND s.run_id = (SELECT MAX(o.run_id) FROM students o WHERE o.codigo_oferta = s.codigo_oferta)
 		ORDER BY s.codigo_oferta, s.codigo_grupo, s.status, s.alumno`, args...)
 	if err != nil {
 		return nil, err
@@ -177,12 +178,14 @@ func (l *Ledger) Troubled(ctx context.Context, statuses ...string) ([]StudentRec
 	return out, rows.Err()
 }
 
-// LatestCourses returns, per course, what the last run that processed it
-// did with it.
+// LatestCourses returns, per course code, what the last run that
+// processed it did with each of its sections: a section that run did not
+// send (its codigoGrupo changed, or the course failed before its sections
+// were known) is no longer listed.
 func (l *Ledger) LatestCourses(ctx context.Context) ([]CourseRecord, error) {
 	return l.courses(ctx, `SELECT c.codigo_oferta, c.codigo_grupo, c.label, c.status, c.codigo_envio, c.message
 		FROM run_courses c
-		WHERE c.run_id = (SELECT MAX(o.run_id) FROM run_courses o WHERE o.codigo_oferta = c.codigo_oferta AND o.codigo_grupo = c.codigo_grupo)
+		WHERE c.run_id = (SELECT MAX(o.run_id) FROM run_courses o WHERE o.codigo_oferta = c.codigo_oferta)
 		ORDER BY c.codigo_oferta, c.codigo_grupo`)
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +183,8 @@ func TestMigrationPostedAt(t *testing.T) {
 	}
 	// Back to schema 2, with one pending and one accepted send.
 	for _, q := range []string{
+		`DROP TABLE run_notices`,
+		`ALTER TABLE runs DROP COLUMN built`,
 		`ALTER TABLE sends DROP COLUMN posted_at`,
 		`UPDATE schema_version SET version = 2`,
 		`INSERT INTO runs (started_at, night, mapping, status) VALUES ('x', '2026-11-20', 'm', 'interrupted')`,
@@ -344,4 +347,52 @@ func TestLockReleasedWhenHolderIsKilled(t *testing.T) {
 		t.Fatalf("lock stuck after the holder died: %v", err)
 	}
 	l.Release()
+}
+
+// TestNoticesAndSections: engine status shows the notices of the last run
+// that built its courses (not of a later run refused before building), and
+// a course's latest state is that of the last run that processed its
+// course code: a section whose codigoGrupo changed since does not linger.
+func TestNoticesAndSections(t *testing.T) {
+	ctx := context.Background()
+	l := open(t)
+	if ns, id, err := l.LatestNotices(ctx); err != nil || id != 0 || len(ns) != 0 {
+		t.Fatalf("empty ledger: %v %d %v", ns, id, err)
+	}
+	r1 := &Run{StartedAt: t0, Night: "2026-11-20", Mapping: "m.yaml"}
+	l.StartRun(ctx, r1)
+	want := []Notice{
+		{Kind: NoticeUnselected, Subject: "BODEGA 2026", Message: "parece un curso SENCE"},
+		{Kind: NoticeLeft, CodigoOferta: "C1", CodigoGrupo: "C1", Subject: "11111111-1", Message: "SENCE aceptó su avance"},
+	}
+	if err := l.SaveNotices(ctx, r1.ID, want); err != nil {
+		t.Fatal(err)
+	}
+	// The course failed before its sections were known (no codigoGrupo).
+	l.SaveCourse(ctx, r1.ID, t0, CourseRecord{CodigoOferta: "C1", Status: "error", Message: "sin grupos"},
+		[]StudentRecord{{CodigoOferta: "C1", Alumno: "22222222-2", Status: "excluded"}})
+	r2 := &Run{StartedAt: t0.Add(time.Hour), Night: "2026-11-20", Mapping: "m.yaml"}
+	l.StartRun(ctx, r2) // refused before building: no notices
+	ns, id, err := l.LatestNotices(ctx)
+	if err != nil || id != r1.ID || !slices.Equal(ns, want) {
+		t.Fatalf("notices %+v of run %d (%v), want run %d's %+v", ns, id, err, r1.ID, want)
+	}
+	// The next run sends the course in two sections.
+	r3 := &Run{StartedAt: t0.Add(2 * time.Hour), Night: "2026-11-21", Mapping: "m.yaml"}
+	l.StartRun(ctx, r3)
+	l.SaveNotices(ctx, r3.ID, nil)
+	for _, g := range []string{"S1", "S2"} {
+		l.SaveCourse(ctx, r3.ID, t0, CourseRecord{CodigoOferta: "C1", CodigoGrupo: g, Status: "accepted"},
+			[]StudentRecord{{CodigoOferta: "C1", CodigoGrupo: g, Alumno: "3333333" + g[1:] + "-3", Status: "accepted"}})
+	}
+	cs, _ := l.LatestCourses(ctx)
+	if len(cs) != 2 || cs[0].CodigoGrupo != "S1" || cs[1].CodigoGrupo != "S2" {
+		t.Fatalf("latest courses: %+v", cs)
+	}
+	if tr, _ := l.Troubled(ctx, "excluded"); len(tr) != 0 {
+		t.Fatalf("stale trouble of the failed course: %+v", tr)
+	}
+	if ns, id, _ := l.LatestNotices(ctx); id != r3.ID || len(ns) != 0 {
+		t.Fatalf("notices after a clean build: %+v of run %d", ns, id)
+	}
 }

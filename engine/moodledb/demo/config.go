@@ -58,6 +58,13 @@ type Config struct {
 	// takes part generates in a course; actual counts vary with the
 	// student's engagement.
 	LogEventsPerStudent int
+	// EdgeCourses adds, after the non-SENCE course, the courses whose
+	// outcome is a report rather than a plain payload: one whose sections
+	// carry no module code, one taught in two sections (Moodle groups,
+	// with a course idnumber and a custom course field for codigoGrupo, a
+	// student who left), and one that looks like a SENCE course but whose
+	// short name is not a SENCE code.
+	EdgeCourses bool
 }
 
 // DefaultReportDate is the report date of DemoConfig.
@@ -75,6 +82,7 @@ func DemoConfig() Config {
 		ModulesPerCourse:    5,
 		ActivitiesPerModule: 7,
 		LogEventsPerStudent: 80,
+		EdgeCourses:         true,
 	}
 }
 
@@ -89,6 +97,7 @@ func Scaled(courses, enrolments int) Config {
 	c.ModulesPerCourse = 5
 	c.ActivitiesPerModule = 10
 	c.LogEventsPerStudent = 440 // some students never come: about 400 on average
+	c.EdgeCourses = false       // the benchmark measures SENCE courses only
 	return c
 }
 

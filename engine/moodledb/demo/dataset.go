@@ -19,9 +19,19 @@ const (
 	// as a problem (no usable RUT, no dates to report, …).
 	ExpectExcluded = "excluded"
 	// ExpectNotSent: the user is rightly not part of any payload and no
-	// problem is reported (not a student, not active, not started yet, not
-	// a SENCE course).
+	// problem is reported (not a student, not started yet, not a SENCE
+	// course).
 	ExpectNotSent = "not-sent"
+	// ExpectNoted: the student is not in the payload and the summary says
+	// why (a student who left: enrolment suspended or its method
+	// disabled).
+	ExpectNoted = "noted"
+	// ExpectCourseError: the user's course is not sent, and the cause is
+	// said once for the course (no section carries a module code).
+	ExpectCourseError = "course-error"
+	// ExpectUnselected: the user's course is not selected as a SENCE
+	// course but looks like one: it is reported by name.
+	ExpectUnselected = "unselected"
 )
 
 // Case names one special situation of the dataset, attached to a user in a
@@ -77,6 +87,11 @@ type Course struct {
 	// GradeCategoryID is the course's root grade category, GradeItemID its
 	// course total item.
 	GradeCategoryID, GradeItemID int64
+	// IDNumber is the course's «Número de ID del curso» ("" when unset),
+	// FieldValue its custom course field codigogrupo ("" when unset).
+	IDNumber, FieldValue string
+	// Groups are the course's Moodle groups.
+	Groups []*Group
 
 	idx                  int // position among SENCE courses; -1 for others
 	kind                 courseKind
@@ -88,6 +103,13 @@ type Course struct {
 	selfStatus           int
 	teachers             []int64 // editing teachers, the first grades
 	courseMin, courseMax float64 // course total range
+}
+
+// Group is a Moodle group and its members.
+type Group struct {
+	ID      int64
+	Name    string
+	Members []int64 // user ids
 }
 
 // Section is a course section; module sections carry a SENCE module code.
@@ -174,6 +196,10 @@ const (
 	kindLate    // running, some students start after the report date
 	kindNoDates // startdate and enddate 0
 	kindOther   // not a SENCE course
+	// The edge courses (Config.EdgeCourses).
+	kindNoCodes   // selected, but no section carries a module code
+	kindGroups    // taught in two sections: Moodle groups named with section codes
+	kindLookalike // module codes and students, but its short name is no SENCE code
 )
 
 type profile int
@@ -281,6 +307,9 @@ type generator struct {
 	usernames map[string]bool
 	byCourse  map[int]*Course // SENCE index → course
 	other     *Course
+	// The edge courses, nil without Config.EdgeCourses.
+	noCodes, grouped, lookalike *Course
+	groupN                      int64
 	// id counters
 	sectionN, cmN, gradeCatN, gradeItemN int64
 	instanceN                            map[string]int64
@@ -342,6 +371,87 @@ func (g *generator) courses() {
 		courseMin: 0, courseMax: 100,
 	}
 	ds.Courses = append(ds.Courses, g.other)
+	if ds.Config.EdgeCourses {
+		g.edgeCourses()
+	}
+}
+
+// edgeCourses adds the courses whose outcome is a report rather than a
+// plain payload. They come after every other course, so that the ids of
+// the others do not move.
+func (g *generator) edgeCourses() {
+	ds, clk := g.ds, g.ds.clk
+	add := func(kind courseKind, shortname string, start, end int) *Course {
+		idx := ds.Config.Courses + int(kind-kindNoCodes)
+		c := &Course{ID: int64(len(ds.Courses) + 1), Shortname: shortname, SENCE: true, idx: idx, kind: kind, category: 2,
+			Fullname: topics[idx%len(topics)].fullname, StartDate: clk.date(start), EndDate: clk.date(end)}
+		crng := rand.New(rand.NewPCG(ds.Config.Seed, 0xC0<<56|uint64(c.ID)))
+		c.timecreated = clk.at(start-20, 11*3600+int64(crng.IntN(3600)))
+		c.courseMin, c.courseMax = 0, 100
+		ds.Courses = append(ds.Courses, c)
+		return c
+	}
+	g.noCodes = add(kindNoCodes, fmt.Sprintf("CAP-26-01-13-%04d-1", 101+ds.Config.Courses), -40, 35)
+	g.grouped = add(kindGroups, fmt.Sprintf("CAP-26-01-13-%04d-1", 102+ds.Config.Courses), -30, 40)
+	g.grouped.IDNumber = "COD-SEC-000106100"
+	g.grouped.FieldValue = "COD-SEC-000106200"
+	// A coordinator typed the course's name where its SENCE code goes.
+	g.lookalike = add(kindLookalike, "BODEGA 2026", -25, 50)
+}
+
+// GroupCodes are the SENCE section codes of the grouped edge course's
+// Moodle groups, in order.
+var GroupCodes = []string{"COD-SEC-000106001", "COD-SEC-000106002"}
+
+// edgeUsers enrols the students of the edge courses, after every other
+// user so that their ids and random draws do not move.
+func (g *generator) edgeUsers() {
+	if g.noCodes == nil {
+		return
+	}
+	ds := g.ds
+	full := func(c *Course) userEnrolment { return g.ue(c, c.StartDate, c.EndDate) }
+	enrolSome := func(c *Course, n int) []*User {
+		crng := rand.New(rand.NewPCG(ds.Config.Seed, 0x5E<<56|uint64(c.ID)))
+		var out []*User
+		for range n {
+			u := g.student()
+			g.enrol(u, c, roleStudent, []profile{pMedium, pHigh, pLow, pComplete}[crng.IntN(4)], full(c))
+			out = append(out, u)
+		}
+		return out
+	}
+	us := enrolSome(g.noCodes, 4)
+	g.addCase(us[0], g.noCodes, "no-module-codes", ExpectCourseError, "no section name carries a module code: the course cannot be sent, said once")
+
+	c := g.grouped
+	us = enrolSome(c, 10)
+	group := func(name string, members ...*User) {
+		g.groupN++
+		gr := &Group{ID: g.groupN, Name: name}
+		for _, u := range members {
+			gr.Members = append(gr.Members, u.ID)
+		}
+		c.Groups = append(c.Groups, gr)
+	}
+	morning, afternoon := us[:5], us[5:]
+	lone := g.student()
+	g.enrol(lone, c, roleStudent, pMedium, full(c))
+	g.addCase(lone, c, "no-sence-group", ExpectSent, "in no Moodle group with a section code (only in the tutoring group): with groups as sections, excluded with the cause")
+	both := g.student()
+	g.enrol(both, c, roleStudent, pHigh, full(c))
+	g.addCase(both, c, "two-sence-groups", ExpectSent, "in both Moodle groups with a section code: with groups as sections, excluded with the cause")
+	left := g.student()
+	ue := full(c)
+	ue.status = 1 // suspended after working through part of the course
+	g.enrol(left, c, roleStudent, pMedium, ue)
+	g.addCase(left, c, "left", ExpectNoted, "enrolment suspended after taking part: reported as having left, sent estado 3 with params.leavers: send")
+	group(GroupCodes[0]+" Mañana", append(slices.Clone(morning), both, left)...)
+	group(GroupCodes[1]+" Tarde", append(slices.Clone(afternoon), both)...)
+	group("Tutoría de refuerzo", us[0], us[7], lone)
+
+	us = enrolSome(g.lookalike, 5)
+	g.addCase(us[0], g.lookalike, "lookalike", ExpectUnselected, "short name is no SENCE course code, but sections carry module codes and it has students")
 }
 
 // newRUT draws a RUT number not used yet, of a Chilean adult.
@@ -553,6 +663,7 @@ func (g *generator) users() {
 		g.addCase(u, g.other, "non-sence-course", ExpectNotSent, "student of a course that is not a SENCE course")
 	}
 	g.bookCases()
+	g.edgeUsers()
 }
 
 // specials creates the users of the special cases. A case whose course
@@ -599,7 +710,7 @@ func (g *generator) specials() {
 		ue := full(a)
 		ue.status = 1
 		g.enrol(u, a, roleStudent, pLow, ue)
-		g.addCase(u, a, "suspended", ExpectNotSent, "user_enrolments.status = 1 (suspended)")
+		g.addCase(u, a, "suspended", ExpectNoted, "user_enrolments.status = 1 (suspended): reported as having left")
 
 		// A deleted user as Moodle leaves it: username e-mail.timestamp,
 		// idnumber cleared. The enrolment is still there, as a sync
@@ -642,7 +753,7 @@ func (g *generator) specials() {
 		ue.enrolID = -1 // through the self enrolment, which is disabled
 		ue.modifier = u.ID
 		g.enrol(u, b, roleStudent, pMedium, ue)
-		g.addCase(u, b, "enrol-disabled", ExpectNotSent, "only enrolment is through a disabled enrol instance (enrol.status = 1)")
+		g.addCase(u, b, "enrol-disabled", ExpectNoted, "only enrolment is through a disabled enrol instance (enrol.status = 1): reported as having left")
 	}
 	if c != nil {
 		for k, days := range []int{3, 7, 12} {
@@ -717,32 +828,73 @@ func (g *generator) accessTimes() {
 	}
 }
 
-// Roster returns what SENCE has registered for each SENCE course: its code
-// as both codigoOferta and codigoGrupo, the valid RUTs of its students
-// (suspended or late ones included: SENCE registers participants when the
-// course is set up) except the one left out on purpose to show error 012,
-// and the codes of all its modules.
+// Roster returns what SENCE has registered for each SENCE course that can
+// be sent: its code as both codigoOferta and codigoGrupo, the valid RUTs of
+// its students (suspended or late ones included: SENCE registers
+// participants when the course is set up) except the one left out on
+// purpose to show error 012, and the codes of all its modules. The course
+// taught in two sections is also registered under each section code (its
+// group's students), its idnumber and its custom field, so that every
+// choice of codigoGrupo can be sent.
 func (ds *Dataset) Roster() []RosterCourse {
 	var out []RosterCourse
 	for _, c := range ds.Courses {
-		if !c.SENCE {
+		if !c.SENCE || c.kind == kindNoCodes || c.kind == kindLookalike {
 			continue
 		}
 		rc := RosterCourse{CodigoOferta: c.Shortname, CodigoGrupo: c.Shortname, Students: []string{}}
 		for _, s := range c.Modules() {
 			rc.Modules = append(rc.Modules, s.Code)
 		}
-		seen := map[string]bool{}
-		for _, e := range ds.enrolments {
-			if e.course != c || e.role != roleStudent || e.user.RUT == "" || e.user.unregistered || seen[e.user.RUT] {
+		members := map[int64]bool{}
+		rc.Students = ds.rosterStudents(c, nil)
+		out = append(out, rc)
+		for _, code := range []string{c.IDNumber, c.FieldValue} {
+			if code != "" {
+				x := rc
+				x.CodigoGrupo = code
+				out = append(out, x)
+			}
+		}
+		for _, gr := range c.Groups {
+			code := ""
+			for _, gc := range GroupCodes {
+				if strings.HasPrefix(gr.Name, gc) {
+					code = gc
+				}
+			}
+			if code == "" {
 				continue
 			}
-			seen[e.user.RUT] = true
-			rc.Students = append(rc.Students, e.user.RUT)
+			clear(members)
+			for _, id := range gr.Members {
+				members[id] = true
+			}
+			x := rc
+			x.CodigoGrupo = code
+			x.Students = ds.rosterStudents(c, members)
+			out = append(out, x)
 		}
-		slices.Sort(rc.Students)
-		out = append(out, rc)
 	}
+	return out
+}
+
+// rosterStudents are the RUTs SENCE registers for a course (of only the
+// given users when not nil), sorted.
+func (ds *Dataset) rosterStudents(c *Course, only map[int64]bool) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, e := range ds.enrolments {
+		if e.course != c || e.role != roleStudent || e.user.RUT == "" || e.user.unregistered || seen[e.user.RUT] {
+			continue
+		}
+		if only != nil && !only[e.user.ID] {
+			continue
+		}
+		seen[e.user.RUT] = true
+		out = append(out, e.user.RUT)
+	}
+	slices.Sort(out)
 	return out
 }
 

@@ -255,7 +255,7 @@ func checkQ1(t *testing.T, ds *demo.Dataset, q1 map[int64][][]string) {
 	for _, c := range ds.Cases {
 		rows := rowsOf(c.CourseID, c.UserID)
 		switch c.Case {
-		case "suspended", "deleted", "teacher", "enrol-disabled":
+		case "suspended", "deleted", "teacher", "enrol-disabled", "left":
 			if len(rows) != 0 {
 				t.Errorf("q1: %s user %d is among course %d's students", c.Case, c.UserID, c.CourseID)
 			}
@@ -422,7 +422,7 @@ var timeColumns = map[string]bool{
 	"enddate": true, "firstaccess": true, "lastaccess": true, "lastlogin": true, "currentlogin": true,
 	"added": true, "openingtime": true, "closingtime": true, "timeenrolled": true, "timestarted": true,
 	"timecompleted": true, "allowsubmissionsfromdate": true, "cacherev": true, "duedate": true,
-	"gradingduedate": true, "timeopen": true, "timeclose": true, "locktime": true,
+	"gradingduedate": true, "timeopen": true, "timeclose": true, "locktime": true, "timeadded": true,
 	"start_time": true, "end_time": true, "join_time": true, "leave_time": true, // mod_zoom
 }
 
@@ -486,7 +486,8 @@ func TestCases(t *testing.T) {
 	required := []string{"rut-dots", "rut-username-k", "rut-spaces", "no-rut", "rut-invalid", "enrol-no-dates",
 		"no-dates", "no-end-date", "suspended", "enrol-disabled", "deleted", "teacher", "double-enrolment",
 		"no-grade", "passed-all", "ended-incomplete", "future-start", "not-registered", "non-sence-course",
-		"nota-4.0", "nota-4.6", "nota-3.9", "zoom-class", "live-no-completion"}
+		"nota-4.0", "nota-4.6", "nota-3.9", "zoom-class", "live-no-completion",
+		"no-module-codes", "no-sence-group", "two-sence-groups", "left", "lookalike"}
 	for _, name := range required {
 		if len(ds.CasesFor(name)) == 0 {
 			t.Errorf("no %q case", name)
@@ -497,7 +498,7 @@ func TestCases(t *testing.T) {
 			t.Errorf("case %+v: unknown user or course", c)
 		}
 		switch c.Expect {
-		case demo.ExpectSent, demo.ExpectExcluded, demo.ExpectNotSent:
+		case demo.ExpectSent, demo.ExpectExcluded, demo.ExpectNotSent, demo.ExpectNoted, demo.ExpectCourseError, demo.ExpectUnselected:
 		default:
 			t.Errorf("case %+v: bad Expect", c)
 		}
@@ -523,8 +524,12 @@ func TestCases(t *testing.T) {
 		case c.StartDate != 0 && c.StartDate < ds.Now && c.EndDate > ds.Now:
 			running++
 		}
-		if c.SENCE && (len(c.Modules()) < 4 || len(c.Modules()) > 5) {
+		noCodes := c.ID == ds.CasesFor("no-module-codes")[0].CourseID
+		if c.SENCE && !noCodes && (len(c.Modules()) < 4 || len(c.Modules()) > 5) {
 			t.Errorf("course %s has %d modules", c.Shortname, len(c.Modules()))
+		}
+		if noCodes && len(c.Modules()) != 0 {
+			t.Errorf("course %s, whose sections carry no module code, has %d modules", c.Shortname, len(c.Modules()))
 		}
 	}
 	for _, c := range ds.CasesFor("future-start") {
@@ -539,14 +544,27 @@ func TestCases(t *testing.T) {
 		t.Errorf("course 1 is %+v", site)
 	}
 
-	// Roster: codes, valid RUTs, the unregistered student left out.
+	// Roster: codes, valid RUTs, the unregistered student left out; the
+	// course taught in two sections under its own code, idnumber, custom
+	// field and each section's code; the course without module codes and
+	// the look-alike not registered.
 	roster := ds.Roster()
-	if len(roster) != ds.Config.Courses {
+	grouped := ds.Course(ds.CasesFor("left")[0].CourseID)
+	var grupos []string
+	for _, rc := range roster {
+		if rc.CodigoOferta == grouped.Shortname {
+			grupos = append(grupos, rc.CodigoGrupo)
+		}
+	}
+	if want := append([]string{grouped.Shortname, grouped.IDNumber, grouped.FieldValue}, demo.GroupCodes...); !reflect.DeepEqual(grupos, want) {
+		t.Errorf("roster of the course in two sections: %v, want %v", grupos, want)
+	}
+	if len(roster) != ds.Config.Courses+len(grupos) {
 		t.Fatalf("roster has %d courses", len(roster))
 	}
 	unregistered := ds.User(ds.CasesFor("not-registered")[0].UserID).RUT
 	for _, rc := range roster {
-		if rc.CodigoOferta != rc.CodigoGrupo || rc.CodigoOferta != ds.Course(courseID(ds, rc.CodigoOferta)).Shortname || len(rc.Modules) == 0 {
+		if (rc.CodigoOferta != rc.CodigoGrupo && rc.CodigoOferta != grouped.Shortname) || rc.CodigoOferta != ds.Course(courseID(ds, rc.CodigoOferta)).Shortname || len(rc.Modules) == 0 {
 			t.Errorf("roster course %+v", rc)
 		}
 		if !slices.IsSorted(rc.Students) || len(rc.Students) == 0 {

@@ -226,7 +226,7 @@ func (ds *Dataset) studentPlan(e *enrolment, ids *counters) *plan {
 			if e.profile == pViewer && !viewable(a) {
 				continue
 			}
-			if s.Code == "" && c.SENCE {
+			if s.Code == "" && c.SENCE && s == c.Sections[len(c.Sections)-1] {
 				closing = a
 				continue
 			}

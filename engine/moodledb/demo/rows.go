@@ -112,7 +112,7 @@ func (ds *Dataset) emitStatic(o *sqlOut) {
 		if !c.SENCE {
 			summary = "<p>Curso interno para docentes nuevos: no es un curso SENCE.</p>"
 		}
-		w.row(c.ID, c.category, 10000+c.ID, c.Fullname, c.Shortname, "", summary, 1, "topics", 1, 5, c.StartDate,
+		w.row(c.ID, c.category, 10000+c.ID, c.Fullname, c.Shortname, c.IDNumber, summary, 1, "topics", 1, 5, c.StartDate,
 			c.EndDate, 0, 0, 1, 1, 0, "", "", c.timecreated, c.timecreated+7200, 1, c.timecreated+7200, 1, 1)
 	}
 
@@ -183,6 +183,9 @@ func (ds *Dataset) emitStatic(o *sqlOut) {
 		ra.row(raID, e.role, e.course.ContextID, e.user.ID, first, 2, "", 0, 0)
 	}
 
+	ds.emitGroups(o)
+	ds.emitCustomFields(o)
+
 	ds.emitGradebook(o)
 	ds.emitZoomMeetings(o)
 }
@@ -216,6 +219,55 @@ func zoomUUID(seed uint64, id int64) string {
 		b[i] = alphabet[h[i]%64]
 	}
 	return string(b)
+}
+
+// emitGroups writes the courses' Moodle groups and their members.
+func (ds *Dataset) emitGroups(o *sqlOut) {
+	var memberID int64
+	for _, c := range ds.Courses {
+		if len(c.Groups) == 0 {
+			continue
+		}
+		w := o.table("groups", "id", "courseid", "idnumber", "name", "description", "descriptionformat", "picture",
+			"visibility", "participation", "timecreated", "timemodified")
+		m := o.table("groups_members", "id", "groupid", "userid", "timeadded", "component", "itemid")
+		t := c.timecreated + 3*3600
+		for _, g := range c.Groups {
+			w.row(g.ID, c.ID, "", g.Name, nil, 1, 0, 0, 1, t, t)
+			for _, u := range g.Members {
+				memberID++
+				m.row(memberID, g.ID, u, t+600, "", 0)
+			}
+		}
+	}
+}
+
+// emitCustomFields writes the site's custom course field for the section
+// code ("codigogrupo", a text field in a «Datos SENCE» category) and its
+// values, when a course has one.
+func (ds *Dataset) emitCustomFields(o *sqlOut) {
+	var courses []*Course
+	for _, c := range ds.Courses {
+		if c.FieldValue != "" {
+			courses = append(courses, c)
+		}
+	}
+	if len(courses) == 0 {
+		return
+	}
+	t := ds.Courses[0].timecreated + 86400
+	o.table("customfield_category", "id", "name", "description", "descriptionformat", "sortorder", "timecreated",
+		"timemodified", "component", "area", "itemid", "contextid").
+		row(1, "Datos SENCE", nil, 0, 0, t, t, "core_course", "course", 0, ctxSystem)
+	o.table("customfield_field", "id", "shortname", "name", "type", "description", "descriptionformat", "sortorder",
+		"categoryid", "configdata", "timecreated", "timemodified").
+		row(1, "codigogrupo", "Código de grupo SENCE", "text", nil, 0, 0, 1,
+			`{"required":"0","uniquevalues":"0","locked":"0","visibility":"2","defaultvalue":"","displaysize":50,"maxlength":1333,"ispassword":"0","link":""}`, t, t)
+	w := o.table("customfield_data", "id", "fieldid", "instanceid", "intvalue", "decvalue", "shortcharvalue", "charvalue",
+		"value", "valueformat", "timecreated", "timemodified", "contextid")
+	for i, c := range courses {
+		w.row(i+1, 1, c.ID, nil, nil, nil, c.FieldValue, c.FieldValue, 0, c.timecreated+3600, c.timecreated+3600, c.ContextID)
+	}
 }
 
 // emitActivities writes each activity's row in its own table.

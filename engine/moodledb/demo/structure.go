@@ -120,6 +120,10 @@ func (g *generator) structure(c *Course) {
 				title = t.modules[len(t.modules)-1]
 			}
 			code := moduleCode(c.idx, k)
+			if c.kind == kindNoCodes {
+				// Sections named as units, without the module code.
+				code, title = "", fmt.Sprintf("Unidad %d: %s", k, title)
+			}
 			slots := moduleSlots(g.ds.Config.ActivitiesPerModule, k, title)
 			if c.idx == 2 && k == 1 {
 				slots = zoomSlots(slots)
