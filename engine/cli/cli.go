@@ -26,9 +26,6 @@ const (
 	ExitAuth        = 5
 )
 
-// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
-var Version = "dev"
-
 // Env is what a command may read from its surroundings; tests replace it.
 type Env struct {
 	Stdout, Stderr io.Writer
@@ -52,7 +49,7 @@ func commands() []command {
 		{"history", "muestra lo que SENCE registró (historialEnvios)", cmdHistory},
 		{"sence-test", "envía la prueba de integración oficial de SENCE con sus credenciales", cmdSenceTest},
 		{"simulator", "levanta un simulador local del servicio de SENCE", cmdSimulator},
-		{"version", "muestra la versión", cmdVersion},
+		{"version", "muestra la versión, el commit y la fecha de la compilación", cmdVersion},
 	}
 }
 
@@ -105,11 +102,6 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nUse «engine COMANDO -h» para ver las opciones de cada comando.")
-}
-
-func cmdVersion(_ context.Context, e *Env, _ []string) int {
-	fmt.Fprintf(e.Stdout, "engine %s\n", Version)
-	return ExitOK
 }
 
 // flags makes a FlagSet whose errors and help go to stderr, in Spanish.
