@@ -31,10 +31,14 @@ ARG DATE=
 ARG TARGETOS
 ARG TARGETARCH
 RUN GOOS=$TARGETOS GOARCH=$TARGETARCH VERSION=$VERSION COMMIT=$COMMIT DATE=$DATE \
-    packaging/build.sh /out/engine
+    packaging/build.sh /out/engine \
+ && mkdir /out/state
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/engine /usr/bin/engine
+# The ledger's folder, owned by the image's user: a new volume mounted here
+# starts with this owner.
+COPY --from=build --chown=65532:65532 /out/state /var/lib/sence-engine
 USER 65532:65532
 WORKDIR /var/lib/sence-engine
 ENTRYPOINT ["/usr/bin/engine"]

@@ -37,6 +37,16 @@ fi
 "$goreleaser" check
 "$goreleaser" release --clean $snapshot
 
+# In snapshot mode goreleaser carries on when it cannot read Git (no remote,
+# a worktree) and stamps "none": that must not pass for a release.
+head=$(git rev-parse HEAD)
+if ! grep -q "\"commit\":\"$head\"" dist/metadata.json; then
+  echo "release: goreleaser no leyó el commit de Git ($head); dist/metadata.json dice:" >&2
+  cat dist/metadata.json >&2
+  echo "release: ejecútelo en un git clone del repositorio, con su remoto origin (no en un worktree)" >&2
+  exit 1
+fi
+
 echo
 echo "release: en dist/:"
 (cd dist && ls -1 *.tar.gz *.zip *.deb *_checksums.txt)
