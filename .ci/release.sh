@@ -106,8 +106,9 @@ ENV
   echo "# editado por el administrador" >>/etc/sence-engine/mapping.yaml
   # The README's shell function that runs a command as the service does
   # (CI is root already: without its sudo).
-  readme_sence=$(grep -E '^sence\(\) \{ sudo sh -c ' README.md) || release_fail "README.md lacks the sence() function of «Instalación»"
+  readme_sence=$(grep -E '^ *sence\(\) \{ sudo sh -c ' README.md) || release_fail "README.md lacks the sence() function of «Instalación»"
   eval "${readme_sence/sudo /}"
+  declare -f sence
   sence validate /etc/sence-engine/mapping.yaml || release_fail "the example mapping with a filled engine.env does not validate"
   cp -p /etc/sence-engine/mapping.yaml /etc/sence-engine/engine.env "$work/"
   touch /var/lib/sence-engine/ledger.db
