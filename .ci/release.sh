@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # CI, release part (run by .ci/run from the repository root):
 #   1. the release command (packaging/release.sh) on this clean clone, and
-#      what it must produce: every archive, both Debian packages, checksums
-#      that verify, an archive binary whose `engine version` prints this
-#      commit, and the same bytes as the container image's build
-#      (packaging/build.sh);
+#      what it must produce: the same files when run twice, every archive,
+#      both Debian packages, checksums that verify, an archive binary whose
+#      `engine version` prints this commit, and the same bytes as the
+#      container image's build (packaging/build.sh);
 #   2. the Debian package installed on this machine with dpkg -i, its user,
 #      files and units checked (systemd-analyze verify), the example
 #      configuration run as the service would run it, an upgrade that must
@@ -21,6 +21,17 @@ echo "== release: packaging/release.sh"
 start=$SECONDS
 packaging/release.sh
 echo "release: $((SECONDS - start)) s"
+
+# Reproducible: again, with every file of the checkout given a new
+# modification time (the checksums must not change: no build time, no file
+# time leaks into a binary, an archive or a package).
+first=$(mktemp)
+cp dist/*_checksums.txt "$first"
+git ls-files -z | xargs -0 touch -d '2001-02-03 04:05:06'
+packaging/release.sh >/dev/null
+diff "$first" dist/*_checksums.txt || release_fail "a second build of the same commit gave different files: the release is not reproducible"
+rm -f "$first"
+echo "release: a second build, with every file touched, gives the same checksums"
 
 version=$(sed -n 's/.*"version":"\([^"]*\)".*/\1/p' dist/metadata.json)
 commit=$(git rev-parse HEAD)
