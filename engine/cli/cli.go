@@ -25,9 +25,6 @@ const (
 	ExitAuth        = 5
 )
 
-// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
-var Version = "dev"
-
 // Env is what a command may read from its surroundings; tests replace it.
 type Env struct {
 	Stdout, Stderr io.Writer
@@ -54,7 +51,7 @@ func commands() []command {
 		{"schedule", "servicio que ejecuta engine run según run.schedule (cron, hora de Chile; por omisión 0 22 * * *)", cmdSchedule},
 		{"status", "muestra las últimas ejecuciones, los cursos con envíos pendientes y los alumnos con problemas", cmdStatus},
 		{"simulator", "levanta un simulador local del servicio de SENCE", cmdSimulator},
-		{"version", "muestra la versión", cmdVersion},
+		{"version", "muestra la versión, el commit y la fecha de la compilación", cmdVersion},
 	}
 }
 
@@ -125,14 +122,6 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nUse «engine COMANDO -h» para ver las opciones de cada comando.")
-}
-
-func cmdVersion(_ context.Context, e *Env, args []string) int {
-	if _, code, done := newFlags(e, "version", "").parseN(args, 0, 0); done {
-		return code
-	}
-	fmt.Fprintf(e.Stdout, "engine %s\n", Version)
-	return ExitOK
 }
 
 // multi is a repeatable string flag.
