@@ -54,7 +54,7 @@ func TestPlantedMistakes(t *testing.T) {
 		text      string
 	}{
 		{10, 3, "clave desconocida «rutOtek»"},
-		{14, 3, "«params.rutFrom» debe ser idnumber o username"},
+		{14, 12, "«params.rutFrom» debe ser idnumber o username; se obtuvo «usernme»; ¿quiso decir «username»?"},
 		{18, 5, "«fechalnicio» no es un campo de SENCE"},
 		{19, 20, "nombre desconocido «enrol_strat»"},
 		{20, 23, "faltan argumentos en la llamada a pct()"},
@@ -185,7 +185,7 @@ func TestSplitMistakes(t *testing.T) {
 		line, col int
 		text      string
 	}{
-		{12, 3, "«params.groupFrom» debe ser codigoOferta, idnumber"},
+		{12, 14, "«params.groupFrom» debe ser codigoOferta, idnumber, customfield o groups; se obtuvo «grupos»; ¿quiso decir «groups»?"},
 		{15, 16, "la consulta de «courses.from» lee todos los cursos"},
 		{17, 16, "«queries.student_groups.selection» solo sirve en consultas de nivel courses"},
 		{19, 16, "«queries.sections.selection» debe ser selected, unselected, all"},

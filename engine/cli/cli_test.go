@@ -69,7 +69,7 @@ func TestValidateReportsEveryMistake(t *testing.T) {
 	}
 	for _, want := range []string{
 		"planted.yaml:10:3: error: clave desconocida «rutOtek»",
-		"planted.yaml:14:3: error: «params.rutFrom» debe ser idnumber o username",
+		"planted.yaml:14:12: error: «params.rutFrom» debe ser idnumber o username; se obtuvo «usernme»; ¿quiso decir «username»?",
 		"planted.yaml:18:5: error: «fechalnicio» no es un campo de SENCE",
 		"planted.yaml:19:20: error: nombre desconocido «enrol_strat»",
 		"planted.yaml:20:23: error: faltan argumentos en la llamada a pct()",
