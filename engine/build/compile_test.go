@@ -34,7 +34,10 @@ func TestValidateGolden(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			_, ds := compileFile(t, f, nil)
+			p, ds := compileFile(t, f, nil)
+			if p != nil {
+				ds = append(ds, build.CheckFiles(p.Mapping)...)
+			}
 			var b bytes.Buffer
 			ds.Print(&b)
 			golden(t, strings.TrimSuffix(f, ".yaml")+".golden", b.Bytes())
@@ -68,6 +71,47 @@ func TestPlantedMistakes(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("missing error at %d:%d containing %q; got:\n%s", w.line, w.col, w.text, ds.Error())
+		}
+	}
+}
+
+// TestOfflineMistakes names each mistake planted in offline.yaml that
+// validate finds without a database or the network, and where: one
+// diagnostic per mistake, at the value in the site's file (never in the
+// preset it extends).
+func TestOfflineMistakes(t *testing.T) {
+	p, ds := compileFile(t, "testdata/validate/offline.yaml", nil)
+	if p == nil {
+		t.Fatal(ds.Error())
+	}
+	ds = append(ds, build.CheckFiles(p.Mapping)...)
+	want := []struct {
+		line, col int
+		text      string
+	}{
+		{11, 12, "sence.rutOtec «76543210-4» no es un RUT válido: el dígito verificador no corresponde (para 76543210 debería ser 3)"},
+		{12, 14, "sence.tokenFile: no se puede leer «testdata/validate/no-such-token.txt»: no existe"},
+		{15, 10, "sence.window.end debe ser una hora HH:MM; se obtuvo «24:30»"},
+		{18, 13, "run.schedule: expresión cron «0 25 * * *», campo hora: 25 está fuera del rango 0-23"},
+		{19, 11, "política «keep-maximum» desconocida en run.policy (use keep-max, hold, send); ¿quiso decir «keep-max»?"},
+		{22, 3, "parámetro desconocido «passGrde»; ¿quiso decir «passGrade»?"},
+		{23, 14, "«params.passGrade» debe ser un número, como 4.0; se obtuvo «4,0»: escriba el decimal con punto, 4.0"},
+		{24, 22, "«params.moduleCodePattern»: expresión regular «^(C[0-9]+» inválida: falta cerrar un paréntesis"},
+		{25, 14, "«params.exigencia» debe estar entre 1 y 99; se obtuvo 120"},
+		{27, 12, "«params.leavers» debe ser report o send; se obtuvo «sned»; ¿quiso decir «send»?"},
+	}
+	if errs, warns := ds.Count(); errs != len(want) || warns != 0 {
+		t.Errorf("%d errors and %d warnings, want %d errors (one per mistake):\n%s", errs, warns, len(want), ds.Error())
+	}
+	for _, w := range want {
+		found := false
+		for _, d := range ds {
+			if d.File == "testdata/validate/offline.yaml" && d.Line == w.line && d.Col == w.col && strings.HasPrefix(d.Msg, w.text) && d.Severity == diag.Error {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing error at %d:%d starting %q; got:\n%s", w.line, w.col, w.text, ds.Error())
 		}
 	}
 }

@@ -83,6 +83,28 @@ func TestValidateReportsEveryMistake(t *testing.T) {
 	}
 }
 
+// TestValidateOfflineMistakes: engine validate, without a database, finds
+// each planted mistake of a site file once, at its line and column in that
+// file (the golden file of engine/build, written there by its test).
+func TestValidateOfflineMistakes(t *testing.T) {
+	const file = "../build/testdata/validate/offline.yaml"
+	r := run(t, nil, "validate", file)
+	if r.code != ExitProblems {
+		t.Fatalf("exit %d, want %d\n%s%s", r.code, ExitProblems, r.stdout, r.stderr)
+	}
+	golden, err := os.ReadFile("../build/testdata/validate/offline.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ReplaceAll(string(golden), "testdata/validate/", "../build/testdata/validate/")
+	if r.stdout != want {
+		t.Errorf("validate printed:\n%s\nwant (offline.golden):\n%s", r.stdout, want)
+	}
+	if !strings.Contains(r.stderr, "10 errores, 0 avisos") {
+		t.Errorf("summary: %q", r.stderr)
+	}
+}
+
 func TestValidateShippedMappings(t *testing.T) {
 	dir := demoDir(t)
 	env := map[string]string{"MOODLE_DSN": "postgres://ro@127.0.0.1/moodle", "SENCE_TOKEN": secretToken}
