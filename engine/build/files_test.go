@@ -112,3 +112,31 @@ func writeSite(t *testing.T, dir, text string) string {
 	}
 	return p
 }
+
+// TestScheduleOutsideWindow: a schedule that starts runs when SENCE's
+// window is closed is said where it is written.
+func TestScheduleOutsideWindow(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"run:\n  schedule: \"0 22 * * *\"\n", ""},
+		{"run:\n  schedule: \"30 23 * * 1-5\"\n", ""},
+		{"run:\n  schedule: \"0 8 * * *\"\n", "x.yaml:3:13: aviso: run.schedule inicia ejecuciones a las 08:00, fuera de la ventana de envío de SENCE (22:00 a 00:00, hora de Chile)"},
+		{"run:\n  schedule: \"0 21,22 * * *\"\n", "a las 21:00, fuera de la ventana"},
+		{"sence:\n  window: {start: \"06:00\", end: \"09:00\"}\nrun:\n  schedule: \"0 8 * * *\"\n", ""},
+		{"sence:\n  window: {start: \"23:00\", end: \"01:00\"}\nrun:\n  schedule: \"30 0 * * *\"\n", ""},
+	} {
+		m, ds := mapping.LoadBytes("x.yaml", []byte("version: 1\n"+c.yaml), mapping.Options{LookupEnv: env(nil)})
+		if ds.HasErrors() {
+			t.Fatal(ds.Error())
+		}
+		_, cds := build.Compile(m)
+		var got diag.List
+		for _, d := range cds {
+			if strings.Contains(d.Msg, "run.schedule") {
+				got = append(got, d)
+			}
+		}
+		if c.want == "" && len(got) > 0 || c.want != "" && (len(got) != 1 || !strings.Contains(got.Error(), c.want)) {
+			t.Errorf("%q: got %s; want %q", c.yaml, got.Error(), c.want)
+		}
+	}
+}

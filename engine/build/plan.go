@@ -155,6 +155,7 @@ func (c *compiler) run() {
 	c.checkSource()
 	c.checkParams()
 	c.checkPatterns()
+	c.checkSchedule()
 	for i := range m.Queries {
 		c.plan.Queries = append(c.plan.Queries, c.query(&m.Queries[i]))
 	}

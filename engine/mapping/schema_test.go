@@ -159,3 +159,41 @@ func firstDiff(a, b string) string {
 	}
 	return ""
 }
+
+const readmeFile = "../../README.md"
+
+// README markers around the preset's parameter table.
+const (
+	tableStart = "<!-- parámetros del preset moodle: generados de sus declaraciones (go test ./engine/mapping -run READMEParams -update) -->\n"
+	tableEnd   = "<!-- fin de los parámetros del preset moodle -->\n"
+)
+
+// TestREADMEParamsTable: the README's table of the preset's parameters is
+// made from the preset's declarations, so its names, types, defaults and
+// descriptions cannot drift from what the engine uses.
+func TestREADMEParamsTable(t *testing.T) {
+	b, err := os.ReadFile(readmeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i, j := strings.Index(readme, tableStart), strings.Index(readme, tableEnd)
+	if i < 0 || j < i {
+		t.Fatalf("README.md lacks the markers of the preset's parameter table:\n%s%s", tableStart, tableEnd)
+	}
+	decls, err := mapping.PresetDeclarations("moodle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readme[:i] + tableStart + mapping.ParamsTable(decls) + readme[j:]
+	if want == readme {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(readmeFile, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("the README's parameter table differs from the preset's declarations (go test ./engine/mapping -run READMEParams -update rewrites it):\n%s", firstDiff(readme, want))
+}
