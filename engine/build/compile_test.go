@@ -270,3 +270,26 @@ courses:
 		t.Errorf("unused unselected query not reported:\n%s", cds.Error())
 	}
 }
+
+// TestCheckAtTheSitesValue: a rule across parameters (checks) is reported
+// at the parameter the site set, not inside the preset that holds the
+// rule: groupFrom: customfield without groupField points at groupFrom.
+func TestCheckAtTheSitesValue(t *testing.T) {
+	for _, c := range []struct {
+		params    string
+		line, col int
+	}{
+		{"  groupFrom: customfield\n", 5, 3},
+		{"  groupFrom: customfield\n  groupField: \" \"\n", 6, 3},
+	} {
+		m, ds := mapping.LoadBytes("site.yaml", []byte("version: 1\nextends: moodle\nsource: {driver: sqlite, dsn: x.db}\nparams:\n"+c.params), mapping.Options{LookupEnv: env(nil)})
+		if ds.HasErrors() {
+			t.Fatal(ds.Error())
+		}
+		_, cds := build.Compile(m)
+		if errs, _ := cds.Count(); errs != 1 || cds[0].File != "site.yaml" || cds[0].Line != c.line || cds[0].Col != c.col ||
+			!strings.Contains(cds[0].Msg, "con «params.groupFrom» customfield, «params.groupField» debe ser el nombre corto") {
+			t.Errorf("%q: %s", c.params, cds.Error())
+		}
+	}
+}

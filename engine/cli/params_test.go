@@ -2,6 +2,8 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -77,5 +79,21 @@ func TestParamsNeedsNoSecrets(t *testing.T) {
 	}
 	if r := run(t, nil, "params", "-h"); r.code != ExitOK || !strings.Contains(r.stdout, "Uso: engine params [opciones] MAPEO.yaml") {
 		t.Errorf("-h: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// TestParamsFree: a mapping that declares nothing shows its params as
+// undeclared, with where each is set.
+func TestParamsFree(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "free.yaml")
+	if err := os.WriteFile(p, []byte("version: 1\nparams:\n  a: 1\n  b: [x, '${B:-y}']\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "params", p)
+	want := "Parámetros de " + p + " (2 parámetros; el mapeo no los declara: se aceptan con cualquier nombre y valor):\n\n" +
+		"a: 1\n  sin declarar; definido en " + p + ":3\n\n" +
+		"b: [x, y]\n  sin declarar; definido en " + p + ":4, con el valor de respaldo de ${B:-…} (B no está definida)\n"
+	if r.code != ExitOK || r.stdout != want {
+		t.Errorf("exit %d\n%s\nwant\n%s", r.code, r.stdout, want)
 	}
 }
