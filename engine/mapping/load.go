@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/cron"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/mappings"
 	yaml "go.yaml.in/yaml/v3"
@@ -78,6 +77,9 @@ func newLoader(opts Options) *loader {
 }
 
 type loader struct {
+	// rawParams are the params entries, typed once every file's
+	// declarations are known (params.go).
+	rawParams []rawParam
 	// unneeded are settings whose undefined ${VAR} is not reported.
 	unneeded map[string]bool
 	// unresolved are the settings whose ${VAR} was not defined.
@@ -87,9 +89,6 @@ type loader struct {
 	lines      map[string][]string
 	files      []string
 	env        func(string) (string, bool)
-	// rawParams are the params entries, typed once every file's
-	// declarations are known (params.go).
-	rawParams []rawParam
 }
 
 // tree reads one file and what it extends, returning the merged node.
@@ -579,13 +578,7 @@ func (l *loader) run(k, v *yaml.Node, r *RunConfig) {
 			r.SkipUnchanged = l.boolean(v, "run.skipUnchanged")
 		case "schedule":
 			r.Schedule, r.SchedulePos = l.str(v, "run.schedule"), l.pos(v)
-			// The scheduler's own parser: what validate accepts, engine
-			// schedule runs.
-			if sched, err := cron.Parse(r.Schedule); err != nil {
-				l.errorf(v, "run.schedule: %v%s", err, l.envNote(v))
-			} else if _, ok := sched.Next(scheduleProbe, time.UTC); !ok {
-				l.errorf(v, "run.schedule: la expresión cron «%s» no se cumple en ninguna fecha (¿un 31 de un mes de 30 días?): engine schedule nunca ejecutaría este mapeo", r.Schedule)
-			}
+			l.checkSchedule(v, r.Schedule)
 		}
 	})
 }

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/cron"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // Checks of settings' values that need no database nor network, shared by
@@ -47,6 +49,16 @@ func rutOtecProblem(s string) string {
 		return fmt.Sprintf("sence.rutOtec «%s» debe escribirse como lo pide SENCE, sin puntos, con guion y el dígito verificador en mayúscula: «%s»", s, r)
 	}
 	return ""
+}
+
+// checkSchedule reads run.schedule with the scheduler's own parser: what
+// validate accepts, engine schedule runs.
+func (l *loader) checkSchedule(v *yaml.Node, expr string) {
+	if sched, err := cron.Parse(expr); err != nil {
+		l.errorf(v, "run.schedule: %v%s", err, l.envNote(v))
+	} else if _, ok := sched.Next(scheduleProbe, time.UTC); !ok {
+		l.errorf(v, "run.schedule: la expresión cron «%s» no se cumple en ninguna fecha (¿un 31 de un mes de 30 días?): engine schedule nunca ejecutaría este mapeo", expr)
+	}
 }
 
 // scheduleProbe is the instant from which run.schedule must match some
