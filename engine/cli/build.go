@@ -80,7 +80,7 @@ func senceWarnings(m *mapping.Mapping) diag.List {
 func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 	var ds diag.List
 	m := plan.Mapping
-	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
+	db, err := openSource(ctx, m)
 	if err != nil {
 		p := m.Source.Pos
 		ds.Errorf(orFile(p.File, m.File), p.Line, p.Col, "%v", err)
@@ -88,6 +88,9 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 	}
 	defer db.Close()
 	for _, q := range plan.Queries {
+		if ctx.Err() != nil {
+			break
+		}
 		if q.Level < 0 || q.SQL.IsZero() {
 			continue
 		}
@@ -105,7 +108,7 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: %v", q.Name, err)
 			continue
 		}
-		cols, err := db.Describe(ctx, text, args)
+		cols, err := describe(ctx, db, text, args)
 		if err != nil {
 			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: la base de datos la rechaza: %v", q.Name, err)
 			continue
@@ -117,6 +120,26 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 		}
 	}
 	return ds
+}
+
+// describe runs a query as an export runs it (a read-only transaction set
+// up the same way, the same checks and time limit) but reads no rows. Each
+// query has its own transaction, so that one refused query does not hide
+// the errors of the next (PostgreSQL aborts a transaction at its first
+// error).
+func describe(ctx context.Context, db *source.DB, text string, args []any) ([]string, error) {
+	tx, err := db.ReadTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return db.Describe(ctx, tx, text, args)
+}
+
+// openSource connects to the mapping's database, read-only, with its
+// query time limit: every command reads Moodle through here.
+func openSource(ctx context.Context, m *mapping.Mapping) (*source.DB, error) {
+	return source.OpenConfig(ctx, source.Config{Driver: m.Source.Driver, DSN: m.Source.DSN, Timeout: m.Source.Timeout})
 }
 
 func plural(n int, one, many string) string {
@@ -171,7 +194,7 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 		fmt.Fprintln(e.Stderr, err)
 		return nil, nil, build.Stats{}, ExitUsage
 	}
-	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
+	db, err := openSource(ctx, m)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return nil, nil, build.Stats{}, ExitFailed
