@@ -219,7 +219,7 @@ func (c *compiler) query(q *mapping.Query) *Query {
 				p = q.SQL.At(offsetToLineCol(q.SQL.Src, se.Off))
 			}
 			c.errAt(p, "consulta «%s»: %v", q.Name, err)
-			return out
+			break
 		}
 	}
 	cols, err := source.Columns(q.SQL.Src)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -109,7 +110,11 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 			continue
 		}
 		cols, err := describe(ctx, db, text, args)
-		if err != nil {
+		switch {
+		case errors.Is(err, source.ErrRefused), errors.Is(err, source.ErrTimeout):
+			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: %v", q.Name, err)
+			continue
+		case err != nil:
 			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: la base de datos la rechaza: %v", q.Name, err)
 			continue
 		}

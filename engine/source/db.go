@@ -352,7 +352,9 @@ func (d *DB) setupTx(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", ms)); err != nil {
 			return fmt.Errorf("no se pudo fijar statement_timeout en %s: %s", d.Redacted(), scrub(err.Error(), d.DSN))
 		}
-		if err := tx.QueryRowContext(ctx, "SHOW transaction_read_only").Scan(&readOnly); err != nil {
+		// A SELECT, not SHOW: it takes the transaction's snapshot, after
+		// which PostgreSQL refuses to make the transaction read-write.
+		if err := tx.QueryRowContext(ctx, "SELECT current_setting('transaction_read_only')").Scan(&readOnly); err != nil {
 			return fmt.Errorf("no se pudo comprobar que la transacción en %s es de solo lectura: %s", d.Redacted(), scrub(err.Error(), d.DSN))
 		}
 		if readOnly != "on" {
@@ -496,6 +498,8 @@ func (r *Rows) explain(err error) error {
 	switch {
 	case timedOut:
 		return fmt.Errorf("%w: se detuvo después de %s sin terminar; revise si alguna tabla está bloqueada o la base está sobrecargada (y agregue índices), o aumente source.timeout en el mapeo", ErrTimeout, d.Timeout)
+	case d.Driver == "sqlite" && strings.Contains(low, "database is locked"):
+		return fmt.Errorf("la base SQLite siguió bloqueada por otro proceso que escribe en ella: vuelva a intentarlo cuando termine (o aumente _busy_timeout en el DSN, hasta source.timeout): %s", msg)
 	case r.parent.Err() != nil:
 		return fmt.Errorf("la consulta se interrumpió antes de terminar: %w", context.Cause(r.parent))
 	case strings.Contains(low, "read-only") || strings.Contains(low, "read only") || strings.Contains(low, "readonly") || strings.Contains(low, "attempt to write") || strings.Contains(low, "not authorized"):
