@@ -14,6 +14,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/schema"
@@ -317,9 +318,9 @@ func readToken(plan *build.Plan) (string, error) {
 		return s.Token, nil
 	}
 	if s.TokenFile != "" {
-		b, err := os.ReadFile(s.TokenFile)
+		b, err := infile.Read(s.TokenFile, infile.TokenLimit)
 		if err != nil {
-			return "", fmt.Errorf("no se puede leer sence.tokenFile: %v", err)
+			return "", fmt.Errorf("no se puede leer sence.tokenFile «%s»: %v", s.TokenFile, err)
 		}
 		t := strings.TrimSpace(string(b))
 		if strings.ToUpper(t) != t {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/otec-tools/sence-engine/engine/infile"
 )
 
 // Run is the "engine simulator" command: it serves the simulator until ctx
@@ -41,7 +43,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	token := strings.TrimSpace(os.Getenv("SENCE_TOKEN"))
 	if *tokenFile != "" {
-		data, err := os.ReadFile(*tokenFile)
+		data, err := infile.Read(*tokenFile, infile.TokenLimit)
 		if err != nil {
 			fmt.Fprintf(stderr, "simulador: no se pudo leer el archivo del token: %v\n", err)
 			return 2
