@@ -2,13 +2,10 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -46,6 +43,9 @@ func cmdValidate(ctx context.Context, e *Env, args []string) int {
 	}
 	var all diag.List
 	for _, path := range pos {
+		if ctx.Err() != nil {
+			return ExitFailed // interrupted: what was found is not the whole list
+		}
 		plan, ds := loadPlan(e, path)
 		if plan != nil {
 			ds = append(ds, senceWarnings(plan.Mapping)...)
@@ -54,6 +54,9 @@ func cmdValidate(ctx context.Context, e *Env, args []string) int {
 			ds = append(ds, checkDB(ctx, plan)...)
 		}
 		all = append(all, ds...)
+	}
+	if ctx.Err() != nil {
+		return ExitFailed
 	}
 	all.Print(e.Stdout)
 	errs, warns := all.Count()
@@ -347,58 +350,6 @@ func safeName(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func writeExport(dir string, results []*build.CourseResult, sum *Summary) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("no se puede crear la carpeta %s: %v", dir, err)
-	}
-	for _, r := range results {
-		if r.Payload == nil {
-			continue
-		}
-		b, err := payload.Marshal(r.Payload)
-		if err != nil {
-			return err
-		}
-		if err := WriteFileAtomic(filepath.Join(dir, FileName(r.Payload)), b); err != nil {
-			return err
-		}
-	}
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(filepath.Join(dir, "resumen.json"), append(b, '\n'))
-}
-
-// WriteFileAtomic writes a file readable only by its owner, through a
-// temporary file and a rename, so a crash never leaves half a file.
-func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	return nil
 }
 
 // Summary is what a build left in and out, per course.

@@ -76,14 +76,14 @@ func RunEnv(ctx context.Context, args []string, e *Env) int {
 		}
 		return ExitOK
 	}
-	for _, c := range extraCommands() {
+	for _, c := range append(extraCommands(), commands()...) {
 		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
-		}
-	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(ctx, e, args[1:])
+			code := c.run(ctx, e, args[1:])
+			if in, ok := interrupted(ctx); ok && !stopsOnSignal(c.name) && code != ExitOK && code != ExitUsage {
+				fmt.Fprintf(e.Stderr, "engine: %s se interrumpió (%s): el trabajo quedó incompleto\n", c.name, signalName(in.Signal))
+				return ExitFailed
+			}
+			return code
 		}
 	}
 	fmt.Fprintf(e.Stderr, "engine: comando desconocido «%s»\n\n", args[0])
