@@ -384,7 +384,7 @@ func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
 	fmt.Fprintf(e.Stdout, "Enviando la prueba de integración oficial de SENCE a %s:\ncurso %s, módulo %s, alumnos de prueba %d, avance y tiempo en 0.\n",
 		where, c.CodigoOferta, c.ListaAlumnos[0].ListaModulos[0].CodigoModulo, len(c.ListaAlumnos))
 	var rep sendReport
-	res := sendOne(ctx, e.Stdout, conn.client, c, &rep)
+	res := sendOne(context.WithoutCancel(ctx), e.Stdout, conn.client, c, &rep) // finished even on a signal
 	switch {
 	case res == nil:
 		return ExitFailed
