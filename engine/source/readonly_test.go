@@ -53,15 +53,25 @@ func TestDatabaseGuards(t *testing.T) {
 	for _, dialect := range []string{"sqlite", "postgres", "mysql"} {
 		t.Run(dbtest.Name(dialect), func(t *testing.T) {
 			admin, dsn := guardFixture(t, dialect)
-			if dialect == "sqlite" {
-				// The user's DSN asks for a writable connection.
+			// The user's DSN asks for a writable connection.
+			switch dialect {
+			case "sqlite":
 				dsn += "&mode=rw&_query_only=0&_txlock=immediate"
+			case "postgres":
+				dsn += "&options=-c%20default_transaction_read_only%3Doff"
 			}
 			db, err := Open(ctx, dialect, dsn)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer db.Close()
+			if dialect != "mysql" {
+				// Outside the engine's transactions too (MySQL has only
+				// the read-only transaction).
+				if _, err := db.ExecContext(ctx, "DELETE FROM t"); err == nil {
+					t.Error("a write outside a transaction was accepted")
+				}
+			}
 			writes := []string{"DELETE FROM t", "SELECT 1; DELETE FROM t", "COMMIT; DELETE FROM t"}
 			switch dialect {
 			case "sqlite":
