@@ -38,7 +38,10 @@ func isExportTemporary(dir string) bool {
 }
 
 func writeExport(dir string, results []*build.CourseResult, sum *Summary) error {
-	dir = filepath.Clean(dir)
+	// Absolute, so that «.» or «out/» name the folder itself.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o700); err != nil {
 		return fmt.Errorf("no se puede crear la carpeta %s: %v", parent, err)
@@ -141,12 +144,13 @@ func checkExportTarget(dir string) error {
 	if hasSummary && len(others) == 0 {
 		return nil
 	}
-	if len(others) > 3 {
-		others = append(others[:3], "…")
-	}
 	why := "no tiene " + summaryFile
 	if len(others) > 0 {
-		why = "tiene " + strings.Join(quoteAll(others), ", ")
+		q := quoteAll(others)
+		if len(q) > 3 {
+			q = append(q[:3], "…")
+		}
+		why = "tiene " + strings.Join(q, ", ")
 	}
 	return fmt.Errorf("la carpeta %s no está vacía y no es una exportación anterior (%s): export reemplaza la carpeta entera; indique en --out una carpeta nueva o vacía", dir, why)
 }
