@@ -222,11 +222,10 @@ func mysqlConfig(dsn string) (*mysql.Config, error) {
 	if cfg.AllowAllFiles {
 		return nil, dsnError("allowAllFiles=true no se permite: el motor solo lee Moodle y no carga archivos; quítelo del DSN")
 	}
-	// Text columns must come back as text whatever the server's default.
-	if i := strings.LastIndexByte(dsn, '?'); i < 0 || !strings.Contains(dsn[i:], "charset=") {
-		if err := cfg.Apply(mysql.Charset("utf8mb4", cfg.Collation)); err != nil {
-			return nil, dsnError("%v", err)
-		}
+	// Text comes back as UTF-8 whatever the server's default or the DSN's
+	// charset (Moodle's tables are utf8mb4).
+	if err := cfg.Apply(mysql.Charset("utf8mb4", cfg.Collation)); err != nil {
+		return nil, dsnError("%v", err)
 	}
 	return cfg, nil
 }
