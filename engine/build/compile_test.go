@@ -3,6 +3,7 @@ package build_test
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -224,5 +225,39 @@ courses:
 	_, cds := build.Compile(m)
 	if !strings.Contains(cds.Error(), "unused.yaml:7:16: aviso: consulta «lonely»: «selection: unselected» la hace correr solo para «courses.unselected», que no está definido") {
 		t.Errorf("unused unselected query not reported:\n%s", cds.Error())
+	}
+}
+
+// TestValidateRefusesWrites: what the engine would refuse to send is an
+// error of `engine validate` (no database needed), at the line and column
+// of the offending word in the YAML.
+func TestValidateRefusesWrites(t *testing.T) {
+	cases := []struct {
+		driver, sql string
+		line, col   int
+		want        string
+	}{
+		{"sqlite", "SELECT c.id AS courseid, c.shortname FROM {course} c;\n      DELETE FROM {user}", 8, 7, "más de una instrucción"},
+		{"mysql", "SELECT c.id AS courseid, c.shortname FROM {course} c;\n      COMMIT", 8, 7, "más de una instrucción"},
+		{"postgres", "WITH d AS (DELETE FROM {user} RETURNING id)\n      SELECT c.id AS courseid, c.shortname FROM {course} c", 7, 18, "«DELETE»"},
+		{"postgres", "ATTACH 'x' AS x", 7, 7, "empieza con «ATTACH»"},
+	}
+	for _, c := range cases {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "site.yaml")
+		yaml := "version: 1\nextends: moodle\nsource: {driver: " + c.driver + ", dsn: x}\nqueries:\n  courses:\n    sql: |\n      " + c.sql + "\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, ds := compileFile(t, path, nil)
+		found := false
+		for _, d := range ds {
+			if d.Severity == diag.Error && d.Line == c.line && d.Col == c.col && strings.Contains(d.Msg, c.want) && strings.Contains(d.Msg, "consulta «courses»") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s %q: want an error at %d:%d with %q; got:\n%s", c.driver, c.sql, c.line, c.col, c.want, ds.Error())
+		}
 	}
 }
