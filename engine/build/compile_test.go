@@ -3,6 +3,7 @@ package build_test
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -290,6 +291,40 @@ func TestCheckAtTheSitesValue(t *testing.T) {
 		if errs, _ := cds.Count(); errs != 1 || cds[0].File != "site.yaml" || cds[0].Line != c.line || cds[0].Col != c.col ||
 			!strings.Contains(cds[0].Msg, "con «params.groupFrom» customfield, «params.groupField» debe ser el nombre corto") {
 			t.Errorf("%q: %s", c.params, cds.Error())
+		}
+	}
+}
+
+// TestValidateRefusesWrites: what the engine would refuse to send is an
+// error of `engine validate` (no database needed), at the line and column
+// of the offending word in the YAML.
+func TestValidateRefusesWrites(t *testing.T) {
+	cases := []struct {
+		driver, sql string
+		line, col   int
+		want        string
+	}{
+		{"sqlite", "SELECT c.id AS courseid, c.shortname FROM {course} c;\n      DELETE FROM {user}", 8, 7, "más de una instrucción"},
+		{"mysql", "SELECT c.id AS courseid, c.shortname FROM {course} c;\n      COMMIT", 8, 7, "más de una instrucción"},
+		{"postgres", "WITH d AS (DELETE FROM {user} RETURNING id)\n      SELECT c.id AS courseid, c.shortname FROM {course} c", 7, 18, "«DELETE»"},
+		{"postgres", "ATTACH 'x' AS x", 7, 7, "empieza con «ATTACH»"},
+	}
+	for _, c := range cases {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "site.yaml")
+		yaml := "version: 1\nextends: moodle\nsource: {driver: " + c.driver + ", dsn: x}\nqueries:\n  courses:\n    sql: |\n      " + c.sql + "\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, ds := compileFile(t, path, nil)
+		found := false
+		for _, d := range ds {
+			if d.Severity == diag.Error && d.Line == c.line && d.Col == c.col && strings.Contains(d.Msg, c.want) && strings.Contains(d.Msg, "consulta «courses»") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s %q: want an error at %d:%d with %q; got:\n%s", c.driver, c.sql, c.line, c.col, c.want, ds.Error())
 		}
 	}
 }

@@ -6,6 +6,7 @@
 package build
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -204,6 +205,23 @@ func (c *compiler) query(q *mapping.Query) *Query {
 	out := &Query{Query: q}
 	if q.SQL.IsZero() || q.Level < 0 {
 		return out
+	}
+	// The engine refuses what is not a single read before sending it;
+	// say so here, where the query is written.
+	drivers := []string{c.m.Source.Driver}
+	if !slices.Contains(mapping.Drivers, c.m.Source.Driver) {
+		drivers = mapping.Drivers
+	}
+	for _, d := range drivers {
+		if _, err := source.CheckStatement(d, q.SQL.Src); err != nil {
+			var se *source.StatementError
+			p := q.SQL.Pos
+			if errors.As(err, &se) && se.Off > 0 {
+				p = q.SQL.At(offsetToLineCol(q.SQL.Src, se.Off))
+			}
+			c.errAt(p, "consulta «%s»: %v", q.Name, err)
+			break
+		}
 	}
 	cols, err := source.Columns(q.SQL.Src)
 	if err != nil {

@@ -2,17 +2,16 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/schema"
@@ -40,6 +39,9 @@ func cmdValidate(ctx context.Context, e *Env, args []string) int {
 	}
 	var all diag.List
 	for _, path := range pos {
+		if ctx.Err() != nil {
+			return ExitFailed // interrupted: what was found is not the whole list
+		}
 		plan, ds := loadPlan(e, path)
 		if plan != nil {
 			ds = append(ds, senceWarnings(plan.Mapping)...)
@@ -49,6 +51,9 @@ func cmdValidate(ctx context.Context, e *Env, args []string) int {
 			ds = append(ds, checkDB(ctx, plan)...)
 		}
 		all = append(all, ds...)
+	}
+	if ctx.Err() != nil {
+		return ExitFailed
 	}
 	all.Print(e.Stdout)
 	errs, warns := all.Count()
@@ -77,7 +82,7 @@ func senceWarnings(m *mapping.Mapping) diag.List {
 func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 	var ds diag.List
 	m := plan.Mapping
-	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
+	db, err := openSource(ctx, m)
 	if err != nil {
 		p := m.Source.Pos
 		ds.Errorf(orFile(p.File, m.File), p.Line, p.Col, "%v", err)
@@ -85,6 +90,9 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 	}
 	defer db.Close()
 	for _, q := range plan.Queries {
+		if ctx.Err() != nil {
+			break
+		}
 		// A query whose `when` is false never runs: it may read a
 		// plugin's tables that this Moodle does not have.
 		if q.Level < 0 || q.SQL.IsZero() || q.Skipped {
@@ -104,8 +112,12 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: %v", q.Name, err)
 			continue
 		}
-		cols, err := db.Describe(ctx, text, args)
-		if err != nil {
+		cols, err := describe(ctx, db, text, args)
+		switch {
+		case errors.Is(err, source.ErrRefused), errors.Is(err, source.ErrTimeout):
+			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: %v", q.Name, err)
+			continue
+		case err != nil:
 			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: la base de datos la rechaza: %v", q.Name, err)
 			continue
 		}
@@ -116,6 +128,26 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 		}
 	}
 	return append(ds, build.CheckDedicationBlock(ctx, db, plan)...)
+}
+
+// describe runs a query as an export runs it (a read-only transaction set
+// up the same way, the same checks and time limit) but reads no rows. Each
+// query has its own transaction, so that one refused query does not hide
+// the errors of the next (PostgreSQL aborts a transaction at its first
+// error).
+func describe(ctx context.Context, db *source.DB, text string, args []any) ([]string, error) {
+	tx, err := db.ReadTx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	return db.Describe(ctx, tx, text, args)
+}
+
+// openSource connects to the mapping's database, read-only, with its
+// query time limit: every command reads Moodle through here.
+func openSource(ctx context.Context, m *mapping.Mapping) (*source.DB, error) {
+	return source.OpenConfig(ctx, source.Config{Driver: m.Source.Driver, DSN: m.Source.DSN, Timeout: m.Source.Timeout})
 }
 
 func plural(n int, one, many string) string {
@@ -179,7 +211,7 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 		fmt.Fprintln(e.Stderr, err)
 		return &built{}, ExitUsage
 	}
-	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
+	db, err := openSource(ctx, m)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return &built{}, ExitFailed
@@ -302,9 +334,9 @@ func readToken(plan *build.Plan) (string, error) {
 		return s.Token, nil
 	}
 	if s.TokenFile != "" {
-		b, err := os.ReadFile(s.TokenFile)
+		b, err := infile.Read(s.TokenFile, infile.TokenLimit)
 		if err != nil {
-			return "", fmt.Errorf("no se puede leer sence.tokenFile: %v", err)
+			return "", fmt.Errorf("no se puede leer sence.tokenFile «%s»: %v", s.TokenFile, err)
 		}
 		t := strings.TrimSpace(string(b))
 		if strings.ToUpper(t) != t {
@@ -331,58 +363,6 @@ func safeName(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func writeExport(dir string, results []*build.CourseResult, sum *Summary) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("no se puede crear la carpeta %s: %v", dir, err)
-	}
-	for _, r := range results {
-		if r.Payload == nil {
-			continue
-		}
-		b, err := payload.Marshal(r.Payload)
-		if err != nil {
-			return err
-		}
-		if err := WriteFileAtomic(filepath.Join(dir, FileName(r.Payload)), b); err != nil {
-			return err
-		}
-	}
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(filepath.Join(dir, "resumen.json"), append(b, '\n'))
-}
-
-// WriteFileAtomic writes a file readable only by its owner, through a
-// temporary file and a rename, so a crash never leaves half a file.
-func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	return nil
 }
 
 // Summary is what a build left in and out, per course.

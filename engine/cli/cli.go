@@ -96,7 +96,12 @@ func RunEnv(ctx context.Context, args []string, e *Env) int {
 		return ExitOK
 	}
 	if c, ok := commandNamed(args[0]); ok {
-		return c.run(ctx, e, args[1:])
+		code := c.run(ctx, e, args[1:])
+		if in, ok := interrupted(ctx); ok && !stopsOnSignal(c.name) && code != ExitOK && code != ExitUsage {
+			fmt.Fprintf(e.Stderr, "engine: %s se interrumpió (%s): el trabajo quedó incompleto\n", c.name, signalName(in.Signal))
+			return ExitFailed
+		}
+		return code
 	}
 	return unknownCommand(e, args[0])
 }

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/build"
@@ -250,16 +248,25 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintln(e.Stdout, "\n(envío al simulador local de SENCE, no al servicio real)")
 	}
 	// A lost answer is waited for in the history while the window lasts.
-	var opts sence.SendOptions
+	opts := sence.SendOptions{Stop: ctx} // a signal stops waiting for the history, not the POST
 	if !conn.simulated && !*ignoreWindow {
 		_, opts.Until = nightly.NewWindow(plan.Mapping.Sence.Window).Bounds(e.Now())
 	}
 	var rep sendReport
-	for _, c := range courses {
+	for i, c := range courses {
+		if ctx.Err() != nil {
+			// A signal: the course in flight was finished (its outcome is
+			// known); the rest are not started.
+			fmt.Fprintf(e.Stdout, "\nInterrumpido: %d cursos no se enviaron; vuelva a ejecutar el envío para enviarlos\n", len(courses)-i)
+			rep.Failed += len(courses) - i
+			break
+		}
 		if c.CodigoEnvio == "" {
 			c.CodigoEnvio = codigoEnvio(&c, e.Now())
 		}
-		sendOne(ctx, e.Stdout, conn.client, c, opts, &rep)
+		// The request in flight is finished even on a signal; the signal
+		// only stops waiting for SENCE's history (opts.Stop).
+		sendOne(context.WithoutCancel(ctx), e.Stdout, conn.client, c, opts, &rep)
 	}
 	fmt.Fprintf(e.Stdout, "\nEnviados %d cursos: %d alumnos aceptados, %d rechazados, %d sin cambios, %d cursos con error\n", rep.Courses, rep.Accepted, rep.Rejected, rep.Same, rep.Failed)
 	switch {
@@ -269,36 +276,6 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 		return ExitProblems
 	}
 	return ExitOK
-}
-
-// readExport reads the course files written by export.
-func readExport(dir string, only []string) ([]payload.Course, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no hay archivos JSON de cursos en %s (genérelos con engine export --out %s)", dir, dir)
-	}
-	sort.Strings(files)
-	var out []payload.Course
-	for _, f := range files {
-		if filepath.Base(f) == "resumen.json" {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		var c payload.Course
-		dec := json.NewDecoder(strings.NewReader(string(b)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c); err != nil {
-			return nil, fmt.Errorf("%s no es un envío de SENCE válido: %v", f, err)
-		}
-		if len(only) > 0 && !slices.Contains(only, c.CodigoOferta) {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, nil
 }
 
 // loadAndConnect loads a mapping and connects to its SENCE service; on
@@ -429,7 +406,7 @@ func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
 	fmt.Fprintf(e.Stdout, "Enviando la prueba de integración oficial de SENCE a %s:\ncurso %s, módulo %s, alumnos de prueba %d, avance y tiempo en 0.\n",
 		where, c.CodigoOferta, c.ListaAlumnos[0].ListaModulos[0].CodigoModulo, len(c.ListaAlumnos))
 	var rep sendReport
-	res := sendOne(ctx, e.Stdout, conn.client, c, sence.SendOptions{}, &rep)
+	res := sendOne(context.WithoutCancel(ctx), e.Stdout, conn.client, c, sence.SendOptions{Stop: ctx}, &rep) // finished even on a signal
 	switch {
 	case res == nil:
 		return ExitFailed

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
 
@@ -32,7 +32,7 @@ func cmdSimulator(ctx context.Context, e *Env, args []string) int {
 	token, _ := e.LookupEnv("SENCE_TOKEN")
 	token = strings.TrimSpace(token)
 	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
+		b, err := infile.Read(*tokenFile, infile.TokenLimit)
 		if err != nil {
 			return fs.fail(diag.FileError("leer el archivo del token", *tokenFile, err).Error())
 		}

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/mappings"
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -89,13 +91,22 @@ type loader struct {
 	lines      map[string][]string
 	files      []string
 	env        func(string) (string, bool)
+	read       int64 // bytes of mapping files read so far
 }
 
-// tree reads one file and what it extends, returning the merged node.
+// tree reads one file and what it extends, returning the merged node. A
+// mapping with the files it extends holds at most infile.MappingLimit
+// bytes, each a regular file: a FIFO or /dev/zero is refused at once.
 func (l *loader) tree(path string, chain []string, from Pos) *yaml.Node {
-	data, err := os.ReadFile(path)
+	data, err := infile.Read(path, infile.MappingLimit-l.read)
 	if err != nil {
 		msg := diag.FileError("leer el archivo de mapeo", path, err).Error()
+		if errors.Is(err, infile.ErrTooLarge) {
+			msg = fmt.Sprintf("el archivo de mapeo «%s» es demasiado grande: un mapeo, con los archivos que extiende, no puede pasar de %s (el preset de Moodle pesa unos 15 KiB); ¿es el archivo correcto?", path, infile.Size(infile.MappingLimit))
+			if l.read > 0 {
+				msg += fmt.Sprintf(" (los archivos ya leídos suman %s)", infile.Size(l.read))
+			}
+		}
 		if from.File == "" {
 			l.diags.Errorf(path, 0, 0, "%s", msg)
 		} else {
@@ -117,12 +128,14 @@ func (l *loader) parse(name string, data []byte, chain []string, from Pos) *yaml
 	}
 	chain = append(chain, name)
 	l.files = append(l.files, name)
+	l.read += int64(len(data))
 	l.lines[name] = strings.Split(string(data), "\n")
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		l.yamlError(name, err)
 		return nil
 	}
+	l.repeatedKeys(&doc, name)
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		l.diags.Errorf(name, 1, 1, "el archivo de mapeo está vacío")
 		return nil
@@ -163,6 +176,29 @@ func (l *loader) parse(name string, data []byte, chain []string, from Pos) *yaml
 		return root
 	}
 	return l.merge(parent, root)
+}
+
+// repeatedKeys reports a key written twice in one map, at its second
+// occurrence: YAML would keep one silently (two top-level «sence:»
+// blocks, and the second decides where to send).
+func (l *loader) repeatedKeys(n *yaml.Node, file string) {
+	if n.Kind == yaml.MappingNode {
+		first := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode {
+				continue
+			}
+			if f, ok := first[k.Value]; ok {
+				l.diags.Errorf(file, k.Line, k.Column, "la clave «%s» está repetida en el mismo nivel (la primera está en la línea %d): YAML se quedaría con una sola; junte ambas en una", k.Value, f.Line)
+				continue
+			}
+			first[k.Value] = k
+		}
+	}
+	for _, c := range n.Content {
+		l.repeatedKeys(c, file)
+	}
 }
 
 func (l *loader) yamlError(name string, err error) {
@@ -274,8 +310,7 @@ func (l *loader) fields(n *yaml.Node, where string, known []string, fn func(key 
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if seen[k.Value] {
-			l.errorf(k, "la clave «%s» está repetida en «%s»", k.Value, where)
-			continue
+			continue // reported when the file was parsed
 		}
 		seen[k.Value] = true
 		if known != nil && !contains(known, k.Value) {

@@ -276,3 +276,56 @@ func TestSenceSettle(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatedKeys: a key written twice in one map is an error at its
+// second occurrence, at any level and in any file of the chain; without
+// it YAML keeps one silently (two «sence:» blocks, the second deciding
+// where to send).
+func TestRepeatedKeys(t *testing.T) {
+	dir := t.TempDir()
+	base := write(t, dir, "base.yaml", "version: 1\nextends: moodle\nparams:\n  passGrade: 4.0\n  maxGap: 2700\n  passGrade: 5.0\n")
+	site := write(t, dir, "site.yaml", "version: 1\nextends: base.yaml\nsence:\n  rutOtec: \"76543210-3\"\n  simulator: {}\nsource:\n  driver: sqlite\nsence:\n  rutOtec: \"76543210-3\"\n  baseUrl: https://sistemas.sence.cl/rce/ws\nstudents:\n  fields:\n    rutAlumno: rut\n    rutAlumno: rut2\n")
+	_, ds := mapping.Load(site, mapping.Options{LookupEnv: noEnv})
+	for _, want := range []string{
+		site + ":8:1: error: la clave «sence» está repetida en el mismo nivel (la primera está en la línea 3)",
+		site + ":14:5: error: la clave «rutAlumno» está repetida en el mismo nivel (la primera está en la línea 13)",
+		base + ":6:3: error: la clave «passGrade» está repetida en el mismo nivel (la primera está en la línea 4)",
+	} {
+		if !strings.Contains(ds.Error()+"\n", want) {
+			t.Errorf("missing %q in:\n%s", want, ds.Error())
+		}
+	}
+	if n := strings.Count(ds.Error(), "repetida"); n != 3 {
+		t.Errorf("%d reports of repeated keys, want 3:\n%s", n, ds.Error())
+	}
+}
+
+// TestMappingSizeLimit: a mapping, with the files it extends, holds at
+// most 1 MiB; above it the error says so at once, before parsing.
+func TestMappingSizeLimit(t *testing.T) {
+	dir := t.TempDir()
+	filler := "# " + strings.Repeat("x", 97) + "\n"
+	big := write(t, dir, "big.yaml", "version: 1\n"+strings.Repeat(filler, 11000)) // 1.05 MiB
+	if _, ds := mapping.Load(big, mapping.Options{LookupEnv: noEnv}); !strings.Contains(ds.Error(), "big.yaml» es demasiado grande: un mapeo, con los archivos que extiende, no puede pasar de 1,0 MiB") {
+		t.Errorf("big mapping: %s", ds.Error())
+	}
+	// Two files of 0.6 MiB each: the second, named by extends, is over.
+	write(t, dir, "half.yaml", "version: 1\n"+strings.Repeat(filler, 6300))
+	site := write(t, dir, "site.yaml", "version: 1\nextends: half.yaml\n"+strings.Repeat(filler, 6300))
+	_, ds := mapping.Load(site, mapping.Options{LookupEnv: noEnv})
+	if !strings.Contains(ds.Error(), site+":2:10: error: el archivo de mapeo") || !strings.Contains(ds.Error(), "los archivos ya leídos suman") {
+		t.Errorf("chain over the limit: %s", ds.Error())
+	}
+	// Just under the limit loads.
+	ok := write(t, dir, "ok.yaml", "version: 1\nextends: moodle\n"+strings.Repeat(filler, 10000))
+	if _, ds := mapping.Load(ok, mapping.Options{LookupEnv: noEnv}); ds.HasErrors() {
+		t.Errorf("a mapping under the limit: %s", ds.Error())
+	}
+	// A directory is not a mapping.
+	sub := filepath.Join(dir, "sub.yaml")
+	os.Mkdir(sub, 0o700)
+	site = write(t, dir, "dir.yaml", "version: 1\nextends: sub.yaml\n")
+	if _, ds := mapping.Load(site, mapping.Options{LookupEnv: noEnv}); !strings.Contains(ds.Error(), "no es un archivo común (es una carpeta)") {
+		t.Errorf("directory: %s", ds.Error())
+	}
+}

@@ -13,15 +13,17 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // DB is an open LMS database.
@@ -29,34 +31,80 @@ type DB struct {
 	*sql.DB
 	Driver string // sqlite | postgres | mysql
 	DSN    string // as given; print Redacted() instead
+	// Timeout bounds each query, from the call to the last row read.
+	Timeout time.Duration
+
+	mu       sync.Mutex
+	writeFns map[string]string // function name → why it may write; "" if it may not
 }
 
-// Open connects and pings the database, turning the usual failures into
-// one-line Spanish messages that name the DSN without its password.
+// Config says how to reach the LMS database.
+type Config struct {
+	Driver, DSN string
+	// Timeout of each query (source.timeout); DefaultTimeout when zero.
+	Timeout time.Duration
+}
+
+// DefaultTimeout bounds a query when the mapping does not say
+// (source.timeout; the Moodle preset says 30m).
+const DefaultTimeout = 30 * time.Minute
+
+// Open connects with the default query timeout; see OpenConfig.
 func Open(ctx context.Context, driver, dsn string) (*DB, error) {
-	var name, real string
+	return OpenConfig(ctx, Config{Driver: driver, DSN: dsn})
+}
+
+// OpenConfig connects and pings the database, turning the usual failures
+// into one-line Spanish messages that name the DSN without its password.
+// The connection is read-only whatever the DSN says: options of the DSN
+// that would let a query write or run several statements are refused, and
+// the engine adds its own (SQLite read-only mode, query_only and an
+// authorizer; PostgreSQL default_transaction_read_only; MySQL without
+// multiple statements).
+func OpenConfig(ctx context.Context, cfg Config) (*DB, error) {
+	driver, dsn := cfg.Driver, cfg.DSN
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	d := &DB{Driver: driver, DSN: dsn, Timeout: cfg.Timeout}
 	switch driver {
-	case "sqlite":
-		name, real = "sqlite", sqliteDSN(dsn)
-	case "postgres":
-		name, real = "pgx", dsn
-	case "mysql":
-		name, real = "mysql", mysqlDSN(dsn)
+	case "sqlite", "postgres", "mysql":
 	default:
 		return nil, fmt.Errorf("driver «%s» no soportado (use sqlite, postgres o mysql)", driver)
 	}
 	if dsn == "" {
 		return nil, fmt.Errorf("source.dsn está vacío: indique la conexión a la base de datos de Moodle")
 	}
-	db, err := sql.Open(name, real)
-	if err != nil {
-		return nil, fmt.Errorf("no se puede abrir %s: %w", Redact(driver, dsn), err)
-	}
-	d := &DB{DB: db, Driver: driver, DSN: dsn}
-	if driver == "sqlite" {
-		// One connection keeps the read-only pragma and avoids SQLITE_BUSY.
+	var db *sql.DB
+	switch driver {
+	case "sqlite":
+		real, err := sqliteDSN(dsn, cfg.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		if db, err = sql.Open(sqliteReadOnly, real); err != nil {
+			return nil, fmt.Errorf("no se puede abrir %s: %w", d.Redacted(), err)
+		}
+		// One connection: SQLite serialises readers of one process anyway.
 		db.SetMaxOpenConns(1)
+	case "postgres":
+		pc, err := postgresConfig(dsn)
+		if err != nil {
+			return nil, err
+		}
+		db = stdlib.OpenDB(*pc)
+	case "mysql":
+		mc, err := mysqlConfig(dsn)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := mysql.NewConnector(mc)
+		if err != nil {
+			return nil, fmt.Errorf("no se puede abrir %s: %s", d.Redacted(), scrub(err.Error(), dsn))
+		}
+		db = sql.OpenDB(conn)
 	}
+	d.DB = db
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
@@ -66,33 +114,120 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	return d, nil
 }
 
-func sqliteDSN(dsn string) string {
-	if strings.HasPrefix(dsn, "file:") {
-		if !strings.Contains(dsn, "mode=") {
-			sep := "?"
-			if strings.Contains(dsn, "?") {
-				sep = "&"
-			}
-			dsn += sep + "mode=ro"
-		}
-		return dsn
-	}
-	return "file:" + dsn + "?mode=ro&_pragma=query_only(1)&_pragma=busy_timeout(5000)"
+// dsnError is a DSN that the engine refuses.
+func dsnError(format string, args ...any) error {
+	return fmt.Errorf("source.dsn: "+format, args...)
 }
 
-func mysqlDSN(dsn string) string {
+// sqliteDSN makes a read-only SQLite URI of the DSN: mode=ro and
+// query_only whatever the DSN says, deferred transactions (an immediate
+// one would block Moodle's writers), a busy timeout no longer than the
+// query timeout, and only the PRAGMAs that cannot write or run SQL.
+func sqliteDSN(dsn string, timeout time.Duration) (string, error) {
+	path, rawQuery, _ := strings.Cut(dsn, "?")
+	if strings.HasPrefix(path, "file:") {
+		path = strings.TrimPrefix(path, "file:")
+	} else {
+		// A plain file name: escape what a URI path cannot hold.
+		path = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", dsnError("los parámetros del DSN de SQLite no se pueden leer: %v", err)
+	}
+	busy := 5000
+	out := url.Values{}
+	for key, vals := range q {
+		switch key {
+		case "mode", "_query_only", "_txlock", "modeof":
+			// Replaced below: the engine opens read-only.
+		case "_busy_timeout", "_timeout":
+			if n, err := strconv.Atoi(vals[len(vals)-1]); err == nil && n >= 0 {
+				busy = n
+			}
+		case "_pragma":
+			for _, v := range vals {
+				name, ok := sqlitePragmaName(v)
+				if !ok {
+					return "", dsnError("_pragma=%s no se permite: el motor solo lee Moodle y acepta en el DSN solo %s", v, strings.Join(sqliteSafePragmas, ", "))
+				}
+				if name == "busy_timeout" {
+					if n, err := strconv.Atoi(strings.Trim(v[len(name):], "()= ")); err == nil && n >= 0 {
+						busy = n
+					}
+					continue
+				}
+				out.Add(key, v)
+			}
+		case "vfs":
+			return "", dsnError("el parámetro vfs no se permite en el DSN de SQLite: el motor abre la base con el sistema de archivos normal")
+		default:
+			out[key] = vals
+		}
+	}
+	busy = min(busy, int(timeout.Milliseconds()))
+	out.Set("mode", "ro")
+	out.Set("_query_only", "1")
+	out.Set("_txlock", "deferred")
+	out.Set("_busy_timeout", strconv.Itoa(busy))
+	return "file:" + path + "?" + out.Encode(), nil
+}
+
+// sqliteSafePragmas may appear in a SQLite DSN: none writes or runs SQL.
+var sqliteSafePragmas = []string{"busy_timeout", "cache_size", "mmap_size", "temp_store", "foreign_keys", "journal_mode", "synchronous", "case_sensitive_like"}
+
+var pragmaValue = regexp.MustCompile(`^([A-Za-z_]+)\s*(?:\(\s*[A-Za-z0-9_-]*\s*\)|=\s*[A-Za-z0-9_-]*)?$`)
+
+// sqlitePragmaName returns the name of a _pragma value that is one
+// allowed PRAGMA with at most a plain argument.
+func sqlitePragmaName(v string) (string, bool) {
+	m := pragmaValue.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil {
+		return "", false
+	}
+	name := asciiLower(m[1])
+	return name, slices.Contains(sqliteSafePragmas, name)
+}
+
+// postgresConfig parses a PostgreSQL DSN and makes every transaction of
+// the connection read-only by default. The simple protocol, which runs
+// several statements in one query, is refused.
+func postgresConfig(dsn string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, dsnError("no es un DSN de PostgreSQL válido: %s", scrub(err.Error(), dsn))
+	}
+	if cfg.DefaultQueryExecMode == pgx.QueryExecModeSimpleProtocol {
+		return nil, dsnError("default_query_exec_mode=simple_protocol no se permite: ese protocolo ejecuta varias instrucciones en una consulta; quítelo del DSN (con pgbouncer use default_query_exec_mode=exec)")
+	}
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	return cfg, nil
+}
+
+// mysqlConfig parses a MySQL DSN. Options that widen what a query can do
+// are refused: multiStatements (several statements in one query, so that
+// «COMMIT; DELETE …» would leave the read-only transaction) and
+// allowAllFiles (LOAD DATA LOCAL INFILE from any file of this machine).
+func mysqlConfig(dsn string) (*mysql.Config, error) {
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		return dsn
+		return nil, dsnError("no es un DSN de MySQL válido: %s", scrub(err.Error(), dsn))
 	}
-	// Text columns must come back as text whatever the server's default.
-	if cfg.Params == nil {
-		cfg.Params = map[string]string{}
+	if cfg.MultiStatements {
+		return nil, dsnError("multiStatements=true no se permite: deja ejecutar varias instrucciones en una consulta, y con ellas salir de la transacción de solo lectura; quítelo del DSN")
 	}
-	if _, ok := cfg.Params["charset"]; !ok {
-		cfg.Params["charset"] = "utf8mb4"
+	if cfg.AllowAllFiles {
+		return nil, dsnError("allowAllFiles=true no se permite: el motor solo lee Moodle y no carga archivos; quítelo del DSN")
 	}
-	return cfg.FormatDSN()
+	// Text comes back as UTF-8 whatever the server's default or the DSN's
+	// charset (Moodle's tables are utf8mb4).
+	if err := cfg.Apply(mysql.Charset("utf8mb4", cfg.Collation)); err != nil {
+		return nil, dsnError("%v", err)
+	}
+	return cfg, nil
 }
 
 var urlPassword = regexp.MustCompile(`(://[^:/@]*:)[^@]*@`)
@@ -175,19 +310,69 @@ func scrub(msg, dsn string) string {
 	return msg
 }
 
+// Errors of a query, for errors.Is.
+var (
+	// ErrRefused: the engine did not send the query (not a single read,
+	// or it calls a function that may write).
+	ErrRefused = errors.New("el motor no ejecuta la consulta")
+	// ErrTimeout: the query ran longer than source.timeout.
+	ErrTimeout = errors.New("la consulta superó source.timeout")
+)
+
 // ReadTx starts a read-only transaction: a mapping's SQL can never change
-// the LMS, whatever it says.
+// the LMS, whatever it says. Every query of an export, a run and
+// `validate --db` runs in one of these: the transaction is read-only on
+// the server (checked, not assumed), and each statement is bounded by the
+// server's own statement timeout where it has one.
 func (d *DB) ReadTx(ctx context.Context) (*sql.Tx, error) {
-	opts := &sql.TxOptions{ReadOnly: true}
-	if d.Driver == "sqlite" {
-		// The connection itself is read-only (mode=ro, query_only).
-		opts = nil
-	}
-	tx, err := d.BeginTx(ctx, opts)
+	tx, err := d.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, fmt.Errorf("no se pudo iniciar una transacción de solo lectura en %s: %w", d.Redacted(), err)
+		return nil, fmt.Errorf("no se pudo iniciar una transacción de solo lectura en %s: %s", d.Redacted(), scrub(err.Error(), d.DSN))
+	}
+	if err := d.setupTx(ctx, tx); err != nil {
+		tx.Rollback()
+		return nil, err
 	}
 	return tx, nil
+}
+
+func (d *DB) setupTx(ctx context.Context, tx *sql.Tx) error {
+	var readOnly string
+	switch d.Driver {
+	case "sqlite":
+		if err := tx.QueryRowContext(ctx, "PRAGMA query_only").Scan(&readOnly); err != nil {
+			return fmt.Errorf("no se pudo comprobar que la conexión a %s es de solo lectura: %s", d.Redacted(), scrub(err.Error(), d.DSN))
+		}
+		if readOnly != "1" {
+			return fmt.Errorf("la conexión a %s no quedó de solo lectura (query_only = %s): el motor no lee una base que podría modificar", d.Redacted(), readOnly)
+		}
+	case "postgres":
+		ms := max(d.Timeout.Milliseconds(), 1)
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", ms)); err != nil {
+			return fmt.Errorf("no se pudo fijar statement_timeout en %s: %s", d.Redacted(), scrub(err.Error(), d.DSN))
+		}
+		// A SELECT, not SHOW: it takes the transaction's snapshot, after
+		// which PostgreSQL refuses to make the transaction read-write.
+		if err := tx.QueryRowContext(ctx, "SELECT current_setting('transaction_read_only')").Scan(&readOnly); err != nil {
+			return fmt.Errorf("no se pudo comprobar que la transacción en %s es de solo lectura: %s", d.Redacted(), scrub(err.Error(), d.DSN))
+		}
+		if readOnly != "on" {
+			return fmt.Errorf("la transacción en %s no quedó de solo lectura (transaction_read_only = %s): el motor no lee una base que podría modificar", d.Redacted(), readOnly)
+		}
+	case "mysql":
+		// MariaDB counts seconds (max_statement_time), MySQL
+		// milliseconds of a SELECT (max_execution_time).
+		secs := strconv.FormatFloat(max(d.Timeout.Seconds(), 0.001), 'f', 3, 64)
+		_, err := tx.ExecContext(ctx, "SET SESSION max_statement_time = "+secs)
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && me.Number == 1193 { // unknown system variable
+			_, err = tx.ExecContext(ctx, fmt.Sprintf("SET SESSION max_execution_time = %d", max(d.Timeout.Milliseconds(), 1)))
+		}
+		if err != nil {
+			return fmt.Errorf("no se pudo fijar el tiempo máximo de las consultas en %s: %s", d.Redacted(), scrub(err.Error(), d.DSN))
+		}
+	}
+	return nil
 }
 
 // Placeholders rewrites ? placeholders for the dialect.
@@ -200,6 +385,10 @@ func (d *DB) Placeholders(sql string) (string, error) {
 
 // Rows iterates normalised rows of a query.
 type Rows struct {
+	d       *DB
+	parent  context.Context // the caller's: cancelled by a signal
+	ctx     context.Context // parent with the query's deadline
+	cancel  context.CancelFunc
 	rows    *sql.Rows
 	Columns []string
 	conv    []func(any) (any, error)
@@ -207,24 +396,81 @@ type Rows struct {
 	ptrs    []any
 }
 
-// Query runs a query in tx. types optionally forces a column's type
-// ("int", "float", "string", "bool").
+// Query runs a query in tx (from ReadTx), bounded by d.Timeout. types
+// optionally forces a column's type ("int", "float", "string", "bool").
+// The text is checked first (CheckStatement, and the functions it calls):
+// what the engine refuses never reaches the database.
 func (d *DB) Query(ctx context.Context, tx *sql.Tx, query string, args []any, types map[string]string) (*Rows, error) {
-	q, err := d.Placeholders(query)
+	text, err := d.check(ctx, tx, query)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, q, args...)
+	return d.run(ctx, tx, text, args, types)
+}
+
+// Describe returns the columns a query produces without fetching rows, so
+// `engine validate --db` can check them against the live database. The
+// query goes through the same checks, transaction and timeout as Query.
+func (d *DB) Describe(ctx context.Context, tx *sql.Tx, query string, args []any) ([]string, error) {
+	text, err := d.check(ctx, tx, query)
 	if err != nil {
-		return nil, d.queryError(err)
+		return nil, err
 	}
+	rows, err := d.run(ctx, tx, "SELECT * FROM (\n"+text+"\n) engine_describe WHERE 1 = 0", args, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Columns, rows.Err()
+}
+
+// check refuses what is not a single read, or calls a function that may
+// write, and returns the text to send.
+func (d *DB) check(ctx context.Context, tx *sql.Tx, query string) (string, error) {
+	text, err := CheckStatement(d.Driver, query)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	fns := Functions(d.Driver, text)
+	if len(fns) == 0 {
+		return text, nil
+	}
+	why, err := d.writingFunctions(ctx, tx, fns)
+	if err != nil {
+		return "", err
+	}
+	for _, f := range fns {
+		if w := why[f]; w != "" {
+			return "", fmt.Errorf("%w: llama a la función «%s», que %s: el motor solo lee Moodle; quite esa llamada", ErrRefused, f, w)
+		}
+	}
+	return text, nil
+}
+
+func (d *DB) run(ctx context.Context, tx *sql.Tx, text string, args []any, types map[string]string) (*Rows, error) {
+	q, err := d.Placeholders(text)
+	if err != nil {
+		return nil, err
+	}
+	qctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	r := &Rows{d: d, parent: ctx, ctx: qctx, cancel: cancel}
+	rows, err := tx.QueryContext(qctx, q, args...)
+	if err != nil {
+		err = r.explain(err)
+		cancel()
+		return nil, err
+	}
+	r.rows = rows
 	cols, err := rows.Columns()
 	if err != nil {
-		rows.Close()
+		err = r.explain(err)
+		r.Close()
 		return nil, err
 	}
 	cts, _ := rows.ColumnTypes()
-	r := &Rows{rows: rows, Columns: cols, buf: make([]any, len(cols)), ptrs: make([]any, len(cols))}
+	r.Columns, r.buf, r.ptrs = cols, make([]any, len(cols)), make([]any, len(cols))
 	for i := range cols {
 		r.ptrs[i] = &r.buf[i]
 		dbType := ""
@@ -236,14 +482,29 @@ func (d *DB) Query(ctx context.Context, tx *sql.Tx, query string, args []any, ty
 	return r, nil
 }
 
-// queryError explains errors that a read-only transaction produces.
-func (d *DB) queryError(err error) error {
-	msg := err.Error()
+// explain turns the error of a query into a message that says what
+// happened and what to do: over the time limit, interrupted, refused by
+// the read-only guards, or the database's own message.
+func (r *Rows) explain(err error) error {
+	d := r.d
+	msg := scrub(err.Error(), d.DSN)
 	low := strings.ToLower(msg)
-	if strings.Contains(low, "read-only") || strings.Contains(low, "read only") || strings.Contains(low, "readonly") || strings.Contains(low, "attempt to write") {
-		return fmt.Errorf("la consulta intenta modificar la base de datos, y el motor solo lee (transacción de solo lectura): %s", scrub(msg, d.DSN))
+	var pgErr *pgconn.PgError
+	var myErr *mysql.MySQLError
+	timedOut := errors.Is(r.ctx.Err(), context.DeadlineExceeded) ||
+		errors.As(err, &pgErr) && pgErr.Code == "57014" && strings.Contains(low, "statement timeout") ||
+		errors.As(err, &myErr) && (myErr.Number == 1969 || myErr.Number == 3024)
+	switch {
+	case timedOut:
+		return fmt.Errorf("%w: se detuvo después de %s sin terminar; revise si alguna tabla está bloqueada o la base está sobrecargada (y agregue índices), o aumente source.timeout en el mapeo", ErrTimeout, d.Timeout)
+	case d.Driver == "sqlite" && strings.Contains(low, "database is locked"):
+		return fmt.Errorf("la base SQLite siguió bloqueada por otro proceso que escribe en ella: vuelva a intentarlo cuando termine (o aumente _busy_timeout en el DSN, hasta source.timeout): %s", msg)
+	case r.parent.Err() != nil:
+		return fmt.Errorf("la consulta se interrumpió antes de terminar: %w", context.Cause(r.parent))
+	case strings.Contains(low, "read-only") || strings.Contains(low, "read only") || strings.Contains(low, "readonly") || strings.Contains(low, "attempt to write") || strings.Contains(low, "not authorized"):
+		return fmt.Errorf("%w: la consulta intenta modificar la base de datos, y el motor solo lee (transacción de solo lectura): %s", ErrRefused, msg)
 	}
-	return fmt.Errorf("%s", scrub(msg, d.DSN))
+	return errors.New(msg)
 }
 
 // Next advances; it returns false at the end or on error (see Err).
@@ -266,11 +527,22 @@ func (r *Rows) Values() ([]any, error) {
 	return out, nil
 }
 
-// Err returns the iteration error.
-func (r *Rows) Err() error { return r.rows.Err() }
+// Err returns the iteration error, explained like the query's.
+func (r *Rows) Err() error {
+	if err := r.rows.Err(); err != nil {
+		return r.explain(err)
+	}
+	return nil
+}
 
-// Close releases the rows.
-func (r *Rows) Close() error { return r.rows.Close() }
+// Close releases the rows and the query's deadline.
+func (r *Rows) Close() error {
+	defer r.cancel()
+	if r.rows == nil {
+		return nil
+	}
+	return r.rows.Close()
+}
 
 func converter(declared, dbType string) func(any) (any, error) {
 	switch declared {
@@ -404,23 +676,4 @@ func toBool(v any) (any, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("valor %v no es verdadero/falso", v)
-}
-
-// Describe returns the columns a query produces without fetching rows, so
-// `engine validate --db` can check them against the live database.
-func (d *DB) Describe(ctx context.Context, query string, args []any) ([]string, error) {
-	tx, err := d.ReadTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	wrapped := "SELECT * FROM (" + query + "\n) engine_describe WHERE 1 = 0"
-	rows, err := d.Query(ctx, tx, wrapped, args, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-	}
-	return rows.Columns, rows.Err()
 }

@@ -195,7 +195,7 @@ func Columns(sql string) ([]string, error) {
 	s := string(clean)
 	depth := 0
 	selStart := -1
-	lower := strings.ToLower(s)
+	lower := asciiLower(s)
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '(':
@@ -233,8 +233,8 @@ func Columns(sql string) ([]string, error) {
 		}
 	}
 	list := s[selStart:end]
-	if w := strings.Fields(strings.ToLower(list)); len(w) > 0 && w[0] == "distinct" {
-		list = list[strings.Index(strings.ToLower(list), "distinct")+len("distinct"):]
+	if w := strings.Fields(asciiLower(list)); len(w) > 0 && w[0] == "distinct" {
+		list = list[strings.Index(asciiLower(list), "distinct")+len("distinct"):]
 	}
 	var items []string
 	depth, from := 0, 0

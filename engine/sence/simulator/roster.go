@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
 
@@ -35,9 +35,9 @@ type RosterCourse struct {
 // LoadRoster reads a roster from a JSON (.json) or YAML file. Unknown keys
 // are errors, so a typo does not silently register nothing.
 func LoadRoster(path string) (*Roster, error) {
-	data, err := os.ReadFile(path)
+	data, err := infile.Read(path, infile.RosterLimit)
 	if err != nil {
-		return nil, fmt.Errorf("no se pudo leer la nómina: %w", err)
+		return nil, fmt.Errorf("no se pudo leer la nómina %s: %w", path, err)
 	}
 	var r Roster
 	if strings.EqualFold(filepath.Ext(path), ".json") {
