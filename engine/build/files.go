@@ -3,7 +3,6 @@ package build
 import (
 	"errors"
 	"fmt"
-	"io"
 	iofs "io/fs"
 	"os"
 	"os/user"
@@ -12,18 +11,15 @@ import (
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/state"
 )
 
-// tokenFileLimit bounds what is read of sence.tokenFile: a token is 36
-// characters.
-const tokenFileLimit = 4096
-
 // CheckFiles checks, without a database or the network, the files a
 // mapping names, as the commands that use them will find them:
-// sence.tokenFile is a readable regular file with a token of the right
-// shape (never printed); the folder of the ledger (run.ledger, or the
+// sence.tokenFile is a readable regular file (within infile's bounds, as
+// the commands read it) with a token of the right shape (never printed); the folder of the ledger (run.ledger, or the
 // default beside the mapping) exists or can be created, and can be
 // written; sence.simulator.roster is a readable regular file. It writes
 // nothing but a probe file in the ledger's folder, removed at once.
@@ -35,52 +31,25 @@ func CheckFiles(m *mapping.Mapping) diag.List {
 		checkTokenFile(&ds, s.TokenFile, s.TokenFilePos)
 	}
 	if s.Simulator && s.SimRoster != "" {
-		if _, err := readableFile(s.SimRoster); err != nil {
+		if _, err := infile.Read(s.SimRoster, infile.RosterLimit); err != nil {
 			at := s.RosterPos
-			ds.Errorf(at.File, at.Line, at.Col, "sence.simulator.roster: %v", err)
+			ds.Errorf(at.File, at.Line, at.Col, "sence.simulator.roster: no se puede leer «%s»: %v", s.SimRoster, err)
 		}
 	}
 	checkLedger(&ds, m)
 	return ds
 }
 
-// readableFile opens path for reading, refusing what is not a regular file.
-func readableFile(path string) (*os.File, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, diag.FileError("leer", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		what := "no es un archivo común"
-		if fi.IsDir() {
-			what = "es una carpeta, no un archivo"
-		}
-		return nil, fmt.Errorf("«%s» %s", path, what)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, diag.FileError("leer", path, err)
-	}
-	return f, nil
-}
-
+// checkTokenFile reads sence.tokenFile as the commands that send read it
+// (infile: a regular file, bounded) and checks the token's shape.
 func checkTokenFile(ds *diag.List, path string, at mapping.Pos) {
 	errorf := func(format string, args ...any) {
 		ds.Errorf(at.File, at.Line, at.Col, "sence.tokenFile: "+format, args...)
 	}
-	f, err := readableFile(path)
-	if err != nil {
-		errorf("%v", err)
-		return
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, tokenFileLimit+1))
+	b, err := infile.Read(path, infile.TokenLimit)
 	switch {
 	case err != nil:
-		errorf("%v", diag.FileError("leer", path, err))
-		return
-	case len(b) > tokenFileLimit:
-		errorf("«%s» tiene más de %d bytes: no es un archivo con el token de SENCE (36 caracteres)", path, tokenFileLimit)
+		errorf("no se puede leer «%s»: %v", path, err)
 		return
 	case strings.TrimSpace(string(b)) == "":
 		errorf("«%s» está vacío: escriba en él el token de SENCE (XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX)", path)
@@ -90,7 +59,7 @@ func checkTokenFile(ds *diag.List, path string, at mapping.Pos) {
 		errorf("«%s»: %s", path, msg)
 		return
 	}
-	if fi, err := f.Stat(); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := os.Stat(path); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 		ds.Warnf(at.File, at.Line, at.Col, "sence.tokenFile: otros usuarios pueden leer «%s» (permisos %04o) y el token es secreto: chmod 600 «%s»", path, fi.Mode().Perm(), path)
 	}
 }

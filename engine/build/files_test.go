@@ -28,7 +28,7 @@ func TestCheckFiles(t *testing.T) {
 	file("lower.token", strings.ToLower(token), 0o600)
 	file("short.token", "5EEBF607", 0o600)
 	file("empty.token", "\n", 0o600)
-	file("huge.token", strings.Repeat("A", 5000), 0o600)
+	file("huge.token", strings.Repeat("A", 70000), 0o600)
 	file("roster.yaml", "courses: []\n", 0o600)
 	file("afile", "", 0o600)
 	os.Mkdir(filepath.Join(dir, "adir"), 0o700)
@@ -41,9 +41,9 @@ func TestCheckFiles(t *testing.T) {
 		{"lower-case token", "sence:\n  tokenFile: lower.token\n", "x.yaml:3:14: error: sence.tokenFile: «" + dir + "/lower.token»: el token de SENCE está en minúsculas"},
 		{"not a token", "sence:\n  tokenFile: short.token\n", "x.yaml:3:14: error: sence.tokenFile: «" + dir + "/short.token»: el token de SENCE no tiene el formato"},
 		{"empty token file", "sence:\n  tokenFile: empty.token\n", "está vacío: escriba en él el token de SENCE"},
-		{"huge token file", "sence:\n  tokenFile: huge.token\n", "tiene más de 4096 bytes"},
+		{"huge token file", "sence:\n  tokenFile: huge.token\n", "el archivo es demasiado grande: pesa 68,4 KiB y el máximo es 64,0 KiB"},
 		{"missing token file", "sence:\n  tokenFile: none.token\n", "x.yaml:3:14: error: sence.tokenFile: no se puede leer «" + dir + "/none.token»: no existe"},
-		{"token file is a folder", "sence:\n  tokenFile: adir\n", "es una carpeta, no un archivo"},
+		{"token file is a folder", "sence:\n  tokenFile: adir\n", "no se puede leer «" + dir + "/adir»: no es un archivo común (es una carpeta): indique un archivo"},
 		{"absolute token file", "sence:\n  tokenFile: " + dir + "/good.token\n", ""},
 		{"roster", "sence:\n  simulator:\n    roster: roster.yaml\n", ""},
 		{"missing roster", "sence:\n  simulator:\n    roster: nomina.yaml\n", "x.yaml:4:13: error: sence.simulator.roster: no se puede leer «" + dir + "/nomina.yaml»: no existe"},
