@@ -35,7 +35,10 @@ func TestValidateGolden(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			_, ds := compileFile(t, f, nil)
+			p, ds := compileFile(t, f, nil)
+			if p != nil {
+				ds = append(ds, build.CheckFiles(p.Mapping)...)
+			}
 			var b bytes.Buffer
 			ds.Print(&b)
 			golden(t, strings.TrimSuffix(f, ".yaml")+".golden", b.Bytes())
@@ -55,7 +58,7 @@ func TestPlantedMistakes(t *testing.T) {
 		text      string
 	}{
 		{10, 3, "clave desconocida «rutOtek»"},
-		{14, 3, "«params.rutFrom» debe ser idnumber o username"},
+		{14, 12, "«params.rutFrom» debe ser idnumber o username; se obtuvo «usernme»; ¿quiso decir «username»?"},
 		{18, 5, "«fechalnicio» no es un campo de SENCE"},
 		{19, 20, "nombre desconocido «enrol_strat»"},
 		{20, 23, "faltan argumentos en la llamada a pct()"},
@@ -69,6 +72,47 @@ func TestPlantedMistakes(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("missing error at %d:%d containing %q; got:\n%s", w.line, w.col, w.text, ds.Error())
+		}
+	}
+}
+
+// TestOfflineMistakes names each mistake planted in offline.yaml that
+// validate finds without a database or the network, and where: one
+// diagnostic per mistake, at the value in the site's file (never in the
+// preset it extends).
+func TestOfflineMistakes(t *testing.T) {
+	p, ds := compileFile(t, "testdata/validate/offline.yaml", nil)
+	if p == nil {
+		t.Fatal(ds.Error())
+	}
+	ds = append(ds, build.CheckFiles(p.Mapping)...)
+	want := []struct {
+		line, col int
+		text      string
+	}{
+		{11, 12, "sence.rutOtec «76543210-4» no es un RUT válido: el dígito verificador no corresponde (para 76543210 debería ser 3)"},
+		{12, 14, "sence.tokenFile: no se puede leer «testdata/validate/no-such-token.txt»: no existe"},
+		{15, 10, "sence.window.end debe ser una hora HH:MM; se obtuvo «24:30»"},
+		{18, 13, "run.schedule: expresión cron «0 25 * * *», campo hora: 25 está fuera del rango 0-23"},
+		{19, 11, "política «keep-maximum» desconocida en run.policy (use keep-max, hold, send); ¿quiso decir «keep-max»?"},
+		{22, 3, "parámetro desconocido «passGrde»; ¿quiso decir «passGrade»?"},
+		{23, 14, "«params.passGrade» debe ser un número, como 4.0; se obtuvo «4,0»: escriba el decimal con punto, 4.0"},
+		{24, 22, "«params.moduleCodePattern»: expresión regular «^(C[0-9]+» inválida: falta cerrar un paréntesis"},
+		{25, 14, "«params.exigencia» debe estar entre 1 y 99; se obtuvo 120"},
+		{27, 12, "«params.leavers» debe ser report o send; se obtuvo «sned»; ¿quiso decir «send»?"},
+	}
+	if errs, warns := ds.Count(); errs != len(want) || warns != 0 {
+		t.Errorf("%d errors and %d warnings, want %d errors (one per mistake):\n%s", errs, warns, len(want), ds.Error())
+	}
+	for _, w := range want {
+		found := false
+		for _, d := range ds {
+			if d.File == "testdata/validate/offline.yaml" && d.Line == w.line && d.Col == w.col && strings.HasPrefix(d.Msg, w.text) && d.Severity == diag.Error {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing error at %d:%d starting %q; got:\n%s", w.line, w.col, w.text, ds.Error())
 		}
 	}
 }
@@ -186,7 +230,7 @@ func TestSplitMistakes(t *testing.T) {
 		line, col int
 		text      string
 	}{
-		{12, 3, "«params.groupFrom» debe ser codigoOferta, idnumber"},
+		{12, 14, "«params.groupFrom» debe ser codigoOferta, idnumber, customfield o groups; se obtuvo «grupos»; ¿quiso decir «groups»?"},
 		{15, 16, "la consulta de «courses.from» lee todos los cursos"},
 		{17, 16, "«queries.student_groups.selection» solo sirve en consultas de nivel courses"},
 		{19, 16, "«queries.sections.selection» debe ser selected, unselected, all"},
@@ -225,6 +269,29 @@ courses:
 	_, cds := build.Compile(m)
 	if !strings.Contains(cds.Error(), "unused.yaml:7:16: aviso: consulta «lonely»: «selection: unselected» la hace correr solo para «courses.unselected», que no está definido") {
 		t.Errorf("unused unselected query not reported:\n%s", cds.Error())
+	}
+}
+
+// TestCheckAtTheSitesValue: a rule across parameters (checks) is reported
+// at the parameter the site set, not inside the preset that holds the
+// rule: groupFrom: customfield without groupField points at groupFrom.
+func TestCheckAtTheSitesValue(t *testing.T) {
+	for _, c := range []struct {
+		params    string
+		line, col int
+	}{
+		{"  groupFrom: customfield\n", 5, 3},
+		{"  groupFrom: customfield\n  groupField: \" \"\n", 6, 3},
+	} {
+		m, ds := mapping.LoadBytes("site.yaml", []byte("version: 1\nextends: moodle\nsource: {driver: sqlite, dsn: x.db}\nparams:\n"+c.params), mapping.Options{LookupEnv: env(nil)})
+		if ds.HasErrors() {
+			t.Fatal(ds.Error())
+		}
+		_, cds := build.Compile(m)
+		if errs, _ := cds.Count(); errs != 1 || cds[0].File != "site.yaml" || cds[0].Line != c.line || cds[0].Col != c.col ||
+			!strings.Contains(cds[0].Msg, "con «params.groupFrom» customfield, «params.groupField» debe ser el nombre corto") {
+			t.Errorf("%q: %s", c.params, cds.Error())
+		}
 	}
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/expr-lang/expr/types"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/eval"
-	"github.com/otec-tools/sence-engine/engine/fn"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/payload"
@@ -157,6 +156,7 @@ func (c *compiler) run() {
 	c.checkSource()
 	c.checkParams()
 	c.checkPatterns()
+	c.checkSchedule()
 	for i := range m.Queries {
 		c.plan.Queries = append(c.plan.Queries, c.query(&m.Queries[i]))
 	}
@@ -182,62 +182,6 @@ func (c *compiler) checkSource() {
 	}
 	if s.DSN == "" && s.Driver != "" && !c.m.Unresolved["source.dsn"] {
 		c.errAt(mapping.Pos{File: c.m.File, Line: s.Pos.Line, Col: s.Pos.Col}, "falta «source.dsn»: la conexión a la base de datos de Moodle (use ${MOODLE_DSN} para no escribir la contraseña en el archivo)")
-	}
-}
-
-// checkParams evaluates the mapping's checks over its parameters and
-// reports a failed one at the parameter it names.
-func (c *compiler) checkParams() {
-	for _, chk := range c.m.Checks {
-		p, ds := c.ev.Compile(chk.Rule, types.Map{nameParams: c.paramsType()}, []string{nameParams}, expr.AsBool())
-		c.ds.Add(ds...)
-		if p == nil {
-			continue
-		}
-		v, err := p.Run(map[string]any{nameParams: c.plan.Params})
-		if err == nil && v == true {
-			continue
-		}
-		at := chk.Rule.Pos
-		for _, prm := range c.m.Params {
-			if prm.Name == chk.Param {
-				at = prm.Pos
-			}
-		}
-		if err != nil {
-			c.errAt(at, "%s (%v)", chk.Message, err)
-		} else {
-			c.errAt(at, "%s", chk.Message)
-		}
-	}
-}
-
-// patternSuffix marks the parameters that hold regular expressions.
-// (Parameters carry no declared type yet: the name says what they are.)
-const patternSuffix = "Pattern"
-
-// checkPatterns compiles every pattern parameter, and warns when one has
-// capturing groups but no group named code: extract() then returns its
-// first group, not the code the whole pattern describes (the preset's own
-// pattern once sent "-M1" for "C51737-O14-M1").
-func (c *compiler) checkPatterns() {
-	for _, p := range c.m.Params {
-		if !strings.HasSuffix(p.Name, patternSuffix) {
-			continue
-		}
-		s, ok := p.Value.(string)
-		if !ok {
-			c.errAt(p.Pos, "«params.%s» debe ser un texto con una expresión regular", p.Name)
-			continue
-		}
-		re, err := fn.Pattern(s)
-		if err != nil {
-			c.errAt(p.Pos, "«params.%s»: %v", p.Name, err)
-			continue
-		}
-		if re.NumSubexp() > 0 && fn.ExtractGroup(re) != re.SubexpIndex(fn.CodeGroup) {
-			c.warnAt(p.Pos, "«params.%s» tiene grupos de captura ( ) y ninguno se llama %s: extract() devuelve lo que captura el primer grupo, no todo el código que describe el patrón; agrupe sin capturar con (?:…), o marque el código con (?P<%s>…)", p.Name, fn.CodeGroup, fn.CodeGroup)
-		}
 	}
 }
 

@@ -45,6 +45,7 @@ func cmdValidate(ctx context.Context, e *Env, args []string) int {
 		plan, ds := loadPlan(e, path)
 		if plan != nil {
 			ds = append(ds, senceWarnings(plan.Mapping)...)
+			ds = append(ds, build.CheckFiles(plan.Mapping)...)
 		}
 		if plan != nil && *withDB && !ds.HasErrors() {
 			ds = append(ds, checkDB(ctx, plan)...)

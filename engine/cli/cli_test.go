@@ -69,7 +69,7 @@ func TestValidateReportsEveryMistake(t *testing.T) {
 	}
 	for _, want := range []string{
 		"planted.yaml:10:3: error: clave desconocida «rutOtek»",
-		"planted.yaml:14:3: error: «params.rutFrom» debe ser idnumber o username",
+		"planted.yaml:14:12: error: «params.rutFrom» debe ser idnumber o username; se obtuvo «usernme»; ¿quiso decir «username»?",
 		"planted.yaml:18:5: error: «fechalnicio» no es un campo de SENCE",
 		"planted.yaml:19:20: error: nombre desconocido «enrol_strat»",
 		"planted.yaml:20:23: error: faltan argumentos en la llamada a pct()",
@@ -79,6 +79,28 @@ func TestValidateReportsEveryMistake(t *testing.T) {
 		}
 	}
 	if !strings.Contains(r.stderr, "5 errores") {
+		t.Errorf("summary: %q", r.stderr)
+	}
+}
+
+// TestValidateOfflineMistakes: engine validate, without a database, finds
+// each planted mistake of a site file once, at its line and column in that
+// file (the golden file of engine/build, written there by its test).
+func TestValidateOfflineMistakes(t *testing.T) {
+	const file = "../build/testdata/validate/offline.yaml"
+	r := run(t, nil, "validate", file)
+	if r.code != ExitProblems {
+		t.Fatalf("exit %d, want %d\n%s%s", r.code, ExitProblems, r.stdout, r.stderr)
+	}
+	golden, err := os.ReadFile("../build/testdata/validate/offline.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.ReplaceAll(string(golden), "testdata/validate/", "../build/testdata/validate/")
+	if r.stdout != want {
+		t.Errorf("validate printed:\n%s\nwant (offline.golden):\n%s", r.stdout, want)
+	}
+	if !strings.Contains(r.stderr, "10 errores, 0 avisos") {
 		t.Errorf("summary: %q", r.stderr)
 	}
 }

@@ -82,11 +82,13 @@ func TestSignalsStopEveryCommand(t *testing.T) {
 	work := t.TempDir()
 	mapping := filepath.Join(dd, "mapping.yaml")
 
-	// A mapping under the size limit that takes seconds to compile.
+	// A mapping under the size limit that takes seconds to compile: tens
+	// of thousands of course vars (params would be errors: the preset
+	// declares its parameters).
 	var big strings.Builder
-	fmt.Fprintf(&big, "version: 1\nextends: %s\nparams:\n", mapping)
+	fmt.Fprintf(&big, "version: 1\nextends: %s\ncourses:\n  vars:\n", mapping)
 	for i := 0; big.Len() < 900<<10; i++ {
-		fmt.Fprintf(&big, "  p%d: %d\n", i, i)
+		fmt.Fprintf(&big, "    v%d: %d\n", i, i)
 	}
 	bigMapping := filepath.Join(work, "big.yaml")
 	os.WriteFile(bigMapping, []byte(big.String()), 0o600)

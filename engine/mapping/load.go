@@ -79,6 +79,9 @@ func newLoader(opts Options) *loader {
 }
 
 type loader struct {
+	// rawParams are the params entries, typed once every file's
+	// declarations are known (params.go).
+	rawParams []rawParam
 	// unneeded are settings whose undefined ${VAR} is not reported.
 	unneeded map[string]bool
 	// unresolved are the settings whose ${VAR} was not defined.
@@ -427,7 +430,7 @@ func (l *loader) duration(n *yaml.Node, where string) time.Duration {
 	return 0
 }
 
-var topKeys = []string{"version", "extends", "source", "sence", "run", "params", "checks", "queries", "courses", "students", "modules", "activities"}
+var topKeys = []string{"version", "extends", "source", "sence", "run", "parameters", "params", "checks", "queries", "courses", "students", "modules", "activities"}
 
 func (l *loader) decode(root *yaml.Node, m *Mapping) {
 	for i := range m.Levels {
@@ -449,8 +452,10 @@ func (l *loader) decode(root *yaml.Node, m *Mapping) {
 			l.sence(k, v, &m.Sence)
 		case "run":
 			l.run(k, v, &m.Run)
+		case "parameters":
+			l.parameters(v, m)
 		case "params":
-			l.params(v, m)
+			l.params(v)
 		case "queries":
 			l.queries(v, m)
 		case "checks":
@@ -460,6 +465,7 @@ func (l *loader) decode(root *yaml.Node, m *Mapping) {
 			l.level(k, v, m.Levels[idx])
 		}
 	})
+	l.resolveParams(m)
 	if !sawVersion {
 		p := l.pos(root)
 		l.diags.Errorf(m.File, p.Line, p.Col, "falta «version: 1» al comienzo del mapeo")
@@ -513,8 +519,6 @@ var Drivers = []string{"sqlite", "postgres", "mysql"}
 
 var validPrefix = regexp.MustCompile(`^[A-Za-z0-9_]*$`)
 
-var uuidUpper = regexp.MustCompile(`^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
-
 func (l *loader) sence(k, v *yaml.Node, s *Sence) {
 	s.Pos = l.pos(k)
 	var settleNode *yaml.Node
@@ -523,20 +527,23 @@ func (l *loader) sence(k, v *yaml.Node, s *Sence) {
 		case "rutOtec":
 			s.RutOtec = l.str(v, "sence.rutOtec")
 			s.RutPos = l.pos(v)
+			if msg := rutOtecProblem(s.RutOtec); msg != "" && !l.unresolved["sence.rutOtec"] {
+				l.errorf(v, "%s%s", msg, l.envNote(v))
+			}
 		case "token":
 			s.Token = strings.TrimSpace(l.str(v, "sence.token"))
 			s.TokenPos = l.pos(v)
-			if s.Token != "" && !uuidUpper.MatchString(s.Token) {
-				// Never quote the value: it is a secret.
-				if uuidUpper.MatchString(strings.ToUpper(s.Token)) {
-					l.errorf(v, "el token de SENCE está en minúsculas y SENCE lo rechaza: escríbalo en MAYÚSCULAS")
-				} else {
-					l.errorf(v, "el token de SENCE no tiene el formato XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX (36 caracteres, mayúsculas)")
-				}
+			if msg := TokenProblem(s.Token); msg != "" {
+				l.errorf(v, "%s%s", msg, l.envNote(v))
 			}
 		case "tokenFile":
 			s.TokenFile = l.str(v, "sence.tokenFile")
-			s.TokenPos = l.pos(v)
+			s.TokenPos, s.TokenFilePos = l.pos(v), l.pos(v)
+			if s.TokenFile != "" && !filepath.IsAbs(s.TokenFile) {
+				// Relative to the file that names it, like every path
+				// of a mapping: the same from cron, systemd or a shell.
+				s.TokenFile = filepath.Join(filepath.Dir(l.fileOf[v]), s.TokenFile)
+			}
 		case "baseUrl":
 			s.BaseURL = l.str(v, "sence.baseUrl")
 			if !strings.HasPrefix(s.BaseURL, "https://") && !strings.HasPrefix(s.BaseURL, "http://127.0.0.1") && !strings.HasPrefix(s.BaseURL, "http://localhost") {
@@ -554,17 +561,20 @@ func (l *loader) sence(k, v *yaml.Node, s *Sence) {
 					l.errorf(v, "sence.window.%s debe ser una hora HH:MM; se obtuvo «%s»", key, val)
 				}
 				if key == "start" {
-					s.Window.Start = val
+					s.Window.Start, s.Window.StartPos = val, l.pos(v)
 				} else {
-					s.Window.End = val
+					s.Window.End, s.Window.EndPos = val, l.pos(v)
 				}
 			})
+			if s.Window.Start != "" && s.Window.Start == s.Window.End {
+				l.diags.Errorf(s.Window.EndPos.File, s.Window.EndPos.Line, s.Window.EndPos.Col, "sence.window: start y end son la misma hora (%s): la ventana de envío no duraría nada; SENCE recibe de 22:00 a 00:00", s.Window.End)
+			}
 		case "simulator":
 			s.SimulatorPos = l.pos(k)
 			// `simulator: null` in a site file turns off a parent's simulator.
 			s.Simulator = v.Tag != "!!null"
 			l.fields(v, "sence.simulator", []string{"roster"}, func(key string, k, v *yaml.Node) {
-				s.SimRoster = l.str(v, "sence.simulator.roster")
+				s.SimRoster, s.RosterPos = l.str(v, "sence.simulator.roster"), l.pos(v)
 				if s.SimRoster != "" && !filepath.IsAbs(s.SimRoster) {
 					s.SimRoster = filepath.Join(filepath.Dir(l.fileOf[v]), s.SimRoster)
 				}
@@ -588,7 +598,7 @@ func (l *loader) run(k, v *yaml.Node, r *RunConfig) {
 	l.fields(v, "run", []string{"ledger", "concurrency", "policy", "skipUnchanged", "schedule"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "ledger":
-			r.Ledger = l.str(v, "run.ledger")
+			r.Ledger, r.LedgerPos = l.str(v, "run.ledger"), l.pos(v)
 		case "concurrency":
 			r.Concurrency = l.integer(v, "run.concurrency")
 			if r.Concurrency < 1 || r.Concurrency > 32 {
@@ -597,61 +607,15 @@ func (l *loader) run(k, v *yaml.Node, r *RunConfig) {
 		case "policy":
 			r.Policy = l.str(v, "run.policy")
 			if !contains(Policies, r.Policy) {
-				l.errorf(v, "política «%s» desconocida (use %s)", r.Policy, strings.Join(Policies, ", "))
+				l.errorf(v, "política «%s» desconocida en run.policy (use %s)%s", r.Policy, strings.Join(Policies, ", "), suggestion(r.Policy, Policies))
 			}
 		case "skipUnchanged":
 			r.SkipUnchanged = l.boolean(v, "run.skipUnchanged")
 		case "schedule":
-			r.Schedule = l.str(v, "run.schedule")
-			if len(strings.Fields(r.Schedule)) != 5 {
-				l.errorf(v, "run.schedule debe ser una expresión cron de 5 campos, como «0 22 * * *»")
-			}
+			r.Schedule, r.SchedulePos = l.str(v, "run.schedule"), l.pos(v)
+			l.checkSchedule(v, r.Schedule)
 		}
 	})
-}
-
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-func (l *loader) params(v *yaml.Node, m *Mapping) {
-	l.fields(v, "params", nil, func(key string, k, v *yaml.Node) {
-		if !identifier.MatchString(key) {
-			l.errorf(k, "el nombre de parámetro «%s» debe ser un identificador (letras, números y _)", key)
-			return
-		}
-		switch v.Kind {
-		case yaml.ScalarNode:
-			m.Params = append(m.Params, Param{Name: key, Value: l.paramValue(v, "params."+key), Pos: l.pos(k)})
-		case yaml.SequenceNode:
-			list := make([]any, 0, len(v.Content))
-			for i, item := range v.Content {
-				if item.Kind != yaml.ScalarNode {
-					l.errorf(item, "los elementos de la lista «params.%s» deben ser valores simples (número, texto o true/false)", key)
-					return
-				}
-				list = append(list, l.paramValue(item, fmt.Sprintf("params.%s[%d]", key, i)))
-			}
-			m.Params = append(m.Params, Param{Name: key, Value: list, Pos: l.pos(k)})
-		default:
-			l.errorf(v, "el parámetro «%s» debe ser un valor simple (número, texto o true/false) o una lista de ellos, como [bigbluebuttonbn, zoom]", key)
-		}
-	})
-}
-
-// paramValue types a scalar parameter: an unquoted number or true/false is
-// one, anything else (or anything quoted) is a text.
-func (l *loader) paramValue(v *yaml.Node, where string) any {
-	s := l.str(v, where)
-	if v.Style != 0 {
-		return s
-	}
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return int(i)
-	} else if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f
-	} else if s == "true" || s == "false" {
-		return s == "true"
-	}
-	return s
 }
 
 func (l *loader) queries(v *yaml.Node, m *Mapping) {

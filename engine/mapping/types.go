@@ -50,10 +50,16 @@ type Mapping struct {
 	Source  Source
 	Sence   Sence
 	Run     RunConfig
-	Params  []Param
-	Queries []Query
-	Levels  [4]*Level // course, student, module, activity
-	Checks  []Check
+	// Params are the effective parameters: with declarations, every
+	// declared parameter in declaration order (its value or its default);
+	// without, the ones params sets.
+	Params []Param
+	// Declarations are the parameters the files declare (`parameters`).
+	// When there are none, params are free: any name, typed by YAML.
+	Declarations []ParamDecl
+	Queries      []Query
+	Levels       [4]*Level // course, student, module, activity
+	Checks       []Check
 	// Unresolved names the settings (like "source.dsn") whose ${VAR} was
 	// not defined; they were reported already.
 	Unresolved map[string]bool
@@ -91,22 +97,25 @@ type Sence struct {
 	Timeout   time.Duration
 	// Settle is how long SENCE may take to process a send and show it in
 	// historialEnvios; 0 is the default (600 s or Timeout, the longer).
-	Settle   time.Duration
-	Window   Window
-	RutPos   Pos
-	TokenPos Pos
-	Pos      Pos
+	Settle       time.Duration
+	Window       Window
+	RutPos       Pos
+	TokenPos     Pos
+	TokenFilePos Pos
+	Pos          Pos
 	// Simulator points the engine at an in-process SENCE simulator with the
 	// given roster file ("" for none); used by the demo.
 	Simulator    bool
 	SimRoster    string
 	SimulatorPos Pos
+	RosterPos    Pos
 }
 
 // Window is the daily send window in America/Santiago.
 type Window struct {
-	Start, End string // "22:00", "00:00"
-	Pos        Pos
+	Start, End       string // "22:00", "00:00"
+	Pos              Pos
+	StartPos, EndPos Pos
 }
 
 // RunConfig holds settings of nightly runs.
@@ -117,13 +126,88 @@ type RunConfig struct {
 	SkipUnchanged bool
 	Schedule      string
 	Pos           Pos
+	LedgerPos     Pos
+	SchedulePos   Pos
 }
 
 // Param is a named constant visible to expressions as params.NAME.
 type Param struct {
 	Name  string
 	Value any // string, int, float64, bool, or []any of those (a YAML list)
-	Pos   Pos
+	// Pos is where the value was written: the key in params, or the
+	// `default` of its declaration when no file sets it.
+	Pos Pos
+	// ValuePos is the value itself; ItemPos each item of a list value.
+	ValuePos Pos
+	ItemPos  []Pos
+	// Default is set when the value is the declaration's default.
+	Default bool
+	// Env are the environment variables interpolated into the value.
+	Env []EnvRef
+	// Decl is the parameter's declaration (nil for a free parameter).
+	Decl *ParamDecl
+}
+
+// EnvRef is an environment variable a value reads (${NAME} or
+// ${NAME:-default}); Set is false when it was undefined or empty.
+type EnvRef struct {
+	Name string
+	Set  bool
+}
+
+// Parameter types a declaration names.
+const (
+	TypeString  = "string"
+	TypeInteger = "integer"
+	TypeNumber  = "number"
+	TypeBool    = "bool"
+	TypePattern = "pattern" // a Go RE2 regular expression
+	TypeList    = "list"    // a YAML list of Items
+)
+
+// ParamTypes are the types a declaration may name; ItemTypes those of a
+// list's items.
+var (
+	ParamTypes = []string{TypeString, TypeInteger, TypeNumber, TypeBool, TypePattern, TypeList}
+	ItemTypes  = []string{TypeString, TypeInteger, TypeNumber, TypePattern}
+)
+
+// ParamDecl declares a parameter: what it holds, what it accepts and what
+// it is for, so that a site's typo or wrong value is reported where the
+// site wrote it, editors complete it, and engine params explains it.
+type ParamDecl struct {
+	Name  string
+	Type  string
+	Items string // of a list: the type of its items (string by default)
+	// Default is the value when no file sets the parameter (typed like a
+	// value); without one, a file must set it.
+	Default    any
+	HasDefault bool
+	DefaultPos Pos // the `default` key
+	// Values are the values it accepts (each item's, for a list), in
+	// order, each with an optional Spanish description; none: any.
+	Values []AllowedValue
+	// Min and Max bound a number or integer (each item's, for a list).
+	Min, Max *float64
+	// Match is a regular expression a text (or each item) must match.
+	Match       string
+	Description string // Spanish, for people
+	Pos         Pos    // the declaration's key
+	defValue    valueOrigin
+}
+
+// AllowedValue is one of the values a parameter accepts.
+type AllowedValue struct {
+	Value       any
+	Description string
+}
+
+// ElemType is the type of a value or, for a list, of its items.
+func (d *ParamDecl) ElemType() string {
+	if d.Type == TypeList {
+		return d.Items
+	}
+	return d.Type
 }
 
 // Level names, in payload order.
@@ -240,6 +324,16 @@ func (m *Mapping) Param(name string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Declaration returns the declaration of a parameter, or nil.
+func (m *Mapping) Declaration(name string) *ParamDecl {
+	for i := range m.Declarations {
+		if m.Declarations[i].Name == name {
+			return &m.Declarations[i]
+		}
+	}
+	return nil
 }
 
 // Query returns a query by name.
