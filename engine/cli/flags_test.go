@@ -119,3 +119,29 @@ func TestStatusWithoutSecrets(t *testing.T) {
 		t.Errorf("export without MOODLE_DSN: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestStatusNeedsAttention: a mapping never run, or one whose errors will
+// stop the next run, is not healthy; the ledger is still shown.
+func TestStatusNeedsAttention(t *testing.T) {
+	dd := demoDir(t)
+	site := filepath.Join(t.TempDir(), "sitio.yaml")
+	write := func(params string) {
+		text := "version: 1\nextends: " + filepath.Join(dd, "mapping.yaml") + "\nrun:\n  ledger: estado/ledger.db\n" + params
+		if err := os.WriteFile(site, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("")
+	if r := run(t, nil, "status", site); r.code != ExitProblems || !strings.Contains(r.stdout, "aún no se ha ejecutado con engine run, así que nada se ha enviado a SENCE") {
+		t.Errorf("no ledger yet: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "run", site, "--date", "2026-11-20"); r.code != ExitProblems {
+		t.Fatalf("run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	write("params:\n  passGrde: 4.0\n")
+	r := run(t, nil, "status", site)
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "noche 2026-11-20") ||
+		!strings.Contains(r.stderr, "passGrde") || !strings.Contains(r.stderr, "la próxima ejecución no enviará nada") {
+		t.Errorf("mapping with errors: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

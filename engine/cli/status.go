@@ -15,8 +15,9 @@ import (
 )
 
 // cmdStatus reads the ledger; it takes no lock, so it works during a run.
-// Exit codes: 0 nothing needs attention, 1 courses unfinished or students
-// in trouble, 3 the ledger cannot be read.
+// Exit codes: 0 nothing needs attention, 1 courses unfinished, students in
+// trouble, no run yet or a mapping with errors, 3 the mapping or the ledger
+// cannot be read.
 func cmdStatus(ctx context.Context, e *Env, args []string) int {
 	fs := newFlags(e, "status", "MAPEO.yaml")
 	runs := fs.Int("runs", 10, "cuántas ejecuciones recientes mostrar")
@@ -29,10 +30,18 @@ func cmdStatus(ctx context.Context, e *Env, args []string) int {
 	// the database's DSN and the SENCE token may be unset (a monitoring
 	// check should not need the database password).
 	m, ds := mapping.Load(pos[0], mapping.Options{LookupEnv: e.LookupEnv, Unneeded: []string{"source.dsn", "sence.token", "sence.tokenFile"}})
-	if m == nil || ds.HasErrors() {
+	if m == nil {
 		ds.Print(e.Stderr)
-		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) para saber dónde está su registro")
+		fmt.Fprintln(e.Stderr, "no se pudo leer el mapeo: corríjalo (engine validate) para saber dónde está su registro")
 		return ExitFailed
+	}
+	// A mapping with errors still names its ledger: what the last runs
+	// did is shown, and the errors are said, because the next run will
+	// not send anything until they are fixed.
+	broken := ds.HasErrors()
+	if broken {
+		ds.Print(e.Stderr)
+		fmt.Fprintln(e.Stderr, "atención: el mapeo tiene errores y la próxima ejecución no enviará nada hasta corregirlos (engine validate); se muestra igual el registro")
 	}
 	path, err := filepath.Abs(state.DefaultPath(m.File, m.Run.Ledger))
 	if err != nil {
@@ -40,8 +49,10 @@ func cmdStatus(ctx context.Context, e *Env, args []string) int {
 		return ExitFailed
 	}
 	if _, err := os.Stat(path); errors.Is(err, iofs.ErrNotExist) {
-		fmt.Fprintf(e.Stdout, "Todavía no hay registro (%s): este mapeo aún no se ha ejecutado con engine run.\n", path)
-		return ExitOK
+		// Nothing has ever been sent with this mapping: a monitoring
+		// check must not read that as healthy.
+		fmt.Fprintf(e.Stdout, "Todavía no hay registro (%s): este mapeo aún no se ha ejecutado con engine run, así que nada se ha enviado a SENCE. Programe la ejecución nocturna (ver «Programarlo» en el README).\n", path)
+		return ExitProblems
 	}
 	ledger, err := state.Open(ctx, path)
 	if err != nil {
@@ -62,7 +73,7 @@ func cmdStatus(ctx context.Context, e *Env, args []string) int {
 	} else {
 		st.WriteText(e.Stdout)
 	}
-	if !st.Clean() {
+	if !st.Clean() || broken {
 		return ExitProblems
 	}
 	return ExitOK
