@@ -70,7 +70,7 @@ func TestParamsJSON(t *testing.T) {
 // database's DSN, the RUT and the token may be unset; a mistake in the
 // parameters is shown instead, with exit 1.
 func TestParamsNeedsNoSecrets(t *testing.T) {
-	if r := run(t, nil, "params", "../../examples/site/mapping.yaml"); r.code != ExitOK || !strings.Contains(r.stdout, "passGrade: 4.0\n  número; definido en ../../examples/site/mapping.yaml:19") {
+	if r := run(t, nil, "params", "../../examples/site/mapping.yaml"); r.code != ExitOK || !strings.Contains(r.stdout, "passGrade: 4.0\n  número; definido en ../../examples/site/mapping.yaml:21") {
 		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r := run(t, nil, "params", "../build/testdata/validate/offline.yaml")
