@@ -243,16 +243,9 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 		fmt.Fprintln(e.Stderr, err)
 		return out, ExitFailed
 	}
-	if len(bf.courses) > 0 {
-		for _, c := range bf.courses {
-			if !slices.ContainsFunc(results, func(r *build.CourseResult) bool {
-				return r.CodigoOferta == c || r.CourseID == c
-			}) && !slices.ContainsFunc(out.unselected, func(u build.UnselectedCourse) bool {
-				return u.Shortname == c || u.CourseID == c
-			}) {
-				fmt.Fprintf(e.Stderr, "aviso: el curso «%s» no está entre los cursos SENCE del mapeo\n", c)
-			}
-		}
+	if msg := unknownCourses(out, bf.courses); msg != "" {
+		fmt.Fprintln(e.Stderr, msg)
+		return out, ExitUsage
 	}
 	return out, ExitOK
 }
@@ -314,10 +307,10 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintf(e.Stdout, "\nArchivos escritos en %s (%d cursos, resumen.json)\n", *out, sum.Sendable)
 	}
 	if sum.Sendable == 0 {
-		fmt.Fprintln(e.Stderr, nothingToSend(sum))
+		fmt.Fprintln(e.Stderr, nothingToSend(b, sum))
 		return ExitProblems
 	}
-	if sum.Failed > 0 {
+	if sum.Failed > 0 || sum.Excluded > 0 {
 		return ExitProblems
 	}
 	return ExitOK
@@ -378,17 +371,95 @@ type Summary struct {
 }
 
 // nothingToSend says why a build gave no course to send and what to do.
-func nothingToSend(s *Summary) string {
-	msg := "no hay ningún curso para enviar"
-	switch {
-	case len(s.Courses) == 0 && len(s.Unselected) > 0:
-		msg += ": ningún curso de Moodle quedó seleccionado como curso SENCE, y los que parecen serlo se listan arriba con qué hacer"
-	case len(s.Courses) == 0:
-		msg += ": ningún curso de Moodle quedó seleccionado como curso SENCE; revise params.courseCodePattern (o courses.list) y los nombres cortos de los cursos"
-	default:
-		msg += ": revise los errores y exclusiones de cada curso, más arriba"
+func nothingToSend(b *built, s *Summary) string {
+	return "no hay ningún curso para enviar: " + whyNothing(b, len(s.Unselected) > 0)
+}
+
+// whyNothing explains a build that gave no payload: no course selected
+// (naming the selection in force and some of Moodle's short names), or
+// selected courses that gave nothing to send.
+func whyNothing(b *built, unselectedListed bool) string {
+	if len(b.results) > 0 {
+		return fmt.Sprintf("%s, pero ninguno tiene alumnos para enviar: revise los errores y exclusiones de cada curso, más arriba",
+			plural(len(b.results), "curso quedó seleccionado", "cursos quedaron seleccionados"))
 	}
-	return msg
+	msg := "ningún curso de Moodle quedó seleccionado como curso SENCE"
+	if b.plan == nil {
+		return msg
+	}
+	seen := b.stats.CoursesSeen
+	switch {
+	case seen == 0:
+		return msg + ": la consulta de cursos («courses.from») no devolvió ninguno; revise que la base de datos sea la de su Moodle"
+	case seen == 1:
+		msg += ": el único curso de Moodle no " + selectionRule(b.plan)
+	default:
+		msg += fmt.Sprintf(": ninguno de los %d cursos de Moodle %s", seen, selectionRule(b.plan))
+	}
+	if names := b.stats.LeftOutNames; len(names) > 0 {
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = "«" + n + "»"
+		}
+		msg += "; nombres cortos de Moodle: " + strings.Join(quoted, ", ")
+		if seen > len(names) {
+			msg += fmt.Sprintf(" y %d más", seen-len(names))
+		}
+	}
+	if unselectedListed {
+		msg += ". Los que parecen cursos SENCE se listan arriba, con qué hacer"
+	}
+	if len(b.plan.Levels[mapping.Course].List) > 0 {
+		return msg + ". Escriba en «courses.list» los cursos SENCE por su nombre corto o id"
+	}
+	return msg + ". Escriba como nombre corto de cada curso SENCE su código de curso SENCE (por ejemplo CAP-21-01-13-0000-1), o ajuste la selección"
+}
+
+// selectionRule says which rule selects the courses, as the mapping
+// writes it: courses.list, the pattern of the preset's include rule, or
+// the include rule itself.
+func selectionRule(plan *build.Plan) string {
+	lv := plan.Levels[mapping.Course]
+	if lv == nil {
+		return "está seleccionado"
+	}
+	if n := len(lv.List); n > 0 {
+		return fmt.Sprintf("está en «courses.list» (%s)", plural(n, "curso", "cursos"))
+	}
+	inc := strings.TrimSpace(lv.Level.Include.Src)
+	if p, ok := plan.Params["courseCodePattern"].(string); ok && strings.Contains(inc, "params.courseCodePattern") {
+		return fmt.Sprintf("tiene un nombre corto que calce con params.courseCodePattern («%s»)", p)
+	}
+	if inc != "" {
+		return fmt.Sprintf("cumple «courses.include» («%s»)", inc)
+	}
+	return "está seleccionado"
+}
+
+// unknownCourses says which --course values name nothing the build read:
+// no Moodle course has that id, short name or codigoOferta, or the course
+// exists but the selection leaves it out and it does not look like a
+// SENCE course. "" when every value names a course built or reported.
+func unknownCourses(b *built, asked []string) string {
+	var lines []string
+	for _, c := range asked {
+		if slices.ContainsFunc(b.results, func(r *build.CourseResult) bool {
+			return r.CodigoOferta == c || r.CourseID == c
+		}) || slices.ContainsFunc(b.unselected, func(u build.UnselectedCourse) bool {
+			return u.Shortname == c || u.CourseID == c
+		}) {
+			continue
+		}
+		if slices.Contains(b.stats.Matched, c) {
+			lines = append(lines, fmt.Sprintf("--course %s: el curso existe en Moodle, pero no es un curso SENCE del mapeo: no %s", c, selectionRule(b.plan)))
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("--course %s: ningún curso de Moodle tiene ese codigoOferta, nombre corto o id", c))
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.Join(lines, "\n") + "\nno se hizo nada: corrija --course (engine export MAPEO.yaml muestra los cursos SENCE y los que parecen serlo)"
 }
 
 // CourseSummary is one course of a Summary.

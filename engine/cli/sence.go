@@ -221,7 +221,7 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 		sum := summarize(b, *bf.date, e)
 		printSummary(e.Stdout, sum)
 		if sum.Sendable == 0 {
-			fmt.Fprintln(e.Stderr, nothingToSend(sum))
+			fmt.Fprintln(e.Stderr, nothingToSend(b, sum))
 			return ExitProblems
 		}
 		excluded = sum.Excluded + sum.Failed

@@ -87,6 +87,8 @@ type Session struct {
 	rec    state.Run
 	report *Report
 
+	whyNothing string
+
 	mu         sync.Mutex
 	prog       Progress
 	fatal      string
@@ -157,11 +159,27 @@ func (s *Session) Unselected(list []build.UnselectedCourse) {
 	s.report.Unselected = list
 }
 
+// WhenNothing is why the build may have left nothing to send (what the
+// selection is and what Moodle has), said by the report when Execute
+// gets no course with a payload: a run that sends nothing because
+// nothing was selected does not end «ok».
+func (s *Session) WhenNothing(why string) {
+	s.whyNothing = why
+}
+
 // Execute reconciles, sends and records every course, then records the
 // end of the run and writes its report.
 func (s *Session) Execute(ctx context.Context, courses []*build.CourseResult) *Report {
 	s.report.Courses = make([]*CourseReport, len(courses))
 	s.prog.Courses = len(courses)
+	if !slices.ContainsFunc(courses, func(r *build.CourseResult) bool { return r.Payload != nil }) {
+		why := s.whyNothing
+		if why == "" {
+			why = "ningún curso quedó seleccionado o ninguno tiene alumnos para enviar"
+		}
+		s.report.NothingToSend = "no hay ningún curso para enviar: " + why
+		s.cfg.Log.Warn("no hay ningún curso para enviar", "motivo", why)
+	}
 	for i, r := range courses {
 		s.report.Courses[i] = &CourseReport{CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Name: r.Label, Students: []*StudentReport{}}
 		if r.Payload != nil {
