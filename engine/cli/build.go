@@ -77,70 +77,23 @@ func senceWarnings(m *mapping.Mapping) diag.List {
 	return ds
 }
 
-// checkDB runs each query against the live database without fetching rows.
+// checkDB runs each query against the live database without fetching
+// rows (build.CheckDatabase); a failed connection is one error where the
+// user's file sets the DSN.
 func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 	var ds diag.List
 	m := plan.Mapping
 	db, err := openSource(ctx, m)
 	if err != nil {
-		p := m.Source.Pos
+		p := m.Source.DSNPos
+		if p.File == "" || m.InPreset(p) {
+			p = m.Source.Pos
+		}
 		ds.Errorf(orFile(p.File, m.File), p.Line, p.Col, "%v", err)
 		return ds
 	}
 	defer db.Close()
-	for _, q := range plan.Queries {
-		if ctx.Err() != nil {
-			break
-		}
-		// A query whose `when` is false never runs: it may read a
-		// plugin's tables that this Moodle does not have.
-		if q.Level < 0 || q.SQL.IsZero() || q.Skipped {
-			continue
-		}
-		text, args, err := source.Expand(q.SQL.Src, m.Source.Prefix, func(name string) (any, bool) {
-			if name == "courseids" {
-				return []int64{0}, true
-			}
-			if name == "reportStart" || name == "reportEnd" || name == "since" {
-				return int64(0), true
-			}
-			v, ok := plan.Params[name]
-			return v, ok
-		})
-		if err != nil {
-			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: %v", q.Name, err)
-			continue
-		}
-		cols, err := describe(ctx, db, text, args)
-		switch {
-		case errors.Is(err, source.ErrRefused), errors.Is(err, source.ErrTimeout):
-			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: %v", q.Name, err)
-			continue
-		case err != nil:
-			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: la base de datos la rechaza: %v", q.Name, err)
-			continue
-		}
-		for _, c := range q.SQLCols {
-			if !slices.Contains(cols, c) {
-				ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: la base de datos no devuelve la columna «%s» (devuelve: %s)", q.Name, c, strings.Join(cols, ", "))
-			}
-		}
-	}
-	return append(ds, build.CheckDedicationBlock(ctx, db, plan)...)
-}
-
-// describe runs a query as an export runs it (a read-only transaction set
-// up the same way, the same checks and time limit) but reads no rows. Each
-// query has its own transaction, so that one refused query does not hide
-// the errors of the next (PostgreSQL aborts a transaction at its first
-// error).
-func describe(ctx context.Context, db *source.DB, text string, args []any) ([]string, error) {
-	tx, err := db.ReadTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	return db.Describe(ctx, tx, text, args)
+	return build.CheckDatabase(ctx, db, plan)
 }
 
 // openSource connects to the mapping's database, read-only, with its
@@ -241,6 +194,10 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 	out.results, out.stats = results, stats
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
+		var qe *source.QueryError
+		if errors.As(err, &qe) && (qe.Kind == source.MissingTable || qe.Kind == source.Denied) {
+			fmt.Fprintf(e.Stderr, "la causa suele estar en la configuración (source.prefix, los permisos del usuario de la base, un plugin que falta): «engine validate --db %s» la dice, con qué hacer\n", path)
+		}
 		return out, ExitFailed
 	}
 	if msg := unknownCourses(out, bf.courses); msg != "" {
