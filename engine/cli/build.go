@@ -332,65 +332,9 @@ func nothingToSend(b *built, s *Summary) string {
 	return "no hay ningún curso para enviar: " + whyNothing(b, len(s.Unselected) > 0)
 }
 
-// whyNothing explains a build that gave no payload: no course selected
-// (naming the selection in force and some of Moodle's short names), or
-// selected courses that gave nothing to send.
+// whyNothing explains a build that gave no payload (build.WhyNothing).
 func whyNothing(b *built, unselectedListed bool) string {
-	if len(b.results) > 0 {
-		return fmt.Sprintf("%s, pero ninguno tiene alumnos para enviar: revise los errores y exclusiones de cada curso, más arriba",
-			plural(len(b.results), "curso quedó seleccionado", "cursos quedaron seleccionados"))
-	}
-	msg := "ningún curso de Moodle quedó seleccionado como curso SENCE"
-	if b.plan == nil {
-		return msg
-	}
-	seen := b.stats.CoursesSeen
-	switch {
-	case seen == 0:
-		return msg + ": la consulta de cursos («courses.from») no devolvió ninguno; revise que la base de datos sea la de su Moodle"
-	case seen == 1:
-		msg += ": el único curso de Moodle no " + selectionRule(b.plan)
-	default:
-		msg += fmt.Sprintf(": ninguno de los %d cursos de Moodle %s", seen, selectionRule(b.plan))
-	}
-	if names := b.stats.LeftOutNames; len(names) > 0 {
-		quoted := make([]string, len(names))
-		for i, n := range names {
-			quoted[i] = "«" + n + "»"
-		}
-		msg += "; nombres cortos de Moodle: " + strings.Join(quoted, ", ")
-		if seen > len(names) {
-			msg += fmt.Sprintf(" y %d más", seen-len(names))
-		}
-	}
-	if unselectedListed {
-		msg += ". Los que parecen cursos SENCE se listan arriba, con qué hacer"
-	}
-	if len(b.plan.Levels[mapping.Course].List) > 0 {
-		return msg + ". Escriba en «courses.list» los cursos SENCE por su nombre corto o id"
-	}
-	return msg + ". Escriba como nombre corto de cada curso SENCE su código de curso SENCE (por ejemplo CAP-21-01-13-0000-1), o ajuste la selección"
-}
-
-// selectionRule says which rule selects the courses, as the mapping
-// writes it: courses.list, the pattern of the preset's include rule, or
-// the include rule itself.
-func selectionRule(plan *build.Plan) string {
-	lv := plan.Levels[mapping.Course]
-	if lv == nil {
-		return "está seleccionado"
-	}
-	if n := len(lv.List); n > 0 {
-		return fmt.Sprintf("está en «courses.list» (%s)", plural(n, "curso", "cursos"))
-	}
-	inc := strings.TrimSpace(lv.Level.Include.Src)
-	if p, ok := plan.Params["courseCodePattern"].(string); ok && strings.Contains(inc, "params.courseCodePattern") {
-		return fmt.Sprintf("tiene un nombre corto que calce con params.courseCodePattern («%s»)", p)
-	}
-	if inc != "" {
-		return fmt.Sprintf("cumple «courses.include» («%s»)", inc)
-	}
-	return "está seleccionado"
+	return build.WhyNothing(b.plan, b.stats, len(b.results), unselectedListed)
 }
 
 // unknownCourses says which --course values name nothing the build read:
@@ -408,7 +352,7 @@ func unknownCourses(b *built, asked []string) string {
 			continue
 		}
 		if slices.Contains(b.stats.Matched, c) {
-			lines = append(lines, fmt.Sprintf("--course %s: el curso existe en Moodle, pero no es un curso SENCE del mapeo: no %s", c, selectionRule(b.plan)))
+			lines = append(lines, fmt.Sprintf("--course %s: el curso existe en Moodle, pero no es un curso SENCE del mapeo: no %s", c, build.SelectionRule(b.plan)))
 			continue
 		}
 		lines = append(lines, fmt.Sprintf("--course %s: ningún curso de Moodle tiene ese codigoOferta, nombre corto o id", c))
