@@ -301,11 +301,12 @@ func (c *dbCheck) wrongPrefix(missing []string, others []string) {
 		n--
 	}
 	msg := fmt.Sprintf("source.prefix es «%s», pero la base de datos no tiene tablas de Moodle con ese prefijo: no tiene «%scourse»", prefix, prefix)
+	queries := plural(len(c.missing), "consulta", "consultas")
 	switch {
 	case n == 1:
-		msg += " ni otra tabla que leen las consultas"
+		msg += fmt.Sprintf(" ni otra tabla que leen las consultas (%s del mapeo no pueden correr)", queries)
 	case n > 1:
-		msg += fmt.Sprintf(" ni las otras %d tablas que leen las consultas", n)
+		msg += fmt.Sprintf(" ni las otras %d tablas que leen las consultas (%s del mapeo no pueden correr)", n, queries)
 	}
 	switch len(others) {
 	case 0:
