@@ -474,7 +474,12 @@ func (s *Session) resolveOne(ctx context.Context, p *state.Send) {
 			s.setUnresolved(key, p)
 		}
 		rs.Result = err.Error()
-		log.Warn("un envío pendiente quedó sin confirmar en el historial de SENCE", "error", err.Error())
+		if errors.Is(err, sence.ErrDown) {
+			// SENCE does not answer: the run's summary says so once.
+			log.Info("un envío pendiente quedó sin confirmar: SENCE no responde")
+		} else {
+			log.Warn("un envío pendiente quedó sin confirmar en el historial de SENCE", "error", err.Error())
+		}
 	case res != nil:
 		if comp, err := s.record(ctx, p, course, res); err != nil {
 			// SENCE has it: whatever the ledger says, nothing is sent.
