@@ -141,7 +141,20 @@ type Stats struct {
 	// checked by courses.unselected, and UnselectedQueries the queries
 	// that read them (counted in Queries too).
 	Unselected, UnselectedQueries int
+	// CoursesSeen counts the rows of the course query (every Moodle
+	// course it lists, selected or not); LeftOutNames are the short names
+	// of the first few courses the selection (courses.include or
+	// courses.list) left out, so that a build that selects nothing can
+	// name some. Matched are the Options.Courses values that name a
+	// course of the course query (selected or not), by id, short name or
+	// codigoOferta.
+	CoursesSeen  int
+	LeftOutNames []string
+	Matched      []string
 }
+
+// leftOutSample is how many short names Stats.LeftOutNames keeps.
+const leftOutSample = 5
 
 // unselectedBatch is the number of courses read at once for
 // courses.unselected: its queries give a few rows per course, so a large
@@ -394,10 +407,26 @@ func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult
 	var left []*leftOut
 	list := lv.List
 	check := lv.UnselectedProg != nil
+	matched := map[string]bool{}
+	match := func(values ...string) {
+		for _, s := range b.opts.Courses {
+			if !matched[s] && slices.Contains(values, s) {
+				matched[s] = true
+				b.stats.Matched = append(b.stats.Matched, s)
+			}
+		}
+	}
+	noteLeftOut := func(shortname string) {
+		if len(b.stats.LeftOutNames) < leftOutSample {
+			b.stats.LeftOutNames = append(b.stats.LeftOutNames, strings.TrimSpace(shortname))
+		}
+	}
 	for _, row := range rows {
 		keyVal := row[lv.Key]
 		id := canon(keyVal)
 		shortname := fmt.Sprint(row["shortname"])
+		b.stats.CoursesSeen++
+		match(id, shortname)
 		// With --course, only the courses asked for are of interest,
 		// selected or not.
 		asked := func(codigo string) bool {
@@ -422,6 +451,7 @@ func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult
 		}
 		res := &CourseResult{CourseID: id, Label: labelOf(row, id)}
 		if len(list) > 0 && listed == nil {
+			noteLeftOut(shortname)
 			if check && asked("") {
 				b.evalSteps(lv.Early, sc) // what fails reads as nil
 				left = append(left, &leftOut{id: id, row: row, sc: sc})
@@ -445,6 +475,7 @@ func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult
 		}
 		res.CodigoOferta, _ = sc["codigoOferta"].(string)
 		res.CodigoGrupo, _ = sc["codigoGrupo"].(string)
+		match(res.CodigoOferta)
 		if lv.Include != nil && listed == nil {
 			ok, why, err := b.include(b.runner(lv.Include), sc)
 			if err != nil {
@@ -455,6 +486,7 @@ func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult
 				continue
 			}
 			if !ok {
+				noteLeftOut(shortname)
 				if asked(res.CodigoOferta) && (why != "" || check) {
 					left = append(left, &leftOut{id: id, row: row, sc: sc, reason: why})
 				}

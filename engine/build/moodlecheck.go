@@ -18,6 +18,7 @@ import (
 const (
 	senceSessionGap    = 2700
 	dedicationPlugin   = "block_dedication"
+	dedicationTable    = "block_dedication"
 	dedicationSetting  = "session_limit"
 	dedicationDefault  = 3600 // HOURSECS, what the block uses when the setting is empty
 	dedicationSettings = "Administración del sitio > Extensiones > Bloques > Dedicación al curso (/admin/settings.php?section=blocksettingdedication), «Session limit» (block_dedication | session_limit) = 45 minutos"
@@ -29,16 +30,7 @@ const (
 // block's, computed with that limit.
 func CheckDedicationBlock(ctx context.Context, db *source.DB, plan *Plan) diag.List {
 	var ds diag.List
-	var reader *Query
-	for _, q := range plan.Queries {
-		if q.Skipped || q.Level < 0 || q.SQL.IsZero() {
-			continue
-		}
-		if slices.ContainsFunc(source.Tables(q.SQL.Src), func(r source.Ref) bool { return r.Name == "block_dedication" }) {
-			reader = q
-			break
-		}
-	}
+	reader := dedicationReader(plan)
 	if reader == nil {
 		return nil
 	}
@@ -61,6 +53,23 @@ func CheckDedicationBlock(ctx context.Context, db *source.DB, plan *Plan) diag.L
 		warn("el bloque «Dedicación al curso» corta las sesiones tras %s sin clics (block_dedication | session_limit = %d s); SENCE pide 45 minutos (2700 s): cámbielo en %s. El bloque no recalcula las sesiones ya guardadas (su script blocks/dedication/cli/recalculate.php lo hace)", minutes(limit), limit, dedicationSettings)
 	}
 	return ds
+}
+
+// ReadsDedicationBlock reports whether the plan reads the dedication
+// block's table (params.dedicationSource: block in the preset).
+func ReadsDedicationBlock(plan *Plan) bool { return dedicationReader(plan) != nil }
+
+// dedicationReader is the first query that runs and reads block_dedication.
+func dedicationReader(plan *Plan) *Query {
+	for _, q := range plan.Queries {
+		if q.Skipped || q.Level < 0 || q.SQL.IsZero() {
+			continue
+		}
+		if slices.ContainsFunc(source.Tables(q.SQL.Src), func(r source.Ref) bool { return r.Name == dedicationTable }) {
+			return q
+		}
+	}
+	return nil
 }
 
 // dedicationLimit reads block_dedication's session_limit in seconds; found

@@ -78,70 +78,23 @@ func senceWarnings(m *mapping.Mapping) diag.List {
 	return ds
 }
 
-// checkDB runs each query against the live database without fetching rows.
+// checkDB runs each query against the live database without fetching
+// rows (build.CheckDatabase); a failed connection is one error where the
+// user's file sets the DSN.
 func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 	var ds diag.List
 	m := plan.Mapping
 	db, err := openSource(ctx, m)
 	if err != nil {
-		p := m.Source.Pos
+		p := m.Source.DSNPos
+		if p.File == "" || m.InPreset(p) {
+			p = m.Source.Pos
+		}
 		ds.Errorf(orFile(p.File, m.File), p.Line, p.Col, "%v", err)
 		return ds
 	}
 	defer db.Close()
-	for _, q := range plan.Queries {
-		if ctx.Err() != nil {
-			break
-		}
-		// A query whose `when` is false never runs: it may read a
-		// plugin's tables that this Moodle does not have.
-		if q.Level < 0 || q.SQL.IsZero() || q.Skipped {
-			continue
-		}
-		text, args, err := source.Expand(q.SQL.Src, m.Source.Prefix, func(name string) (any, bool) {
-			if name == "courseids" {
-				return []int64{0}, true
-			}
-			if name == "reportStart" || name == "reportEnd" || name == "since" {
-				return int64(0), true
-			}
-			v, ok := plan.Params[name]
-			return v, ok
-		})
-		if err != nil {
-			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: %v", q.Name, err)
-			continue
-		}
-		cols, err := describe(ctx, db, text, args)
-		switch {
-		case errors.Is(err, source.ErrRefused), errors.Is(err, source.ErrTimeout):
-			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: %v", q.Name, err)
-			continue
-		case err != nil:
-			ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: la base de datos la rechaza: %v", q.Name, err)
-			continue
-		}
-		for _, c := range q.SQLCols {
-			if !slices.Contains(cols, c) {
-				ds.Errorf(q.SQL.Pos.File, q.SQL.Pos.Line, q.SQL.Pos.Col, "consulta «%s»: la base de datos no devuelve la columna «%s» (devuelve: %s)", q.Name, c, strings.Join(cols, ", "))
-			}
-		}
-	}
-	return append(ds, build.CheckDedicationBlock(ctx, db, plan)...)
-}
-
-// describe runs a query as an export runs it (a read-only transaction set
-// up the same way, the same checks and time limit) but reads no rows. Each
-// query has its own transaction, so that one refused query does not hide
-// the errors of the next (PostgreSQL aborts a transaction at its first
-// error).
-func describe(ctx context.Context, db *source.DB, text string, args []any) ([]string, error) {
-	tx, err := db.ReadTx(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	return db.Describe(ctx, tx, text, args)
+	return build.CheckDatabase(ctx, db, plan)
 }
 
 // openSource connects to the mapping's database, read-only, with its
@@ -242,18 +195,15 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 	out.results, out.stats = results, stats
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
+		var qe *source.QueryError
+		if errors.As(err, &qe) && (qe.Kind == source.MissingTable || qe.Kind == source.Denied) {
+			fmt.Fprintf(e.Stderr, "la causa suele estar en la configuración (source.prefix, los permisos del usuario de la base, un plugin que falta): «engine validate --db %s» la dice, con qué hacer\n", path)
+		}
 		return out, ExitFailed
 	}
-	if len(bf.courses) > 0 {
-		for _, c := range bf.courses {
-			if !slices.ContainsFunc(results, func(r *build.CourseResult) bool {
-				return r.CodigoOferta == c || r.CourseID == c
-			}) && !slices.ContainsFunc(out.unselected, func(u build.UnselectedCourse) bool {
-				return u.Shortname == c || u.CourseID == c
-			}) {
-				fmt.Fprintf(e.Stderr, "aviso: el curso «%s» no está entre los cursos SENCE del mapeo\n", c)
-			}
-		}
+	if msg := unknownCourses(out, bf.courses); msg != "" {
+		fmt.Fprintln(e.Stderr, msg)
+		return out, ExitUsage
 	}
 	return out, ExitOK
 }
@@ -315,10 +265,10 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintf(e.Stdout, "\nArchivos escritos en %s (%d cursos, resumen.json)\n", *out, sum.Sendable)
 	}
 	if sum.Sendable == 0 {
-		fmt.Fprintln(e.Stderr, nothingToSend(sum))
+		fmt.Fprintln(e.Stderr, nothingToSend(b, sum))
 		return ExitProblems
 	}
-	if sum.Failed > 0 {
+	if sum.Failed > 0 || sum.Excluded > 0 {
 		return ExitProblems
 	}
 	return ExitOK
@@ -379,17 +329,39 @@ type Summary struct {
 }
 
 // nothingToSend says why a build gave no course to send and what to do.
-func nothingToSend(s *Summary) string {
-	msg := "no hay ningún curso para enviar"
-	switch {
-	case len(s.Courses) == 0 && len(s.Unselected) > 0:
-		msg += ": ningún curso de Moodle quedó seleccionado como curso SENCE, y los que parecen serlo se listan arriba con qué hacer"
-	case len(s.Courses) == 0:
-		msg += ": ningún curso de Moodle quedó seleccionado como curso SENCE; revise params.courseCodePattern (o courses.list) y los nombres cortos de los cursos"
-	default:
-		msg += ": revise los errores y exclusiones de cada curso, más arriba"
+func nothingToSend(b *built, s *Summary) string {
+	return "no hay ningún curso para enviar: " + whyNothing(b, len(s.Unselected) > 0)
+}
+
+// whyNothing explains a build that gave no payload (build.WhyNothing).
+func whyNothing(b *built, unselectedListed bool) string {
+	return build.WhyNothing(b.plan, b.stats, len(b.results), unselectedListed)
+}
+
+// unknownCourses says which --course values name nothing the build read:
+// no Moodle course has that id, short name or codigoOferta, or the course
+// exists but the selection leaves it out and it does not look like a
+// SENCE course. "" when every value names a course built or reported.
+func unknownCourses(b *built, asked []string) string {
+	var lines []string
+	for _, c := range asked {
+		if slices.ContainsFunc(b.results, func(r *build.CourseResult) bool {
+			return r.CodigoOferta == c || r.CourseID == c
+		}) || slices.ContainsFunc(b.unselected, func(u build.UnselectedCourse) bool {
+			return u.Shortname == c || u.CourseID == c
+		}) {
+			continue
+		}
+		if slices.Contains(b.stats.Matched, c) {
+			lines = append(lines, fmt.Sprintf("--course %s: el curso existe en Moodle, pero no es un curso SENCE del mapeo: no %s", c, build.SelectionRule(b.plan)))
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("--course %s: ningún curso de Moodle tiene ese codigoOferta, nombre corto o id", c))
 	}
-	return msg
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.Join(lines, "\n") + "\nno se hizo nada: corrija --course (engine export MAPEO.yaml muestra los cursos SENCE y los que parecen serlo)"
 }
 
 // CourseSummary is one course of a Summary.

@@ -67,7 +67,8 @@ func TestExportReplacesTheWholeDirectory(t *testing.T) {
 	if _, err := readExport(out, nil); err == nil || !strings.Contains(err.Error(), "«AYSEN-26-03-11-0999.json»") {
 		t.Errorf("send --from accepted a folder with a course its resumen.json does not list: %v", err)
 	}
-	if r := run(t, env, "export", m, "--date", "2026-11-20", "--out", out, "--course", "CAP-26-01-13-0101-1"); r.code != ExitOK {
+	// The course has excluded students: written, and exit 1.
+	if r := run(t, env, "export", m, "--date", "2026-11-20", "--out", out, "--course", "CAP-26-01-13-0101-1"); r.code != ExitProblems {
 		t.Fatalf("over an earlier version's export: exit %d\n%s", r.code, r.stderr)
 	}
 	if got := dirNames(t, out); !slices.Equal(got, []string{"CAP-26-01-13-0101-1.json", "resumen.json"}) {

@@ -43,6 +43,15 @@ func TestREADMEIsTrue(t *testing.T) {
 			t.Errorf("README lacks %q", s)
 		}
 	}
+	// One table holds every command's exit codes.
+	table := readme[strings.Index(readme, "### Códigos de salida\n"):]
+	table = table[strings.Index(table, "| Comando |"):]
+	table = table[:strings.Index(table, "\n\n")]
+	for _, c := range commands() {
+		if !strings.Contains(table, "\n| `"+c.name+"` |") {
+			t.Errorf("the README's exit code table has no row for %q", c.name)
+		}
+	}
 	for _, cmd := range []string{"go run ./cmd/engine demo", "go test ./..."} {
 		if !strings.Contains(readme, cmd) {
 			t.Errorf("README lacks the set-up command %q", cmd)

@@ -189,6 +189,10 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		o.log.Info("dedicación desde el registro de eventos de Moodle",
 			"cursos_desde_la_ejecucion_anterior", stats.SessionsResumed, "cursos_desde_el_inicio", stats.SessionsFull, "filas_leidas", stats.Rows)
 	}
+	if code == ExitUsage {
+		sess.Abort(ctx, "--course no nombra ningún curso SENCE del mapeo (vea más arriba): no se envió nada")
+		return ExitUsage
+	}
 	if code != ExitOK {
 		return finish(sess.Abort(ctx, "no se pudieron construir los envíos desde Moodle (vea los errores más arriba): no se envió nada"))
 	}
@@ -222,6 +226,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		fmt.Fprintln(e.Stdout, "(envío al simulador local de SENCE, no al servicio real)")
 	}
 	sess.Unselected(b.unselected)
+	sess.WhenNothing(whyNothing(b, len(b.unselected) > 0))
 	return finish(sess.Execute(ctx, results))
 }
 

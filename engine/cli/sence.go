@@ -47,7 +47,10 @@ func connect(ctx context.Context, e *Env, plan *build.Plan, opts ...func(*sence.
 	if err != nil {
 		return nil, err
 	}
-	cfg := sence.Config{BaseURL: m.Sence.BaseURL, RutOtec: m.Sence.RutOtec, Token: token, Timeout: m.Sence.Timeout, Settle: m.Sence.Settle, Now: e.Now}
+	// After a few requests in a row fail for want of SENCE, none more is
+	// made: a run then stops starting courses, and send stops sending.
+	cfg := sence.Config{BaseURL: m.Sence.BaseURL, RutOtec: m.Sence.RutOtec, Token: token, Timeout: m.Sence.Timeout, Settle: m.Sence.Settle, Now: e.Now,
+		DownAfter: sence.DefaultDownAfter}
 	conn := &senceConn{}
 	if m.Sence.Simulator {
 		opts := simulator.Options{
@@ -221,7 +224,7 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 		sum := summarize(b, *bf.date, e)
 		printSummary(e.Stdout, sum)
 		if sum.Sendable == 0 {
-			fmt.Fprintln(e.Stderr, nothingToSend(sum))
+			fmt.Fprintln(e.Stderr, nothingToSend(b, sum))
 			return ExitProblems
 		}
 		excluded = sum.Excluded + sum.Failed

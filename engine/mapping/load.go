@@ -37,7 +37,7 @@ func Load(path string, opts Options) (*Mapping, diag.List) {
 	if root == nil {
 		return nil, l.diags
 	}
-	m := &Mapping{File: path, Files: l.files, Unresolved: l.unresolved}
+	m := &Mapping{File: path, Files: l.files, Presets: l.presets, Unresolved: l.unresolved}
 	l.decode(root, m)
 	m.Source.resolve()
 	return m, l.diags
@@ -60,7 +60,7 @@ func LoadBytes(name string, data []byte, opts Options) (*Mapping, diag.List) {
 	if root == nil {
 		return nil, l.diags
 	}
-	m := &Mapping{File: name, Files: l.files, Unresolved: l.unresolved}
+	m := &Mapping{File: name, Files: l.files, Presets: l.presets, Unresolved: l.unresolved}
 	l.decode(root, m)
 	m.Source.resolve()
 	return m, l.diags
@@ -90,6 +90,7 @@ type loader struct {
 	fileOf     map[*yaml.Node]string
 	lines      map[string][]string
 	files      []string
+	presets    []string // the names under which embedded presets were read
 	env        func(string) (string, bool)
 	read       int64 // bytes of mapping files read so far
 }
@@ -157,6 +158,7 @@ func (l *loader) parse(name string, data []byte, chain []string, from Pos) *yaml
 	at := Pos{File: name, Line: ext.Line, Col: ext.Column}
 	var parent *yaml.Node
 	if data, ok := mappings.Preset(ext.Value); ok {
+		l.presets = append(l.presets, ext.Value+".yaml")
 		parent = l.parse(ext.Value+".yaml", data, chain, at)
 	} else if !strings.ContainsAny(ext.Value, `/\`) && !strings.HasSuffix(ext.Value, ".yaml") && !strings.HasSuffix(ext.Value, ".yml") {
 		hint := ""
@@ -497,9 +499,11 @@ func (l *loader) source(k, v *yaml.Node, s *Source) {
 			}
 		case "dsn":
 			s.DSN = l.str(v, "source.dsn")
+			s.DSNPos = l.pos(v)
 			s.dir = filepath.Dir(l.fileOf[v])
 		case "prefix":
 			s.Prefix = l.str(v, "source.prefix")
+			s.PrefixPos = l.pos(v)
 			if !validPrefix.MatchString(s.Prefix) {
 				l.errorf(v, "el prefijo de tablas «%s» solo puede tener letras, números y _", s.Prefix)
 			}

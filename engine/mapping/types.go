@@ -63,6 +63,20 @@ type Mapping struct {
 	// Unresolved names the settings (like "source.dsn") whose ${VAR} was
 	// not defined; they were reported already.
 	Unresolved map[string]bool
+	// Presets are the file names under which embedded presets were read
+	// ("moodle.yaml"): positions there are not in a file the user can edit.
+	Presets []string
+}
+
+// InPreset reports whether p is in an embedded preset rather than in a
+// file the user wrote.
+func (m *Mapping) InPreset(p Pos) bool {
+	for _, f := range m.Presets {
+		if p.File == f {
+			return true
+		}
+	}
+	return false
 }
 
 // Check is a rule over the parameters, checked when the mapping loads: a
@@ -85,7 +99,10 @@ type Source struct {
 	Timeout   time.Duration
 	Pos       Pos
 	DriverPos Pos
-	dir       string // of the file that set the DSN
+	// DSNPos and PrefixPos are where the DSN and the prefix were set (in a
+	// preset for a prefix the site file leaves as is).
+	DSNPos, PrefixPos Pos
+	dir               string // of the file that set the DSN
 }
 
 // Sence is the SENCE service: credentials and limits.

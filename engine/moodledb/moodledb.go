@@ -1,8 +1,8 @@
 // Package moodledb carries the part of Moodle 4.4's database schema that SENCE
-// mappings read (25 core tables, groups and course custom fields among them,
-// 23 activity tables and the Zoom plugin's meeting and participant tables,
-// with Moodle's indexes)
-// for SQLite, PostgreSQL and MySQL/MariaDB, so that tests, the demo and a
+// mappings and engine doctor read (26 core tables, groups, course custom
+// fields and the site's configuration among them, 23 activity tables and the
+// Zoom plugin's meeting and participant tables, with Moodle's indexes) for
+// SQLite, PostgreSQL and MySQL/MariaDB, so that tests, the demo and a
 // user's trial run can build a Moodle database without a Moodle install.
 //
 // The DDL files under ddl/ are generated from Moodle's XMLDB definitions with

@@ -74,6 +74,10 @@ type Report struct {
 	Interrupted bool   `json:"interrumpida,omitempty"`
 	// Messages explain why a run stopped early or failed.
 	Messages []string `json:"mensajes,omitempty"`
+	// NothingToSend says why the run had no course to send (none
+	// selected, or none with a student to report): such a run did no
+	// useful work, and its outcome is never ok.
+	NothingToSend string `json:"nadaQueEnviar,omitempty"`
 	// Resumed are the sends an earlier run left pending and this run
 	// resolved first.
 	Resumed []ResumedSend   `json:"pendientesAnteriores,omitempty"`
@@ -205,7 +209,7 @@ func (r *Report) total() {
 	switch {
 	case t.CoursesUndone > 0 || r.Interrupted || len(r.Messages) > 0:
 		r.Outcome = OutcomeFailed
-	case t.Rejected+t.Held+t.Excluded+t.CoursesInError > 0:
+	case t.Rejected+t.Held+t.Excluded+t.CoursesInError > 0 || r.NothingToSend != "":
 		r.Outcome = OutcomeProblems
 	default:
 		r.Outcome = OutcomeOK
@@ -228,6 +232,9 @@ func (r *Report) Summary() string {
 	}
 	if t.Unselected > 0 {
 		s += fmt.Sprintf("; %d cursos de Moodle que parecen SENCE no se informan", t.Unselected)
+	}
+	if r.NothingToSend != "" {
+		s += "; ningún curso para enviar"
 	}
 	return s
 }
@@ -305,6 +312,9 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, m := range r.Messages {
 		fmt.Fprintf(w, "ATENCIÓN: %s\n", m)
 	}
+	if r.NothingToSend != "" {
+		fmt.Fprintf(w, "ATENCIÓN: %s\n", r.NothingToSend)
+	}
 	if r.Unconfirmed > 0 {
 		fmt.Fprintf(w, "ATENCIÓN: %s sin confirmar: SENCE puede tener su envío de esta noche y su historial no lo mostró a tiempo; no se reenvió para no duplicarlo. Búsquelo en el historial de SENCE por su codigoEnvio (engine history MAPEO.yaml --code CODIGO); la próxima ejecución lo consulta antes de enviar nada.\n",
 			plural(r.Unconfirmed, "curso quedó", "cursos quedaron"))
@@ -313,6 +323,10 @@ func (r *Report) WriteText(w io.Writer) {
 	case OutcomeFailed:
 		fmt.Fprintln(w, "Resultado: quedó trabajo sin terminar; la próxima ejecución lo completa sin duplicar envíos.")
 	case OutcomeProblems:
+		if r.NothingToSend != "" && r.Totals.Rejected+r.Totals.Held+r.Totals.Excluded+r.Totals.CoursesInError == 0 {
+			fmt.Fprintln(w, "Resultado: no se envió nada porque no hay nada que enviar: revise la selección de cursos.")
+			break
+		}
 		fmt.Fprintln(w, "Resultado: terminó, pero hay alumnos rechazados, excluidos o retenidos: revíselos (engine status).")
 	default:
 		fmt.Fprintln(w, "Resultado: todo enviado y aceptado.")

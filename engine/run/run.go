@@ -39,6 +39,12 @@ type Sender interface {
 	Resolve(ctx context.Context, c payload.Course, posted time.Time, o sence.SendOptions) (*sence.SendResult, error)
 }
 
+// unreachable is a Sender that can tell SENCE stopped answering
+// (*sence.Client with sence.Config.DownAfter): then no more courses start.
+type unreachable interface {
+	Unreachable() (sence.Down, bool)
+}
+
 // DefaultConcurrency is how many courses are in flight when run.concurrency
 // is not set: SENCE is slow per course, and a small number spreads the
 // load without hammering it.
@@ -87,10 +93,15 @@ type Session struct {
 	rec    state.Run
 	report *Report
 
+	whyNothing string
+
 	mu         sync.Mutex
 	prog       Progress
 	fatal      string
 	windowShut bool
+	// notStarted counts the courses not started because SENCE stopped
+	// answering.
+	notStarted int
 	// pending are the sends earlier runs left pending, by course key,
 	// until the course's turn resolves them; retry are tonight's pending
 	// sends SENCE confirmed not having; unresolved tonight's sends left
@@ -157,11 +168,27 @@ func (s *Session) Unselected(list []build.UnselectedCourse) {
 	s.report.Unselected = list
 }
 
+// WhenNothing is why the build may have left nothing to send (what the
+// selection is and what Moodle has), said by the report when Execute
+// gets no course with a payload: a run that sends nothing because
+// nothing was selected does not end «ok».
+func (s *Session) WhenNothing(why string) {
+	s.whyNothing = why
+}
+
 // Execute reconciles, sends and records every course, then records the
 // end of the run and writes its report.
 func (s *Session) Execute(ctx context.Context, courses []*build.CourseResult) *Report {
 	s.report.Courses = make([]*CourseReport, len(courses))
 	s.prog.Courses = len(courses)
+	if !slices.ContainsFunc(courses, func(r *build.CourseResult) bool { return r.Payload != nil }) {
+		why := s.whyNothing
+		if why == "" {
+			why = "ningún curso quedó seleccionado o ninguno tiene alumnos para enviar"
+		}
+		s.report.NothingToSend = "no hay ningún curso para enviar: " + why
+		s.cfg.Log.Warn("no hay ningún curso para enviar", "motivo", why)
+	}
 	for i, r := range courses {
 		s.report.Courses[i] = &CourseReport{CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Name: r.Label, Students: []*StudentReport{}}
 		if r.Payload != nil {
@@ -228,6 +255,18 @@ func (s *Session) finish(ctx context.Context) *Report {
 	slices.SortStableFunc(r.Resumed, func(a, b ResumedSend) int {
 		return strings.Compare(a.CodigoEnvio, b.CodigoEnvio)
 	})
+	if d, down := s.senceDown(); down {
+		// One line for the whole night, not one per attempt or course.
+		msg := fmt.Sprintf("SENCE no responde desde las %s (hora de Chile): %d intentos seguidos fallaron (el último: %s), así que no se intentó más",
+			d.Since.In(sence.Location).Format("15:04:05"), d.Attempts, d.Last)
+		if s.notStarted > 0 {
+			msg += fmt.Sprintf(" y %s", plural(s.notStarted, "curso no se empezó", "cursos no se empezaron"))
+		}
+		msg += ". Lo que no se envió queda para la próxima ejecución, que no duplica nada (lo que pudo llegar a SENCE lo busca antes en su historial)"
+		r.Messages = append(r.Messages, msg)
+		s.cfg.Log.Error("SENCE no responde: la ejecución no intenta más",
+			"desde", d.Since.In(sence.Location).Format(time.RFC3339), "intentos", d.Attempts, "ultimo_error", d.Last, "cursos_no_empezados", s.notStarted)
+	}
 	r.total()
 	dir := filepath.Join(filepath.Dir(s.cfg.Ledger.Path()), "reports")
 	path := filepath.Join(dir, fmt.Sprintf("run-%d.json", s.rec.ID))
@@ -435,7 +474,12 @@ func (s *Session) resolveOne(ctx context.Context, p *state.Send) {
 			s.setUnresolved(key, p)
 		}
 		rs.Result = err.Error()
-		log.Warn("un envío pendiente quedó sin confirmar en el historial de SENCE", "error", err.Error())
+		if errors.Is(err, sence.ErrDown) {
+			// SENCE does not answer: the run's summary says so once.
+			log.Info("un envío pendiente quedó sin confirmar: SENCE no responde")
+		} else {
+			log.Warn("un envío pendiente quedó sin confirmar en el historial de SENCE", "error", err.Error())
+		}
 	case res != nil:
 		if comp, err := s.record(ctx, p, course, res); err != nil {
 			// SENCE has it: whatever the ledger says, nothing is sent.
@@ -494,11 +538,15 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 		s.resolvePending(ctx, key)
 	}
 	sent := 0
+	quiet := false // not started: the run's summary says why, once
 	defer func() {
 		if !s.cfg.DryRun {
 			s.save(ctx, cr)
 		}
 		s.progress(func(p *Progress) { p.CoursesDone++; p.StudentsDone += sent })
+		if quiet {
+			return
+		}
 		log.Info("curso terminado", "estado", cr.Status, "id_proceso", cr.IDProceso, "codigoEnvio", cr.CodigoEnvio,
 			"duracion", s.cfg.Now().Sub(started).Round(time.Millisecond).String())
 	}()
@@ -584,6 +632,7 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 	if why := s.stopReason(ctx); why != "" {
 		cr.Status, cr.Message = CourseNotSent, why
 		setAll(StudentNotSent, "")
+		quiet = true
 		return
 	}
 	send, err := s.outbox(ctx, &course, hash)
@@ -887,6 +936,13 @@ func (s *Session) stopReason(ctx context.Context) string {
 	if ctx.Err() != nil {
 		return "no se envió: la ejecución se detuvo antes de llegar a este curso; la próxima ejecución lo envía"
 	}
+	if d, down := s.senceDown(); down {
+		s.mu.Lock()
+		s.notStarted++
+		s.mu.Unlock()
+		return fmt.Sprintf("no se envió: SENCE no responde desde las %s (hora de Chile); la próxima ejecución lo envía",
+			d.Since.In(sence.Location).Format("15:04:05"))
+	}
 	if d := s.cfg.Deadline; !d.IsZero() && !s.cfg.Now().Before(d) {
 		s.mu.Lock()
 		first := !s.windowShut
@@ -902,6 +958,15 @@ func (s *Session) stopReason(ctx context.Context) string {
 		return "no se envió: terminó la ventana de envío de SENCE; la próxima ejecución lo envía"
 	}
 	return ""
+}
+
+// senceDown says whether the Sender stopped making requests because SENCE
+// did not answer several in a row.
+func (s *Session) senceDown() (sence.Down, bool) {
+	if u, ok := s.cfg.Sender.(unreachable); ok {
+		return u.Unreachable()
+	}
+	return sence.Down{}, false
 }
 
 func (s *Session) setFatal(msg string) {

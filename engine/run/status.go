@@ -145,8 +145,23 @@ func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error)
 	return st, nil
 }
 
-// Clean reports whether nothing needs attention.
-func (st *Status) Clean() bool { return len(st.Undone) == 0 && len(st.Students) == 0 }
+// Clean reports whether nothing needs attention: no course left undone,
+// no student in trouble, and the last run that finished (a dry run
+// aside) ended ok: a night that failed before recording any course (the
+// database down, the mapping broken) or had nothing to send is not clean.
+func (st *Status) Clean() bool {
+	return len(st.Undone) == 0 && len(st.Students) == 0 && !st.lastRunFailed()
+}
+
+func (st *Status) lastRunFailed() bool {
+	for _, r := range st.Runs {
+		if r.DryRun || r.Status == runWords[state.RunRunning] {
+			continue
+		}
+		return r.Status != runWords[state.RunOK]
+	}
+	return false
+}
 
 // WriteText writes the status for a person.
 func (st *Status) WriteText(w io.Writer) {

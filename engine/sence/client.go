@@ -92,6 +92,11 @@ type Config struct {
 	// after it was posted. Default: DefaultSettle or Timeout, the longer;
 	// it cannot be shorter than Timeout.
 	Settle time.Duration
+	// DownAfter, when positive, is how many requests in a row may fail for
+	// want of SENCE (network, DNS, TLS, a cut connection, 5xx) before the
+	// client stops making requests: every later call fails at once with
+	// ErrDown (see Unreachable). Zero never stops.
+	DownAfter int
 }
 
 // Client calls SENCE. It is safe for concurrent use.
@@ -111,6 +116,8 @@ type Client struct {
 	sleep       func(context.Context, time.Duration) error
 	now         func() time.Time
 	red         redactor
+	downAfter   int
+	health      health
 }
 
 var tokenShape = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
@@ -150,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		base: strings.TrimRight(base, "/"), host: u.Host, rutOtec: r.String(), token: token,
 		timeout: cfg.Timeout, settleTime: cfg.Settle, maxAttempts: cfg.MaxAttempts, backoffBase: cfg.BackoffBase, backoffMax: cfg.BackoffMax,
-		log: cfg.Logger, sleep: cfg.Sleep, now: cfg.Now, red: redactor{secret: token},
+		log: cfg.Logger, sleep: cfg.Sleep, now: cfg.Now, red: redactor{secret: token}, downAfter: cfg.DownAfter,
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
@@ -164,7 +171,7 @@ func New(cfg Config) (*Client, error) {
 	if c.backoffMax == 0 {
 		c.backoffMax = DefaultBackoffMax
 	}
-	if c.timeout < 0 || c.settleTime < 0 || c.maxAttempts < 0 || c.backoffBase < 0 || c.backoffMax < 0 {
+	if c.timeout < 0 || c.settleTime < 0 || c.maxAttempts < 0 || c.backoffBase < 0 || c.backoffMax < 0 || c.downAfter < 0 {
 		return nil, errors.New("configuración de SENCE: el timeout, el tiempo de asentamiento, los intentos y las esperas no pueden ser negativos")
 	}
 	if c.settleTime == 0 {
@@ -277,6 +284,12 @@ func (c *Client) SendWith(ctx context.Context, course payload.Course, o SendOpti
 				return nil, c.interrupted(opSend, posts, err)
 			}
 		}
+		if e := c.downError(opSend); e != nil {
+			// Nothing of this call reached SENCE since the last answer
+			// that proved it did not store it (or there was none).
+			e.Attempts = posts
+			return nil, e
+		}
 		at := c.now()
 		if o.Posting != nil {
 			if err := o.Posting(at); err != nil {
@@ -288,6 +301,7 @@ func (c *Client) SendWith(ctx context.Context, course payload.Course, o SendOpti
 		log.Debug("enviando avance a SENCE", "attempt", posts)
 		ex := c.roundTrip(ctx, http.MethodPost, c.base+"/enviarAvance", body, c.timeout)
 		if ex.err == nil && ex.status == http.StatusOK {
+			c.observe(ctx, ex, at, "")
 			res, err := c.answer(sent, ex, posts, log)
 			if !errors.Is(err, ErrMalformed) {
 				return res, err
@@ -300,7 +314,10 @@ func (c *Client) SendWith(ctx context.Context, course payload.Course, o SendOpti
 		} else {
 			last = c.classify(ctx, opSend, ex, c.timeout)
 			last.err.Attempts = posts
-			log.Warn("falló un intento de envío a SENCE", "attempt", posts, "error", last.err.Error())
+			c.observe(ctx, ex, at, last.err.What)
+			// One line per attempt would bury the log when SENCE is down:
+			// the outcome of the call is what the caller reports.
+			log.Debug("falló un intento de envío a SENCE", "attempt", posts, "error", last.err.Error())
 		}
 		switch {
 		case last.maybeStored && course.CodigoEnvio != "":
@@ -437,13 +454,20 @@ func (c *Client) get(ctx context.Context, u string, attempts int, timeout time.D
 				return exchange{}, c.interrupted(opHistory, attempt-1, err)
 			}
 		}
+		if e := c.downError(opHistory); e != nil {
+			e.Attempts = attempt - 1
+			return exchange{}, e
+		}
+		at := c.now()
 		ex := c.roundTrip(ctx, http.MethodGet, u, nil, timeout)
 		if ex.err == nil && ex.status == http.StatusOK {
+			c.observe(ctx, ex, at, "")
 			return ex, nil
 		}
 		last = c.classify(ctx, opHistory, ex, timeout)
 		last.err.Attempts = attempt
-		c.log.Warn("falló una consulta del historial de SENCE", "op", opHistory, "attempt", attempt, "error", last.err.Error())
+		c.observe(ctx, ex, at, last.err.What)
+		c.log.Debug("falló una consulta del historial de SENCE", "op", opHistory, "attempt", attempt, "error", last.err.Error())
 		if !last.retry {
 			return exchange{}, last.err
 		}

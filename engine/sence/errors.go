@@ -41,6 +41,11 @@ var (
 	// it is not known whether SENCE stored it: the send is «sin confirmar»
 	// and must not be sent again until a look-up decides.
 	ErrUnknownOutcome = errors.New("no se sabe si SENCE recibió el envío")
+	// ErrDown: the client had seen Config.DownAfter requests in a row fail
+	// for want of SENCE (network, DNS, TLS, a cut connection, 5xx) and
+	// made no request: nothing of the call reached SENCE. It comes with
+	// ErrUnreachable.
+	ErrDown = errors.New("SENCE no responde")
 )
 
 // Error is a failed call to SENCE. Its text is in Spanish and says what

@@ -106,7 +106,9 @@ func Decide(l Look) Verdict {
 		return Wait
 	case l.Err != nil:
 		switch {
-		case l.Stopped || l.closed() || errors.Is(l.Err, ErrAuth):
+		case l.Stopped || l.closed() || errors.Is(l.Err, ErrAuth) || errors.Is(l.Err, ErrDown):
+			// ErrDown: SENCE stopped answering altogether; the send is
+			// looked up by a later run before anything is sent.
 			return Unconfirmed
 		case l.Until.IsZero() && l.Settled():
 			// No window to wait in: once SENCE is surely done, one failed

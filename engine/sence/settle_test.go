@@ -50,6 +50,7 @@ func TestDecide(t *testing.T) {
 		{"history unavailable, window closed", sence.Look{Err: down, At: until, Until: until}, sence.Unconfirmed},
 		{"history unavailable, never posted", sence.Look{Err: down, At: before, Posted: time.Time{}}, sence.Unconfirmed},
 		{"history rejects the credentials", sence.Look{Err: auth, At: before, Until: until}, sence.Unconfirmed},
+		{"SENCE down, window open", sence.Look{Err: fmt.Errorf("historialEnvios: %w", sence.ErrDown), At: before, Until: until}, sence.Unconfirmed},
 		{"history unavailable, stopped", sence.Look{Err: down, At: before, Until: until, Stopped: true}, sence.Unconfirmed},
 		{"not found before the settle time, window closed", sence.Look{At: before, Until: before}, sence.Unconfirmed},
 		{"not found before the settle time, stopped", sence.Look{At: before, Stopped: true}, sence.Unconfirmed},

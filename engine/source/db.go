@@ -265,6 +265,16 @@ func (d *DB) explain(err error) error {
 			return fmt.Errorf("%w %s: usuario o contraseña rechazados; revise el usuario de solo lectura y su contraseña", ErrConnect, where)
 		case "3D000":
 			return fmt.Errorf("%w %s: la base de datos no existe; revise el nombre en el DSN", ErrConnect, where)
+		case "42501":
+			user := "USUARIO"
+			if pc, err := pgx.ParseConfig(d.DSN); err == nil && pc.User != "" {
+				user = pgIdent(pc.User)
+			}
+			db := "moodle"
+			if m := pgDatabase.FindStringSubmatch(pgErr.Message); m != nil {
+				db = pgIdent(m[1])
+			}
+			return fmt.Errorf("%w %s: el usuario no tiene permiso para conectarse a la base de datos; como administrador de PostgreSQL ejecute: GRANT CONNECT ON DATABASE %s TO %s;", ErrConnect, where, db, user)
 		}
 		return fmt.Errorf("%w %s: %s (código %s)", ErrConnect, where, pgErr.Message, pgErr.Code)
 	case errors.As(err, &myErr):
@@ -273,6 +283,11 @@ func (d *DB) explain(err error) error {
 			return fmt.Errorf("%w %s: usuario o contraseña rechazados; revise el usuario de solo lectura y su contraseña", ErrConnect, where)
 		case 1049:
 			return fmt.Errorf("%w %s: la base de datos no existe; revise el nombre en el DSN", ErrConnect, where)
+		case 1044:
+			if m := myAccessDb.FindStringSubmatch(myErr.Message); m != nil {
+				return fmt.Errorf("%w %s: el usuario no tiene permiso para leer la base de datos; como administrador de MariaDB/MySQL ejecute: GRANT SELECT ON `%s`.* TO '%s'@'%s';", ErrConnect, where, m[3], m[1], m[2])
+			}
+			return fmt.Errorf("%w %s: el usuario no tiene permiso para leer la base de datos; como administrador de MariaDB/MySQL dele GRANT SELECT sobre ella", ErrConnect, where)
 		case 3159:
 			return fmt.Errorf("%w %s: el servidor exige TLS; agregue tls=true al DSN", ErrConnect, where)
 		}
@@ -504,7 +519,7 @@ func (r *Rows) explain(err error) error {
 	case strings.Contains(low, "read-only") || strings.Contains(low, "read only") || strings.Contains(low, "readonly") || strings.Contains(low, "attempt to write") || strings.Contains(low, "not authorized"):
 		return fmt.Errorf("%w: la consulta intenta modificar la base de datos, y el motor solo lee (transacción de solo lectura): %s", ErrRefused, msg)
 	}
-	return errors.New(msg)
+	return classify(d.Driver, err, msg)
 }
 
 // Next advances; it returns false at the end or on error (see Err).

@@ -49,6 +49,13 @@ func (ds *Dataset) emitStatic(o *sqlOut) {
 		w.row(i+1, n, 0, 0, "", visible)
 	}
 
+	// The site's configuration as SENCE's guide asks: dates in Chile's
+	// time zone, completion tracking enabled.
+	w = o.table("config", "id", "name", "value")
+	w.row(1, "timezone", "America/Santiago")
+	w.row(2, "forcetimezone", "99")
+	w.row(3, "enablecompletion", "1")
+
 	// The dedication block set up as SENCE asks: 45 minutes between clicks
 	// (its default is an hour); sessions of two minutes or less ignored.
 	w = o.table("config_plugins", "id", "plugin", "name", "value")
