@@ -23,7 +23,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/schema"
 	"github.com/otec-tools/sence-engine/engine/source"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	moodledemo "github.com/otec-tools/sence-engine/examples/moodle-demo"
 )
 
@@ -256,7 +256,7 @@ func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, cfg RunConf
 		},
 	}
 	if cfg.Ledger != "" {
-		ledger, err := state.Open(ctx, cfg.Ledger)
+		ledger, err := ledger.Open(ctx, cfg.Ledger)
 		if err != nil {
 			return err
 		}

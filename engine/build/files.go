@@ -13,7 +13,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // CheckFiles checks, without a database or the network, the files a
@@ -66,7 +66,7 @@ func checkTokenFile(ds *diag.List, path string, at mapping.Pos) {
 
 // checkLedger checks that engine run can create or open its ledger.
 func checkLedger(ds *diag.List, m *mapping.Mapping) {
-	path := state.DefaultPath(m.File, m.Run.Ledger)
+	path := ledger.DefaultPath(m.File, m.Run.Ledger)
 	at := m.Run.LedgerPos
 	what := "run.ledger"
 	if m.Run.Ledger == "" {

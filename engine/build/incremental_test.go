@@ -14,13 +14,13 @@ import (
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // nightly builds every course's payload of a report day, with the
 // sessions kept in ledger (nil: recomputed from the whole log), reading at
 // 22:00 of that day.
-func nightly(t *testing.T, plan *Plan, day time.Time, ledger *state.Ledger, recompute bool, courses ...string) (map[string][]byte, Stats) {
+func nightly(t *testing.T, plan *Plan, day time.Time, ledger *ledger.Ledger, recompute bool, courses ...string) (map[string][]byte, Stats) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := source.Open(ctx, "sqlite", plan.Mapping.Source.DSN)
@@ -131,7 +131,7 @@ func TestIncrementalSessionsEqualFull(t *testing.T) {
 	cfg.EdgeCourses = false // reports, not payloads: nothing to do with dedication
 	plan := hotSite(t, cfg, "params:\n  dedicationSource: log\n")
 	log := openLog(t, plan.Mapping.Source.DSN)
-	ledger, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
+	ledger, err := ledger.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestSessionsFingerprint(t *testing.T) {
 	cfg.StudentsPerCourse = 3
 	cfg.EdgeCourses = false // reports, not payloads: nothing to do with dedication
 	plan := hotSite(t, cfg, "params:\n  dedicationSource: log\n")
-	ledger, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
+	ledger, err := ledger.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

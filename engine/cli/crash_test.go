@@ -21,7 +21,7 @@ import (
 
 	nightly "github.com/otec-tools/sence-engine/engine/run"
 	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // The crash tests run the real engine binary against the simulator in a
@@ -140,7 +140,7 @@ func (s *crashSetup) crash(t *testing.T, crashAt string) {
 		return
 	}
 	ctx := context.Background()
-	l, err := state.Open(ctx, s.ledger)
+	l, err := ledger.Open(ctx, s.ledger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func (s *crashSetup) check(t *testing.T) {
 	if err := jsonUnmarshal(b, &sim); err != nil {
 		t.Fatal(err)
 	}
-	l, err := state.Open(ctx, s.ledger)
+	l, err := ledger.Open(ctx, s.ledger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,14 +238,14 @@ func (s *crashSetup) check(t *testing.T) {
 	for _, snd := range sends {
 		p, ok := byCode[snd.CodigoEnvio]
 		switch {
-		case snd.Status == state.SendPending:
+		case snd.Status == ledger.SendPending:
 			t.Errorf("%s still pending", snd.CodigoEnvio)
-		case state.Answered(snd.Status) && (!ok || p.IDProceso != snd.IDProceso):
+		case ledger.Answered(snd.Status) && (!ok || p.IDProceso != snd.IDProceso):
 			t.Errorf("ledger says %s is process %s, the simulator has %+v", snd.CodigoEnvio, snd.IDProceso, p.IDProceso)
-		case snd.Status == state.SendFailed && ok:
+		case snd.Status == ledger.SendFailed && ok:
 			t.Errorf("ledger says %s failed, but SENCE processed it", snd.CodigoEnvio)
 		}
-		if state.Answered(snd.Status) {
+		if ledger.Answered(snd.Status) {
 			answered[snd.CodigoOferta] = true
 		}
 		if strings.Contains(string(snd.Request), crashToken) {
@@ -345,7 +345,7 @@ func TestSlowSENCEKilledAndRestarted(t *testing.T) {
 		t.Fatalf("the simulator had every course already when the engine was killed: the restart proves nothing")
 	}
 	ctx := context.Background()
-	l, err := state.Open(ctx, s.ledger)
+	l, err := ledger.Open(ctx, s.ledger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -155,7 +155,7 @@ func TestRunGroupsAsSections(t *testing.T) {
 		t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	golden(t, "run-groups.golden", withoutPaths(r.stdout))
-	l, err := state.Open(ctx, filepath.Join(dd, "groups.db"))
+	l, err := ledger.Open(ctx, filepath.Join(dd, "groups.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +167,8 @@ func TestRunGroupsAsSections(t *testing.T) {
 		}
 	}
 	want := []string{
-		"COD-SEC-000106001 CAP-26-01-13-0106-1-COD-SEC-000106001-20261120-i1 " + state.SendAccepted,
-		"COD-SEC-000106002 CAP-26-01-13-0106-1-COD-SEC-000106002-20261120-i1 " + state.SendAccepted,
+		"COD-SEC-000106001 CAP-26-01-13-0106-1-COD-SEC-000106001-20261120-i1 " + ledger.SendAccepted,
+		"COD-SEC-000106002 CAP-26-01-13-0106-1-COD-SEC-000106002-20261120-i1 " + ledger.SendAccepted,
 	}
 	slices.Sort(codes)
 	if !slices.Equal(codes, want) {
@@ -206,7 +206,7 @@ func TestRunLeavers(t *testing.T) {
 		t.Fatalf("night 1: exit %d\n%s", r.code, r.stdout)
 	}
 	// Two students accepted in progress leave.
-	l, err := state.Open(ctx, filepath.Join(dd, "ledger.db"))
+	l, err := ledger.Open(ctx, filepath.Join(dd, "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestRunLeavers(t *testing.T) {
 	if r.code != ExitProblems || !strings.Contains(r.stdout, "retirado "+removed) || strings.Contains(r.stdout, suspended+": dejó de estar activo") {
 		t.Fatalf("night 3: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	l, err = state.Open(ctx, filepath.Join(dd, "ledger.db")) // the demo's run.ledger, shared
+	l, err = ledger.Open(ctx, filepath.Join(dd, "ledger.db")) // the demo's run.ledger, shared
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/payload"
 	nightly "github.com/otec-tools/sence-engine/engine/run"
 	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // runOptions are the flags of engine run, shared with engine schedule.
@@ -115,18 +115,18 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
 	}
-	ledgerPath, err := filepath.Abs(state.DefaultPath(m.File, m.Run.Ledger))
+	ledgerPath, err := filepath.Abs(ledger.DefaultPath(m.File, m.Run.Ledger))
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitFailed
 	}
-	lock, err := state.AcquireLock(ledgerPath, e.Now())
+	lock, err := ledger.AcquireLock(ledgerPath, e.Now())
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitFailed
 	}
 	defer lock.Release()
-	ledger, err := state.Open(ctx, ledgerPath)
+	ledger, err := ledger.Open(ctx, ledgerPath)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitFailed

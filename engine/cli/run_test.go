@@ -16,7 +16,7 @@ import (
 	nightly "github.com/otec-tools/sence-engine/engine/run"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // testClock is an Env.Now that tests move.
@@ -211,7 +211,7 @@ func TestRunWindow(t *testing.T) {
 	if r.code != ExitProblems || !strings.Contains(r.stderr, "el envío comienza a las 22:00") || srv2.Counts().Sends != 5 {
 		t.Fatalf("--wait-window: exit %d, %d sends\n%s\n%s", r.code, srv2.Counts().Sends, r.stdout, r.stderr)
 	}
-	l, _ := state.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))
+	l, _ := ledger.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))
 	defer l.Close()
 	sends, _ := l.Sends(ctx)
 	for _, s := range sends {
@@ -225,7 +225,7 @@ func TestRunWindow(t *testing.T) {
 func TestRunLock(t *testing.T) {
 	srv := startSimulator(t)
 	mapping := realMapping(t, srv.BaseURL())
-	lock, err := state.AcquireLock(filepath.Join(filepath.Dir(mapping), "state", "ledger.db"), time.Now())
+	lock, err := ledger.AcquireLock(filepath.Join(filepath.Dir(mapping), "state", "ledger.db"), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestRunSeedFromHistory(t *testing.T) {
 		!strings.Contains(r.stdout, "se registró lo que SENCE ya aceptó de 90 alumnos") { // no roster: 20111222-2 is accepted too
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	l, err := state.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))
+	l, err := ledger.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

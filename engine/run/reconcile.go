@@ -11,7 +11,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // Policies for a progress below what SENCE accepted (run.policy).
@@ -99,7 +99,7 @@ type Decision struct {
 // student by student and module by module, and returns the course to send
 // (a copy; the input is not changed) and a decision per student of the
 // input, in order.
-func Reconcile(c payload.Course, accepted map[string]*state.Accepted, policy string, skipUnchanged bool) (payload.Course, []Decision) {
+func Reconcile(c payload.Course, accepted map[string]*ledger.Accepted, policy string, skipUnchanged bool) (payload.Course, []Decision) {
 	out := c
 	out.ListaAlumnos = make([]payload.Alumno, 0, len(c.ListaAlumnos))
 	decisions := make([]Decision, len(c.ListaAlumnos))

@@ -27,7 +27,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // Sender is SENCE as a run uses it; *sence.Client is one. Both methods
@@ -52,7 +52,7 @@ const DefaultConcurrency = 4
 
 // Config configures a run.
 type Config struct {
-	Ledger *state.Ledger
+	Ledger *ledger.Ledger
 	// Sender is nil for a dry run.
 	Sender  Sender
 	Mapping string
@@ -90,7 +90,7 @@ type Progress struct {
 // Session is a run in progress: Start it, then Execute or Abort it.
 type Session struct {
 	cfg    Config
-	rec    state.Run
+	rec    ledger.Run
 	report *Report
 
 	whyNothing string
@@ -106,9 +106,9 @@ type Session struct {
 	// until the course's turn resolves them; retry are tonight's pending
 	// sends SENCE confirmed not having; unresolved tonight's sends left
 	// «sin confirmar». By course key, under mu.
-	pending    map[string][]*state.Send
-	retry      map[string]*state.Send
-	unresolved map[string]*state.Send
+	pending    map[string][]*ledger.Send
+	retry      map[string]*ledger.Send
+	unresolved map[string]*ledger.Send
 }
 
 func courseKey(oferta, grupo string) string { return oferta + "\x00" + grupo }
@@ -140,8 +140,8 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 	} else if n > 0 {
 		cfg.Log.Warn("ejecuciones anteriores quedaron interrumpidas; esta ejecución termina lo que dejaron pendiente", "ejecuciones", n)
 	}
-	s := &Session{cfg: cfg, retry: map[string]*state.Send{}, unresolved: map[string]*state.Send{}}
-	s.rec = state.Run{StartedAt: now, Night: cfg.Night, Mapping: cfg.Mapping, DryRun: cfg.DryRun, PID: os.Getpid()}
+	s := &Session{cfg: cfg, retry: map[string]*ledger.Send{}, unresolved: map[string]*ledger.Send{}}
+	s.rec = ledger.Run{StartedAt: now, Night: cfg.Night, Mapping: cfg.Mapping, DryRun: cfg.DryRun, PID: os.Getpid()}
 	if err := cfg.Ledger.StartRun(ctx, &s.rec); err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (s *Session) Execute(ctx context.Context, courses []*build.CourseResult) *R
 		if err != nil {
 			s.setFatal("no se pudieron leer los envíos pendientes del registro: " + err.Error())
 		}
-		s.pending = map[string][]*state.Send{}
+		s.pending = map[string][]*ledger.Send{}
 		for i := range pend {
 			k := courseKey(pend[i].CodigoOferta, pend[i].CodigoGrupo)
 			if s.pending[k] == nil {
@@ -281,13 +281,13 @@ func (s *Session) finish(ctx context.Context) *Report {
 	s.rec.FinishedAt, s.rec.Summary, s.rec.Report = r.Finished, r.Summary(), r.Path
 	switch {
 	case r.Interrupted:
-		s.rec.Status = state.RunInterrupted
+		s.rec.Status = ledger.RunInterrupted
 	case r.Outcome == OutcomeOK:
-		s.rec.Status = state.RunOK
+		s.rec.Status = ledger.RunOK
 	case r.Outcome == OutcomeProblems:
-		s.rec.Status = state.RunProblems
+		s.rec.Status = ledger.RunProblems
 	default:
-		s.rec.Status = state.RunFailed
+		s.rec.Status = ledger.RunFailed
 	}
 	if err := s.cfg.Ledger.FinishRun(ctx, &s.rec); err != nil {
 		s.cfg.Log.Error("no se pudo registrar el fin de la ejecución", "error", err.Error())
@@ -388,24 +388,24 @@ func (s *Session) notices(ctx context.Context, courses []*build.CourseResult, le
 	if s.cfg.DryRun {
 		return
 	}
-	var ns []state.Notice
+	var ns []ledger.Notice
 	for _, u := range s.report.Unselected {
 		who := u.Shortname
 		if u.Fullname != "" && u.Fullname != u.Shortname {
 			who += " (" + u.Fullname + ")"
 		}
-		ns = append(ns, state.Notice{Kind: state.NoticeUnselected, Subject: who, Message: u.Reason})
+		ns = append(ns, ledger.Notice{Kind: ledger.NoticeUnselected, Subject: who, Message: u.Reason})
 	}
 	for i, r := range courses {
 		for _, n := range r.Notes {
-			ns = append(ns, state.Notice{Kind: state.NoticeLeftOut, CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Subject: n.Who, Message: n.Msg})
+			ns = append(ns, ledger.Notice{Kind: ledger.NoticeLeftOut, CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Subject: n.Who, Message: n.Msg})
 		}
 		for _, st := range left[i] {
 			who := st.RUT
 			if st.Name != "" {
 				who += " (" + st.Name + ")"
 			}
-			ns = append(ns, state.Notice{Kind: state.NoticeLeft, CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Subject: who, Message: st.Explanation})
+			ns = append(ns, ledger.Notice{Kind: ledger.NoticeLeft, CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Subject: who, Message: st.Explanation})
 		}
 	}
 	if err := s.cfg.Ledger.SaveNotices(ctx, s.rec.ID, ns); err != nil {
@@ -436,7 +436,7 @@ func (s *Session) resolvePending(ctx context.Context, key string) {
 	}
 }
 
-func (s *Session) resolveOne(ctx context.Context, p *state.Send) {
+func (s *Session) resolveOne(ctx context.Context, p *ledger.Send) {
 	log := s.cfg.Log.With("codigoOferta", p.CodigoOferta, "codigoGrupo", p.CodigoGrupo, "codigoEnvio", p.CodigoEnvio)
 	rs := ResumedSend{CodigoOferta: p.CodigoOferta, CodigoGrupo: p.CodigoGrupo, CodigoEnvio: p.CodigoEnvio}
 	defer func() {
@@ -505,13 +505,13 @@ func (s *Session) resolveOne(ctx context.Context, p *state.Send) {
 	}
 }
 
-func (s *Session) setUnresolved(key string, p *state.Send) {
+func (s *Session) setUnresolved(key string, p *ledger.Send) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.unresolved[key] = p
 }
 
-func (s *Session) unresolvedSend(key string) *state.Send {
+func (s *Session) unresolvedSend(key string) *ledger.Send {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.unresolved[key]
@@ -666,14 +666,14 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 
 // answeredTonight is the last send of the course SENCE answered tonight,
 // and whether it carried this very payload.
-func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) (*state.Send, bool, error) {
+func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) (*ledger.Send, bool, error) {
 	sends, err := s.cfg.Ledger.SendsOf(ctx, s.cfg.Night, r.CodigoOferta, r.CodigoGrupo)
 	if err != nil {
 		return nil, false, err
 	}
-	var last *state.Send
+	var last *ledger.Send
 	for i := len(sends) - 1; i >= 0; i-- {
-		if !state.Answered(sends[i].Status) {
+		if !ledger.Answered(sends[i].Status) {
 			continue
 		}
 		if sends[i].PayloadHash == hash {
@@ -687,9 +687,9 @@ func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, ha
 }
 
 // fromItems fills students from the outcomes a send recorded.
-func (s *Session) fromItems(ctx context.Context, send *state.Send, students []*StudentReport) {
+func (s *Session) fromItems(ctx context.Context, send *ledger.Send, students []*StudentReport) {
 	items, _ := s.cfg.Ledger.Items(ctx, send.ID)
-	byRUT := map[string]state.Item{}
+	byRUT := map[string]ledger.Item{}
 	for _, it := range items {
 		if it.Modulo == "" {
 			byRUT[it.RUT] = it
@@ -720,7 +720,7 @@ func (s *Session) dropRetry(ctx context.Context, key, why string) {
 // outbox commits the send as pending before its request leaves: a pending
 // send of tonight that SENCE never received and carries the same data is
 // reused with its codigoEnvio; otherwise a new attempt is numbered.
-func (s *Session) outbox(ctx context.Context, course *payload.Course, hash string) (*state.Send, error) {
+func (s *Session) outbox(ctx context.Context, course *payload.Course, hash string) (*ledger.Send, error) {
 	key := courseKey(course.CodigoOferta, course.CodigoGrupo)
 	s.mu.Lock()
 	p := s.retry[key]
@@ -749,7 +749,7 @@ func (s *Session) outbox(ctx context.Context, course *payload.Course, hash strin
 		return nil, err
 	}
 	req := bytes.TrimSpace(buf.Bytes())
-	send := &state.Send{RunID: s.rec.ID, Night: s.cfg.Night, CodigoOferta: course.CodigoOferta, CodigoGrupo: course.CodigoGrupo,
+	send := &ledger.Send{RunID: s.rec.ID, Night: s.cfg.Night, CodigoOferta: course.CodigoOferta, CodigoGrupo: course.CodigoGrupo,
 		Attempt: attempt, CodigoEnvio: course.CodigoEnvio, PayloadHash: hash, Request: req, CreatedAt: s.cfg.Now()}
 	if err := s.cfg.Ledger.AddPending(ctx, send); err != nil {
 		return nil, err
@@ -758,7 +758,7 @@ func (s *Session) outbox(ctx context.Context, course *payload.Course, hash strin
 }
 
 // answer records what came of a send and fills the course's report.
-func (s *Session) answer(ctx context.Context, send *state.Send, course payload.Course, res *sence.SendResult, err error, cr *CourseReport, students []*StudentReport) {
+func (s *Session) answer(ctx context.Context, send *ledger.Send, course payload.Course, res *sence.SendResult, err error, cr *CourseReport, students []*StudentReport) {
 	ctx = context.WithoutCancel(ctx)
 	byRUT := map[string]*StudentReport{}
 	for _, st := range students {
@@ -776,9 +776,9 @@ func (s *Session) answer(ctx context.Context, send *state.Send, course payload.C
 		}
 		cr.IDProceso = res.IDProceso
 		switch comp.Status {
-		case state.SendAccepted:
+		case ledger.SendAccepted:
 			cr.Status = CourseAccepted
-		case state.SendPartial:
+		case ledger.SendPartial:
 			cr.Status = CoursePartial
 		default:
 			cr.Status = CourseRejected
@@ -845,19 +845,19 @@ func (s *Session) answer(ctx context.Context, send *state.Send, course payload.C
 }
 
 // record writes SENCE's answer to a send into the ledger.
-func (s *Session) record(ctx context.Context, send *state.Send, course payload.Course, res *sence.SendResult) (state.Completion, error) {
+func (s *Session) record(ctx context.Context, send *ledger.Send, course payload.Course, res *sence.SendResult) (ledger.Completion, error) {
 	ctx = context.WithoutCancel(ctx)
 	now := s.cfg.Now()
 	accepted, rejected, unchanged := res.Count()
-	comp := state.Completion{SendID: send.ID, At: now, IDProceso: res.IDProceso, FromHistory: res.FromHistory, Note: res.Note,
+	comp := ledger.Completion{SendID: send.ID, At: now, IDProceso: res.IDProceso, FromHistory: res.FromHistory, Note: res.Note,
 		Accepted: accepted, Rejected: rejected, Unchanged: unchanged}
 	switch {
 	case rejected == 0 && len(res.SendErrors)+len(res.CourseErrors) == 0:
-		comp.Status = state.SendAccepted
+		comp.Status = ledger.SendAccepted
 	case accepted+unchanged == 0:
-		comp.Status = state.SendRejected
+		comp.Status = ledger.SendRejected
 	default:
-		comp.Status = state.SendPartial
+		comp.Status = ledger.SendPartial
 	}
 	switch {
 	case res.Response != nil:
@@ -875,18 +875,18 @@ func (s *Session) record(ctx context.Context, send *state.Send, course payload.C
 		if sr.Outcome != sence.Accepted {
 			msg = sr.Explain()
 		}
-		comp.Items = append(comp.Items, state.Item{RUT: key, PorcentajeAvance: a.PorcentajeAvance, Estado: a.Estado,
+		comp.Items = append(comp.Items, ledger.Item{RUT: key, PorcentajeAvance: a.PorcentajeAvance, Estado: a.Estado,
 			TiempoConectividad: a.TiempoConectividad, Outcome: outcome, Code: sr.Code, Message: msg})
 		for _, m := range a.ListaModulos {
-			comp.Items = append(comp.Items, state.Item{RUT: key, Modulo: m.CodigoModulo, PorcentajeAvance: m.PorcentajeAvance,
+			comp.Items = append(comp.Items, ledger.Item{RUT: key, Modulo: m.CodigoModulo, PorcentajeAvance: m.PorcentajeAvance,
 				Estado: m.Estado, TiempoConectividad: m.TiempoConectividad, Outcome: outcome, Code: sr.Code})
 		}
 		// What SENCE now has: a stored student, or an unchanged one whose
 		// every module is known to be unchanged.
 		if sr.Outcome == sence.Accepted || (sr.Outcome == sence.Unchanged && !sr.Uncertain) {
-			v := state.Value{CodigoOferta: course.CodigoOferta, CodigoGrupo: course.CodigoGrupo, RUT: key,
+			v := ledger.Value{CodigoOferta: course.CodigoOferta, CodigoGrupo: course.CodigoGrupo, RUT: key,
 				PorcentajeAvance: a.PorcentajeAvance, Estado: a.Estado, TiempoConectividad: a.TiempoConectividad,
-				Fingerprint: Fingerprint(a), At: now, SendID: send.ID, Source: state.FromSend}
+				Fingerprint: Fingerprint(a), At: now, SendID: send.ID, Source: ledger.FromSend}
 			comp.Values = append(comp.Values, v)
 			for _, m := range a.ListaModulos {
 				mv := v
@@ -916,12 +916,12 @@ func studentStatus(o sence.Outcome) string {
 // save records what the run did with a course and its students.
 func (s *Session) save(ctx context.Context, cr *CourseReport) {
 	ctx = context.WithoutCancel(ctx)
-	var students []state.StudentRecord
+	var students []ledger.StudentRecord
 	for _, st := range cr.Students {
-		students = append(students, state.StudentRecord{CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo, Alumno: st.Key(),
+		students = append(students, ledger.StudentRecord{CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo, Alumno: st.Key(),
 			Label: st.Name, Status: st.Status, Code: st.Code, Message: joinNonEmpty("; ", append([]string{st.Explanation}, st.Regressions...)...)})
 	}
-	err := s.cfg.Ledger.SaveCourse(ctx, s.rec.ID, s.cfg.Now(), state.CourseRecord{CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo,
+	err := s.cfg.Ledger.SaveCourse(ctx, s.rec.ID, s.cfg.Now(), ledger.CourseRecord{CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo,
 		Label: cr.Name, Status: cr.Status, CodigoEnvio: cr.CodigoEnvio, Message: cr.Message}, students)
 	if err != nil {
 		s.cfg.Log.Error("no se pudo registrar el estado del curso", "codigoOferta", cr.CodigoOferta, "error", err.Error())

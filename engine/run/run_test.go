@@ -19,7 +19,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 const (
@@ -61,7 +61,7 @@ type fixture struct {
 	t      *testing.T
 	sim    *simulator.Server
 	client *sence.Client
-	ledger *state.Ledger
+	ledger *ledger.Ledger
 	mu     sync.Mutex
 	now    time.Time
 }
@@ -113,7 +113,7 @@ func newFixtureWith(t *testing.T, change func(*simulator.Options)) *fixture {
 	t.Cleanup(func() { sim.Close() })
 	f.sim = sim
 	f.client = f.newClient(sim.BaseURL())
-	f.ledger, err = state.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
+	f.ledger, err = ledger.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestRunSendsRecordsAndNeverTwiceANight(t *testing.T) {
 		t.Fatalf("sends: %d", len(sends))
 	}
 	for _, s := range sends {
-		if s.Status != state.SendAccepted || s.IDProceso == "" || len(s.Response) == 0 || strings.Contains(string(s.Request), token) ||
+		if s.Status != ledger.SendAccepted || s.IDProceso == "" || len(s.Response) == 0 || strings.Contains(string(s.Request), token) ||
 			!strings.Contains(string(s.Request), payload.RedactedToken) || !strings.Contains(string(s.Request), s.CodigoEnvio) {
 			t.Errorf("send %s: %s %s request %s response %s", s.CodigoEnvio, s.Status, s.IDProceso, s.Request, s.Response)
 		}
@@ -273,11 +273,11 @@ func TestGuard025(t *testing.T) {
 
 func TestReconcile(t *testing.T) {
 	c := course("C-1", alumno(ana, 40, 30, 70), alumno(bruno, 10, 10, 10)).Payload
-	acc := map[string]*state.Accepted{
-		key(ana): {Student: state.Value{PorcentajeAvance: 50, Source: state.FromSend},
-			Modules: map[string]state.Value{"M1": {PorcentajeAvance: 60}, "M2": {PorcentajeAvance: 50}}},
-		key(bruno): {Student: state.Value{PorcentajeAvance: 10, Source: state.FromSend, Fingerprint: Fingerprint(c.ListaAlumnos[1])},
-			Modules: map[string]state.Value{"M1": {PorcentajeAvance: 10}}},
+	acc := map[string]*ledger.Accepted{
+		key(ana): {Student: ledger.Value{PorcentajeAvance: 50, Source: ledger.FromSend},
+			Modules: map[string]ledger.Value{"M1": {PorcentajeAvance: 60}, "M2": {PorcentajeAvance: 50}}},
+		key(bruno): {Student: ledger.Value{PorcentajeAvance: 10, Source: ledger.FromSend, Fingerprint: Fingerprint(c.ListaAlumnos[1])},
+			Modules: map[string]ledger.Value{"M1": {PorcentajeAvance: 10}}},
 	}
 	out, ds := Reconcile(*c, acc, KeepMax, false)
 	if len(out.ListaAlumnos) != 2 || out.ListaAlumnos[0].PorcentajeAvance != 50 || out.ListaAlumnos[0].ListaModulos[0].PorcentajeAvance != 60 ||
@@ -406,7 +406,7 @@ func TestSenceDown(t *testing.T) {
 		t.Fatalf("pending: %+v", pend)
 	}
 	runs, _ := f.ledger.Runs(ctx, 1)
-	if runs[0].Status != state.RunFailed {
+	if runs[0].Status != ledger.RunFailed {
 		t.Fatalf("run status %s", runs[0].Status)
 	}
 	// SENCE is back.
@@ -467,7 +467,7 @@ func TestPendingResolvedFromHistory(t *testing.T) {
 		t.Fatalf("resumed: %+v %+v %+v %+v", rep.Resumed, c, c.student(ana), c.student(ghost))
 	}
 	sends, _ := f.ledger.Sends(ctx)
-	if len(sends) != 1 || sends[0].Status != state.SendPartial || !sends[0].FromHistory || sends[0].IDProceso != rep.Resumed[0].IDProceso {
+	if len(sends) != 1 || sends[0].Status != ledger.SendPartial || !sends[0].FromHistory || sends[0].IDProceso != rep.Resumed[0].IDProceso {
 		t.Fatalf("ledger: %+v", sends)
 	}
 	if acc, _ := f.ledger.AcceptedOf(ctx, "C-1", "C-1"); acc[key(ana)] == nil || acc[key(ana)].Modules["M1"].PorcentajeAvance != 50 {
@@ -531,7 +531,7 @@ func TestInterrupted(t *testing.T) {
 		t.Fatalf("%+v %+v %v", rep.course("C-1"), rep.course("C-2"), rep.Interrupted)
 	}
 	runs, _ := f.ledger.Runs(context.Background(), 1)
-	if runs[0].Status != state.RunInterrupted {
+	if runs[0].Status != ledger.RunInterrupted {
 		t.Fatalf("run %+v", runs[0])
 	}
 	rep = f.run(context.Background(), night1, courses, nil)
@@ -597,7 +597,7 @@ func TestSeedFromHistory(t *testing.T) {
 		t.Fatalf("seed: %+v %v", res, err)
 	}
 	acc, _ := f.ledger.AcceptedOf(ctx, "C-1", "C-1")
-	if a := acc[key(ana)]; a == nil || a.Student.PorcentajeAvance != 80 || a.Modules["M2"].PorcentajeAvance != 90 || a.Student.Source != state.FromHistory {
+	if a := acc[key(ana)]; a == nil || a.Student.PorcentajeAvance != 80 || a.Modules["M2"].PorcentajeAvance != 90 || a.Student.Source != ledger.FromHistory {
 		t.Fatalf("seeded: %+v", acc[key(ana)])
 	}
 	f.advance(time.Hour)
@@ -686,7 +686,7 @@ func TestPendingSupersededByWhatSENCEHas(t *testing.T) {
 		t.Fatalf("%s %d sends %s", rep.course("C-1").Status, f.sim.Counts().Sends, rep.Outcome)
 	}
 	sends, _ := f.ledger.Sends(ctx)
-	if len(sends) != 2 || sends[1].Status != state.SendFailed || !strings.Contains(sends[1].Error, "ya los tiene") {
+	if len(sends) != 2 || sends[1].Status != ledger.SendFailed || !strings.Contains(sends[1].Error, "ya los tiene") {
 		t.Fatalf("%+v", sends[1])
 	}
 	st, _ := ReadStatus(ctx, f.ledger, 5)

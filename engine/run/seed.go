@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // Historian reads SENCE's history; *sence.Client is one.
@@ -28,7 +28,7 @@ type SeedResult struct {
 // every student and module SENCE stored, the last values it accepted, so
 // that a first run never contradicts what another tool sent before. A
 // value the ledger already knows from a later moment is kept.
-func Seed(ctx context.Context, l *state.Ledger, h Historian, since string) (SeedResult, error) {
+func Seed(ctx context.Context, l *ledger.Ledger, h Historian, since string) (SeedResult, error) {
 	procs, err := h.History(ctx, sence.HistoryQuery{Since: since})
 	if err != nil {
 		return SeedResult{}, err
@@ -41,7 +41,7 @@ func Seed(ctx context.Context, l *state.Ledger, h Historian, since string) (Seed
 		return int(a.ID() - b.ID())
 	})
 	res := SeedResult{Processes: len(procs)}
-	values := map[[4]string]state.Value{}
+	values := map[[4]string]ledger.Value{}
 	students := map[[3]string]bool{}
 	for _, p := range procs {
 		at := historyTime(p.Fecha)
@@ -53,7 +53,7 @@ func Seed(ctx context.Context, l *state.Ledger, h Historian, since string) (Seed
 			res.Records++
 			oferta, grupo := strings.TrimSpace(r.OfertaCod), strings.TrimSpace(r.SeccionCod)
 			students[[3]string{oferta, grupo, key}] = true
-			base := state.Value{CodigoOferta: oferta, CodigoGrupo: grupo, RUT: key, At: at, Source: state.FromHistory}
+			base := ledger.Value{CodigoOferta: oferta, CodigoGrupo: grupo, RUT: key, At: at, Source: ledger.FromHistory}
 			st := base
 			st.PorcentajeAvance, st.Estado, st.TiempoConectividad = percent(r.PorcentajeAvance), integer(r.Estado), int64(integer(r.TiempoConectividad))
 			values[[4]string{oferta, grupo, key, ""}] = st
@@ -66,7 +66,7 @@ func Seed(ctx context.Context, l *state.Ledger, h Historian, since string) (Seed
 		}
 	}
 	res.Students = len(students)
-	out := make([]state.Value, 0, len(values))
+	out := make([]ledger.Value, 0, len(values))
 	for _, v := range values {
 		out = append(out, v)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // These tests count what SENCE stored from the simulator's own record, not
@@ -25,14 +25,14 @@ import (
 func (f *fixture) killedRun(r *build.CourseResult) string {
 	f.t.Helper()
 	ctx := context.Background()
-	run := &state.Run{StartedAt: f.clock(), Night: night1, Mapping: "mapeo.yaml", PID: 1}
+	run := &ledger.Run{StartedAt: f.clock(), Night: night1, Mapping: "mapeo.yaml", PID: 1}
 	if err := f.ledger.StartRun(ctx, run); err != nil {
 		f.t.Fatal(err)
 	}
 	c := *r.Payload
 	c.CodigoEnvio = CodigoEnvio(c.CodigoOferta, c.CodigoGrupo, night1, 1)
 	req, _ := json.Marshal(c)
-	send := &state.Send{RunID: run.ID, Night: night1, CodigoOferta: c.CodigoOferta, CodigoGrupo: c.CodigoGrupo, Attempt: 1,
+	send := &ledger.Send{RunID: run.ID, Night: night1, CodigoOferta: c.CodigoOferta, CodigoGrupo: c.CodigoGrupo, Attempt: 1,
 		CodigoEnvio: c.CodigoEnvio, PayloadHash: PayloadHash(c), Request: req, CreatedAt: f.clock()}
 	if err := f.ledger.AddPending(ctx, send); err != nil {
 		f.t.Fatal(err)
@@ -111,7 +111,7 @@ func TestWindowClosesWhileUnconfirmed(t *testing.T) {
 	_, end = NewWindow(mappingWindow()).Bounds(f.now)
 	rep = f.run(ctx, night2, courses, func(c *Config) { c.Deadline = end })
 	sends, _ := f.ledger.SendsOf(ctx, night1, "C-1", "C-1")
-	if len(sends) != 1 || !state.Answered(sends[0].Status) || !sends[0].FromHistory || f.sim.AcceptedSends(key(ana)) != 2 {
+	if len(sends) != 1 || !ledger.Answered(sends[0].Status) || !sends[0].FromHistory || f.sim.AcceptedSends(key(ana)) != 2 {
 		t.Fatalf("night 1 send %+v; ana stored %d times (want once a night)", sends, f.sim.AcceptedSends(key(ana)))
 	}
 	if rep.course("C-1").Status != CourseAccepted {

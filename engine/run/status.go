@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // Status is what engine status shows: the last runs, the courses SENCE
@@ -19,13 +19,13 @@ type Status struct {
 	Undone []CourseStatus `json:"cursosSinTerminar"`
 	// Students are rejected, held, excluded, pending or not sent in the
 	// last run that processed their course.
-	Students []state.StudentRecord `json:"alumnosConProblemas"`
+	Students []ledger.StudentRecord `json:"alumnosConProblemas"`
 	// Sessions are the dedication sessions kept for incremental runs.
 	Sessions []SessionsStatus `json:"dedicacionIncremental"`
 	// Notices are what the last run that built its courses left out and
 	// why (NoticesRun is its number): they do not make status fail, they
 	// keep nothing left out in silence.
-	Notices    []state.Notice `json:"avisos"`
+	Notices    []ledger.Notice `json:"avisos"`
 	NoticesRun int64          `json:"avisosDeEjecucion,omitempty"`
 }
 
@@ -63,22 +63,22 @@ type CourseStatus struct {
 
 // runWords are the Spanish names of run statuses.
 var runWords = map[string]string{
-	state.RunRunning: "en curso", state.RunOK: "ok", state.RunProblems: "con problemas",
-	state.RunFailed: "fallida", state.RunInterrupted: "interrumpida",
+	ledger.RunRunning: "en curso", ledger.RunOK: "ok", ledger.RunProblems: "con problemas",
+	ledger.RunFailed: "fallida", ledger.RunInterrupted: "interrumpida",
 }
 
 const clock = "2006-01-02 15:04"
 
 // noticeWords introduce each kind of notice.
 var noticeWords = map[string]string{
-	state.NoticeUnselected: "curso de Moodle no seleccionado",
-	state.NoticeLeftOut:    "no se informa",
-	state.NoticeLeft:       "alumno retirado",
+	ledger.NoticeUnselected: "curso de Moodle no seleccionado",
+	ledger.NoticeLeftOut:    "no se informa",
+	ledger.NoticeLeft:       "alumno retirado",
 }
 
 // ReadStatus reads a Status from the ledger.
-func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error) {
-	st := &Status{Ledger: l.Path(), Runs: []RunStatus{}, Undone: []CourseStatus{}, Students: []state.StudentRecord{}}
+func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error) {
+	st := &Status{Ledger: l.Path(), Runs: []RunStatus{}, Undone: []CourseStatus{}, Students: []ledger.StudentRecord{}}
 	rs, err := l.Runs(ctx, runs)
 	if err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func ReadStatus(ctx context.Context, l *state.Ledger, runs int) (*Status, error)
 	}
 	st.Notices, st.NoticesRun = notices, runID
 	if st.Notices == nil {
-		st.Notices = []state.Notice{}
+		st.Notices = []ledger.Notice{}
 	}
 	st.Sessions = []SessionsStatus{}
 	for _, s := range streams {
@@ -155,10 +155,10 @@ func (st *Status) Clean() bool {
 
 func (st *Status) lastRunFailed() bool {
 	for _, r := range st.Runs {
-		if r.DryRun || r.Status == runWords[state.RunRunning] {
+		if r.DryRun || r.Status == runWords[ledger.RunRunning] {
 			continue
 		}
-		return r.Status != runWords[state.RunOK]
+		return r.Status != runWords[ledger.RunOK]
 	}
 	return false
 }

@@ -5,7 +5,7 @@
 // last values SENCE accepted, so that the next run can finish what a
 // crashed one left and never contradict what SENCE already has. The token
 // is never stored.
-package state
+package ledger
 
 import (
 	"context"
