@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	nightly "github.com/otec-tools/sence-engine/engine/run"
+	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 )

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
-	nightly "github.com/otec-tools/sence-engine/engine/run"
+	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 	"github.com/otec-tools/sence-engine/engine/ledger"

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/cron"
-	nightly "github.com/otec-tools/sence-engine/engine/run"
+	"github.com/otec-tools/sence-engine/engine/nightly"
 )
 
 // schedulerSleep is the scheduler's wait; tests replace it with a clock.

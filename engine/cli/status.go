@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	nightly "github.com/otec-tools/sence-engine/engine/run"
+	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 

@@ -1,4 +1,4 @@
-// Package run is the nightly run: for every course built from the LMS it
+// Package nightly is the nightly run: for every course built from the LMS it
 // reconciles the payload with what SENCE already accepted, sends what
 // changed through the ledger's outbox, and records SENCE's answer, with a
 // bounded number of courses in flight. Before a course is sent, what an
@@ -6,7 +6,7 @@
 // looked up in SENCE's history by its codigoEnvio until the history shows
 // it or SENCE can no longer be processing it (sence.Decide), so that a
 // crash or a slow SENCE at any point loses nothing and duplicates nothing.
-package run
+package nightly
 
 import (
 	"bytes"
