@@ -24,8 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
-	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/schema"
 )
 
 // Result is one SENCE course: what would be sent and who was left out with

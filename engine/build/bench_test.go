@@ -6,7 +6,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // benchSite is a demo site of 4 courses × 100 students on SQLite.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // student finds a sent student by RUT number.

@@ -19,7 +19,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/dedication"
 	"github.com/otec-tools/sence-engine/engine/eval"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Conversions from expression results to SENCE's types. They are strict: a

@@ -17,8 +17,8 @@ import (
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
-	"github.com/otec-tools/sence-engine/engine/payload"
-	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/schema"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 )

@@ -20,7 +20,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/eval"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 

@@ -13,8 +13,8 @@ import (
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/payload"
-	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/schema"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 

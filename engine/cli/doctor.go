@@ -6,9 +6,9 @@ import (
 	"fmt"
 
 	"github.com/otec-tools/sence-engine/engine/doctor"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
-	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/sence/schema"
 )
 
 // cmdDoctor says whether the Moodle site is ready to report to SENCE

@@ -13,7 +13,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/infile"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // An export directory holds exactly one export: a JSON per course and

@@ -13,7 +13,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 )

@@ -28,7 +28,7 @@ import (
 	"time"
 	_ "time/tzdata" // America/Santiago on machines without a zoneinfo database
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
 

@@ -1,7 +1,7 @@
 package sence
 
 import (
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
 

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence"
 )
 

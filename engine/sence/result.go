@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
 

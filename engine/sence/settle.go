@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // SENCE is slow: a send may be processed, and recorded in historialEnvios,

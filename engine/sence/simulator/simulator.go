@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
 )

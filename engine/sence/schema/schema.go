@@ -20,7 +20,7 @@ import (
 
 	"github.com/xeipuuv/gojsonschema"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/schemas"
 )
 

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
 
