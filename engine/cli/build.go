@@ -9,10 +9,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/schema"
 	"github.com/otec-tools/sence-engine/engine/source"
@@ -20,14 +21,14 @@ import (
 
 // loadPlan loads and compiles a mapping. The diagnostics include warnings
 // even when the plan is usable.
-func loadPlan(e *Env, path string) (*build.Plan, diag.List) {
+func loadPlan(e *Env, path string) (*plan.Plan, diag.List) {
 	m, ds := mapping.Load(path, mapping.Options{LookupEnv: e.LookupEnv})
 	if m == nil {
 		return nil, ds
 	}
-	plan, cds := build.Compile(m)
+	pl, cds := plan.Compile(m)
 	ds = append(ds, cds...)
-	return plan, ds
+	return pl, ds
 }
 
 func cmdValidate(ctx context.Context, e *Env, args []string) int {
@@ -42,13 +43,13 @@ func cmdValidate(ctx context.Context, e *Env, args []string) int {
 		if ctx.Err() != nil {
 			return ExitFailed // interrupted: what was found is not the whole list
 		}
-		plan, ds := loadPlan(e, path)
-		if plan != nil {
-			ds = append(ds, senceWarnings(plan.Mapping)...)
-			ds = append(ds, build.CheckFiles(plan.Mapping)...)
+		pl, ds := loadPlan(e, path)
+		if pl != nil {
+			ds = append(ds, senceWarnings(pl.Mapping)...)
+			ds = append(ds, plan.CheckFiles(pl.Mapping)...)
 		}
-		if plan != nil && *withDB && !ds.HasErrors() {
-			ds = append(ds, checkDB(ctx, plan)...)
+		if pl != nil && *withDB && !ds.HasErrors() {
+			ds = append(ds, checkDB(ctx, pl)...)
 		}
 		all = append(all, ds...)
 	}
@@ -79,11 +80,11 @@ func senceWarnings(m *mapping.Mapping) diag.List {
 }
 
 // checkDB runs each query against the live database without fetching
-// rows (build.CheckDatabase); a failed connection is one error where the
+// rows (assemble.CheckDatabase); a failed connection is one error where the
 // user's file sets the DSN.
-func checkDB(ctx context.Context, plan *build.Plan) diag.List {
+func checkDB(ctx context.Context, pl *plan.Plan) diag.List {
 	var ds diag.List
-	m := plan.Mapping
+	m := pl.Mapping
 	db, err := openSource(ctx, m)
 	if err != nil {
 		p := m.Source.DSNPos
@@ -94,7 +95,7 @@ func checkDB(ctx context.Context, plan *build.Plan) diag.List {
 		return ds
 	}
 	defer db.Close()
-	return build.CheckDatabase(ctx, db, plan)
+	return assemble.CheckDatabase(ctx, db, pl)
 }
 
 // openSource connects to the mapping's database, read-only, with its
@@ -124,7 +125,7 @@ type buildFlags struct {
 	strict  *bool
 	// sessions keeps the dedication sessions between runs (engine run
 	// passes its ledger); recompute ignores what it saved.
-	sessions  build.SessionStore
+	sessions  assemble.SessionStore
 	recompute bool
 }
 
@@ -139,22 +140,22 @@ func addBuildFlags(fs *flag.FlagSet) *buildFlags {
 // built is what buildAll read from Moodle: the courses built, and the
 // courses the selection left out that the mapping reports.
 type built struct {
-	plan       *build.Plan
-	results    []*build.CourseResult
-	unselected []build.UnselectedCourse
-	stats      build.Stats
+	plan       *plan.Plan
+	results    []*assemble.CourseResult
+	unselected []assemble.UnselectedCourse
+	stats      assemble.Stats
 }
 
 // buildAll compiles the mapping, reads the database and builds every
 // course, validating each payload. The token is set in the payloads.
 func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token string) (*built, int) {
-	plan, ds := loadPlan(e, path)
-	if ds.HasErrors() || plan == nil {
+	pl, ds := loadPlan(e, path)
+	if ds.HasErrors() || pl == nil {
 		ds.Print(e.Stderr)
 		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) antes de continuar")
 		return &built{}, ExitProblems
 	}
-	m := plan.Mapping
+	m := pl.Mapping
 	if m.Sence.RutOtec == "" {
 		fmt.Fprintf(e.Stderr, "%s: falta sence.rutOtec (el RUT de la OTEC, como 76543210-3)\n", m.File)
 		return &built{}, ExitProblems
@@ -175,17 +176,17 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 		fmt.Fprintln(e.Stderr, err)
 		return &built{}, ExitFailed
 	}
-	out := &built{plan: plan}
-	var results []*build.CourseResult
-	stats, err := build.Build(ctx, db, plan, build.Options{
+	out := &built{plan: pl}
+	var results []*assemble.CourseResult
+	stats, err := assemble.Build(ctx, db, pl, assemble.Options{
 		ReportDate:        date,
 		Courses:           bf.courses,
 		Check:             checker(v, m.Sence.RutOtec, token),
 		Sessions:          bf.sessions,
 		RecomputeSessions: bf.recompute,
 		Now:               e.Now,
-		OnUnselected:      func(u build.UnselectedCourse) { out.unselected = append(out.unselected, u) },
-	}, func(r *build.CourseResult) error {
+		OnUnselected:      func(u assemble.UnselectedCourse) { out.unselected = append(out.unselected, u) },
+	}, func(r *assemble.CourseResult) error {
 		if r.Payload != nil {
 			r.Payload.RutOtec, r.Payload.Token = m.Sence.RutOtec, token
 		}
@@ -209,16 +210,16 @@ func buildAll(ctx context.Context, e *Env, path string, bf *buildFlags, token st
 }
 
 // checker validates a payload with its authentication filled in.
-func checker(v *schema.Validator, rutOtec, token string) func(*payload.Course) []build.Problem {
-	return func(c *payload.Course) []build.Problem {
+func checker(v *schema.Validator, rutOtec, token string) func(*payload.Course) []assemble.Problem {
+	return func(c *payload.Course) []assemble.Problem {
 		c.RutOtec, c.Token = rutOtec, token
 		ps, err := v.Check(c)
 		if err != nil {
-			return []build.Problem{{Student: -1, Msg: err.Error()}}
+			return []assemble.Problem{{Student: -1, Msg: err.Error()}}
 		}
-		out := make([]build.Problem, len(ps))
+		out := make([]assemble.Problem, len(ps))
 		for i, p := range ps {
-			out[i] = build.Problem{Student: p.Student, Path: p.Path, Msg: p.Msg}
+			out[i] = assemble.Problem{Student: p.Student, Path: p.Path, Msg: p.Msg}
 		}
 		return out
 	}
@@ -235,8 +236,8 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 	}
 	token := payload.RedactedToken
 	if *includeToken {
-		plan, _ := loadPlan(e, pos[0])
-		t, err := readToken(plan)
+		pl, _ := loadPlan(e, pos[0])
+		t, err := readToken(pl)
 		if err != nil {
 			fmt.Fprintln(e.Stderr, err)
 			return ExitUsage
@@ -275,11 +276,11 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 }
 
 // readToken returns the SENCE token from the mapping or its file.
-func readToken(plan *build.Plan) (string, error) {
-	if plan == nil {
+func readToken(pl *plan.Plan) (string, error) {
+	if pl == nil {
 		return "", fmt.Errorf("el mapeo tiene errores")
 	}
-	s := plan.Mapping.Sence
+	s := pl.Mapping.Sence
 	if s.Token != "" {
 		return s.Token, nil
 	}
@@ -325,7 +326,7 @@ type Summary struct {
 	Sendable   int             `json:"cursosParaEnviar"`
 	// Unselected are the Moodle courses the selection left out that look
 	// like SENCE courses (or that the include rule left out with a reason).
-	Unselected []build.UnselectedCourse `json:"cursosNoSeleccionados"`
+	Unselected []assemble.UnselectedCourse `json:"cursosNoSeleccionados"`
 }
 
 // nothingToSend says why a build gave no course to send and what to do.
@@ -333,9 +334,9 @@ func nothingToSend(b *built, s *Summary) string {
 	return "no hay ningún curso para enviar: " + whyNothing(b, len(s.Unselected) > 0)
 }
 
-// whyNothing explains a build that gave no payload (build.WhyNothing).
+// whyNothing explains a build that gave no payload (assemble.WhyNothing).
 func whyNothing(b *built, unselectedListed bool) string {
-	return build.WhyNothing(b.plan, b.stats, len(b.results), unselectedListed)
+	return assemble.WhyNothing(b.plan, b.stats, len(b.results), unselectedListed)
 }
 
 // unknownCourses says which --course values name nothing the build read:
@@ -345,15 +346,15 @@ func whyNothing(b *built, unselectedListed bool) string {
 func unknownCourses(b *built, asked []string) string {
 	var lines []string
 	for _, c := range asked {
-		if slices.ContainsFunc(b.results, func(r *build.CourseResult) bool {
+		if slices.ContainsFunc(b.results, func(r *assemble.CourseResult) bool {
 			return r.CodigoOferta == c || r.CourseID == c
-		}) || slices.ContainsFunc(b.unselected, func(u build.UnselectedCourse) bool {
+		}) || slices.ContainsFunc(b.unselected, func(u assemble.UnselectedCourse) bool {
 			return u.Shortname == c || u.CourseID == c
 		}) {
 			continue
 		}
 		if slices.Contains(b.stats.Matched, c) {
-			lines = append(lines, fmt.Sprintf("--course %s: el curso existe en Moodle, pero no es un curso SENCE del mapeo: no %s", c, build.SelectionRule(b.plan)))
+			lines = append(lines, fmt.Sprintf("--course %s: el curso existe en Moodle, pero no es un curso SENCE del mapeo: no %s", c, assemble.SelectionRule(b.plan)))
 			continue
 		}
 		lines = append(lines, fmt.Sprintf("--course %s: ningún curso de Moodle tiene ese codigoOferta, nombre corto o id", c))
@@ -366,14 +367,14 @@ func unknownCourses(b *built, asked []string) string {
 
 // CourseSummary is one course of a Summary.
 type CourseSummary struct {
-	CodigoOferta string            `json:"codigoOferta"`
-	CodigoGrupo  string            `json:"codigoGrupo"`
-	Nombre       string            `json:"nombre"`
-	Archivo      string            `json:"archivo,omitempty"`
-	Incluidos    int               `json:"alumnosIncluidos"`
-	Excluidos    []build.Exclusion `json:"alumnosExcluidos"`
-	Notas        []build.Note      `json:"notas,omitempty"`
-	Error        string            `json:"error,omitempty"`
+	CodigoOferta string               `json:"codigoOferta"`
+	CodigoGrupo  string               `json:"codigoGrupo"`
+	Nombre       string               `json:"nombre"`
+	Archivo      string               `json:"archivo,omitempty"`
+	Incluidos    int                  `json:"alumnosIncluidos"`
+	Excluidos    []assemble.Exclusion `json:"alumnosExcluidos"`
+	Notas        []assemble.Note      `json:"notas,omitempty"`
+	Error        string               `json:"error,omitempty"`
 }
 
 func summarize(b *built, date string, e *Env) *Summary {
@@ -383,12 +384,12 @@ func summarize(b *built, date string, e *Env) *Summary {
 	}
 	s := &Summary{ReportDate: date, Unselected: b.unselected}
 	if s.Unselected == nil {
-		s.Unselected = []build.UnselectedCourse{}
+		s.Unselected = []assemble.UnselectedCourse{}
 	}
 	for _, r := range b.results {
 		cs := CourseSummary{CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Nombre: r.Label, Excluidos: r.Excluded, Notas: r.Notes}
 		if cs.Excluidos == nil {
-			cs.Excluidos = []build.Exclusion{}
+			cs.Excluidos = []assemble.Exclusion{}
 		}
 		if r.Err != nil {
 			cs.Error = r.Err.Error()
@@ -457,7 +458,7 @@ func printSummary(w io.Writer, s *Summary) {
 
 // printUnselected lists the Moodle courses the selection left out that
 // the mapping reports, by name.
-func printUnselected(w io.Writer, list []build.UnselectedCourse) {
+func printUnselected(w io.Writer, list []assemble.UnselectedCourse) {
 	if len(list) == 0 {
 		return
 	}

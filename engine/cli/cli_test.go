@@ -63,7 +63,7 @@ func TestUsageAndUnknownCommand(t *testing.T) {
 }
 
 func TestValidateReportsEveryMistake(t *testing.T) {
-	r := run(t, nil, "validate", "../build/testdata/validate/planted.yaml")
+	r := run(t, nil, "validate", "../plan/testdata/validate/planted.yaml")
 	if r.code != ExitProblems {
 		t.Fatalf("exit %d, want %d\n%s%s", r.code, ExitProblems, r.stdout, r.stderr)
 	}
@@ -85,18 +85,18 @@ func TestValidateReportsEveryMistake(t *testing.T) {
 
 // TestValidateOfflineMistakes: engine validate, without a database, finds
 // each planted mistake of a site file once, at its line and column in that
-// file (the golden file of engine/build, written there by its test).
+// file (the golden file of engine/plan, written there by its test).
 func TestValidateOfflineMistakes(t *testing.T) {
-	const file = "../build/testdata/validate/offline.yaml"
+	const file = "../plan/testdata/validate/offline.yaml"
 	r := run(t, nil, "validate", file)
 	if r.code != ExitProblems {
 		t.Fatalf("exit %d, want %d\n%s%s", r.code, ExitProblems, r.stdout, r.stderr)
 	}
-	golden, err := os.ReadFile("../build/testdata/validate/offline.golden")
+	golden, err := os.ReadFile("../plan/testdata/validate/offline.golden")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strings.ReplaceAll(string(golden), "testdata/validate/", "../build/testdata/validate/")
+	want := strings.ReplaceAll(string(golden), "testdata/validate/", "../plan/testdata/validate/")
 	if r.stdout != want {
 		t.Errorf("validate printed:\n%s\nwant (offline.golden):\n%s", r.stdout, want)
 	}

@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // The crash tests run the real engine binary against the simulator in a

@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/otec-tools/sence-engine/engine/doctor"
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/schema"
 )
 

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
@@ -37,7 +37,7 @@ func isExportTemporary(dir string) bool {
 	return strings.HasPrefix(b, ".") && (strings.Contains(b, ".export-") || strings.Contains(b, ".old-"))
 }
 
-func writeExport(dir string, results []*build.CourseResult, sum *Summary) error {
+func writeExport(dir string, results []*assemble.CourseResult, sum *Summary) error {
 	// Absolute, so that «.» or «out/» name the folder itself.
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 	"github.com/otec-tools/sence-engine/engine/ledger"
+	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")

@@ -11,11 +11,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
-	"github.com/otec-tools/sence-engine/engine/nightly"
-	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/ledger"
+	"github.com/otec-tools/sence-engine/engine/nightly"
+	"github.com/otec-tools/sence-engine/engine/plan"
+	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // runOptions are the flags of engine run, shared with engine schedule.
@@ -97,13 +97,13 @@ func isTerminal(w io.Writer) bool {
 // runMapping is one run of a mapping: the whole of engine run after the
 // flags, and what engine schedule runs each time.
 func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
-	plan, ds := loadPlan(e, path)
-	if plan == nil || ds.HasErrors() {
+	pl, ds := loadPlan(e, path)
+	if pl == nil || ds.HasErrors() {
 		ds.Print(e.Stderr)
 		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) antes de continuar")
 		return ExitFailed
 	}
-	m := plan.Mapping
+	m := pl.Mapping
 	date, err := reportDate(e, o.date)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
@@ -135,7 +135,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 
 	var conn *senceConn
 	if !o.dryRun || o.seed {
-		conn, err = connect(ctx, e, plan, func(c *sence.Config) {
+		conn, err = connect(ctx, e, pl, func(c *sence.Config) {
 			c.Logger = o.log
 			c.Sleep = retrySleep(ctx)
 		})
@@ -204,7 +204,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		}
 	}
 	if guarded && o.waitWindow && e.Now().Before(opens) {
-		fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza a las %s (hora de Chile)\n", opens.In(build.Santiago).Format("15:04 del 2006-01-02"))
+		fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza a las %s (hora de Chile)\n", opens.In(plan.Santiago).Format("15:04 del 2006-01-02"))
 		o.log.Info("esperando la ventana de envío de SENCE", "abre", opens.Format(time.RFC3339))
 		if err := nightly.SleepUntil(ctx, opens, e.Now, runSleep); err != nil {
 			return finish(sess.Abort(ctx, "la ejecución se detuvo mientras esperaba la ventana de envío: no se envió nada"))

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
-	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // testClock is an Env.Now that tests move.
@@ -347,7 +347,7 @@ func TestProgressLine(t *testing.T) {
 // TestRunIncrementalDedication: with dedication from the log, the second
 // night's run resumes the sessions the first saved in the ledger and reads
 // only the new events (that the payloads equal a full recomputation is
-// proven in engine/build); --full-dedication reads it all.
+// proven in engine/assemble); --full-dedication reads it all.
 func TestRunIncrementalDedication(t *testing.T) {
 	dd := demoDir(t)
 	ctx := context.Background()

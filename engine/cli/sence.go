@@ -11,11 +11,11 @@ import (
 	"sort"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/nightly"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
 
@@ -41,9 +41,9 @@ func simulatorState(m *mapping.Mapping) string {
 
 // connect builds the SENCE client of a mapping; opts adjust the client's
 // configuration (run sets its logger and an interruptible retry sleep).
-func connect(ctx context.Context, e *Env, plan *build.Plan, opts ...func(*sence.Config)) (*senceConn, error) {
-	m := plan.Mapping
-	token, err := readToken(plan)
+func connect(ctx context.Context, e *Env, pl *plan.Plan, opts ...func(*sence.Config)) (*senceConn, error) {
+	m := pl.Mapping
+	token, err := readToken(pl)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func windowCheck(e *Env, conn *senceConn, m *mapping.Mapping, ignore bool) bool 
 		w.Start, w.End = "22:00", "00:00"
 	}
 	fmt.Fprintf(e.Stderr, "fuera de la ventana de envío de SENCE (%s a %s, hora de Chile; ahora son las %s): no se envía nada.\nSENCE pide un envío diario dentro de esa ventana; para enviar igual use --ignore-window.\n",
-		w.Start, w.End, e.Now().In(build.Santiago).Format("15:04"))
+		w.Start, w.End, e.Now().In(plan.Santiago).Format("15:04"))
 	return false
 }
 
@@ -117,9 +117,9 @@ func courseName(oferta, grupo string) string {
 }
 
 func codigoEnvio(c *payload.Course, now time.Time) string {
-	s := fmt.Sprintf("%s-%s", c.CodigoOferta, now.In(build.Santiago).Format("20060102-150405"))
+	s := fmt.Sprintf("%s-%s", c.CodigoOferta, now.In(plan.Santiago).Format("20060102-150405"))
 	if c.CodigoGrupo != c.CodigoOferta {
-		s = fmt.Sprintf("%s-%s-%s", c.CodigoOferta, c.CodigoGrupo, now.In(build.Santiago).Format("20060102-150405"))
+		s = fmt.Sprintf("%s-%s-%s", c.CodigoOferta, c.CodigoGrupo, now.In(plan.Santiago).Format("20060102-150405"))
 	}
 	return s
 }
@@ -201,8 +201,8 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	if done {
 		return code
 	}
-	plan, ds := loadPlan(e, pos[0])
-	if plan == nil || ds.HasErrors() {
+	pl, ds := loadPlan(e, pos[0])
+	if pl == nil || ds.HasErrors() {
 		ds.Print(e.Stderr)
 		return ExitProblems
 	}
@@ -238,13 +238,13 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 			}
 		}
 	}
-	conn, err := connect(ctx, e, plan)
+	conn, err := connect(ctx, e, pl)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitFailed
 	}
 	defer conn.Close()
-	if !windowCheck(e, conn, plan.Mapping, *ignoreWindow) {
+	if !windowCheck(e, conn, pl.Mapping, *ignoreWindow) {
 		return ExitFailed
 	}
 	if conn.simulated {
@@ -253,7 +253,7 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	// A lost answer is waited for in the history while the window lasts.
 	opts := sence.SendOptions{Stop: ctx} // a signal stops waiting for the history, not the POST
 	if !conn.simulated && !*ignoreWindow {
-		_, opts.Until = nightly.NewWindow(plan.Mapping.Sence.Window).Bounds(e.Now())
+		_, opts.Until = nightly.NewWindow(pl.Mapping.Sence.Window).Bounds(e.Now())
 	}
 	var rep sendReport
 	for i, c := range courses {
@@ -283,18 +283,18 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 
 // loadAndConnect loads a mapping and connects to its SENCE service; on
 // failure it has printed why and returns the exit code.
-func loadAndConnect(ctx context.Context, e *Env, path string) (*build.Plan, *senceConn, int) {
-	plan, ds := loadPlan(e, path)
-	if plan == nil || ds.HasErrors() {
+func loadAndConnect(ctx context.Context, e *Env, path string) (*plan.Plan, *senceConn, int) {
+	pl, ds := loadPlan(e, path)
+	if pl == nil || ds.HasErrors() {
 		ds.Print(e.Stderr)
 		return nil, nil, ExitProblems
 	}
-	conn, err := connect(ctx, e, plan)
+	conn, err := connect(ctx, e, pl)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return nil, nil, ExitUsage
 	}
-	return plan, conn, ExitOK
+	return pl, conn, ExitOK
 }
 
 func cmdPing(ctx context.Context, e *Env, args []string) int {
@@ -303,7 +303,7 @@ func cmdPing(ctx context.Context, e *Env, args []string) int {
 	if done {
 		return code
 	}
-	plan, conn, code := loadAndConnect(ctx, e, pos[0])
+	pl, conn, code := loadAndConnect(ctx, e, pos[0])
 	if conn == nil {
 		return code
 	}
@@ -315,7 +315,7 @@ func cmdPing(ctx context.Context, e *Env, args []string) int {
 		if conn.simulated {
 			where = "el simulador local de SENCE"
 		}
-		fmt.Fprintf(e.Stdout, "ok: %s responde y acepta el RUT OTEC %s y el token\n", where, plan.Mapping.Sence.RutOtec)
+		fmt.Fprintf(e.Stdout, "ok: %s responde y acepta el RUT OTEC %s y el token\n", where, pl.Mapping.Sence.RutOtec)
 		return ExitOK
 	case errors.Is(err, sence.ErrAuth):
 		fmt.Fprintf(e.Stdout, "credenciales rechazadas: %v\n", err)
@@ -401,7 +401,7 @@ func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	defer conn.Close()
-	c := sence.IntegrationTestPayload("PRUEBA-INTEGRACION-" + e.Now().In(build.Santiago).Format("20060102-150405"))
+	c := sence.IntegrationTestPayload("PRUEBA-INTEGRACION-" + e.Now().In(plan.Santiago).Format("20060102-150405"))
 	where := "SENCE (producción: SENCE no tiene ambiente de pruebas)"
 	if conn.simulated {
 		where = "el simulador local de SENCE"

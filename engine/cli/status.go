@@ -9,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/nightly"
-	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // cmdStatus reads the ledger; it takes no lock, so it works during a run.

@@ -9,9 +9,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
-	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/ledger"
+	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Policies for a progress below what SENCE accepted (run.policy).

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 )
 
 // Statuses of a course in a run, as the report and the ledger name them.
@@ -87,8 +87,8 @@ type Report struct {
 	Unconfirmed int `json:"cursosSinConfirmar,omitempty"`
 	// Unselected are the Moodle courses the selection left out that look
 	// like SENCE courses: not sent, reported by name.
-	Unselected []build.UnselectedCourse `json:"cursosNoSeleccionados,omitempty"`
-	Totals     Totals                   `json:"totales"`
+	Unselected []assemble.UnselectedCourse `json:"cursosNoSeleccionados,omitempty"`
+	Totals     Totals                      `json:"totales"`
 	// Path is where the report was written ("" if it could not be).
 	Path string `json:"-"`
 }

@@ -23,11 +23,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/ledger"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Sender is SENCE as a run uses it; *sence.Client is one. Both methods
@@ -164,7 +164,7 @@ func (s *Session) Abort(ctx context.Context, why string) *Report {
 
 // Unselected records the Moodle courses the selection left out that look
 // like SENCE courses: the report and engine status name them.
-func (s *Session) Unselected(list []build.UnselectedCourse) {
+func (s *Session) Unselected(list []assemble.UnselectedCourse) {
 	s.report.Unselected = list
 }
 
@@ -178,10 +178,10 @@ func (s *Session) WhenNothing(why string) {
 
 // Execute reconciles, sends and records every course, then records the
 // end of the run and writes its report.
-func (s *Session) Execute(ctx context.Context, courses []*build.CourseResult) *Report {
+func (s *Session) Execute(ctx context.Context, courses []*assemble.CourseResult) *Report {
 	s.report.Courses = make([]*CourseReport, len(courses))
 	s.prog.Courses = len(courses)
-	if !slices.ContainsFunc(courses, func(r *build.CourseResult) bool { return r.Payload != nil }) {
+	if !slices.ContainsFunc(courses, func(r *assemble.CourseResult) bool { return r.Payload != nil }) {
 		why := s.whyNothing
 		if why == "" {
 			why = "ningún curso quedó seleccionado o ninguno tiene alumnos para enviar"
@@ -304,7 +304,7 @@ func (s *Session) finish(ctx context.Context) *Report {
 // name, under the course report of their section (or the first of the
 // course). A course code with a course error is not checked: its students
 // were not read.
-func (s *Session) leavers(ctx context.Context, courses []*build.CourseResult) map[int][]*StudentReport {
+func (s *Session) leavers(ctx context.Context, courses []*assemble.CourseResult) map[int][]*StudentReport {
 	byOferta := map[string][]int{}
 	var order []string
 	for i, r := range courses {
@@ -384,7 +384,7 @@ func normRUT(s string) string {
 // shows it until the next run: Moodle courses that look like SENCE courses
 // but are not selected, what the build did not report and why, and the
 // students who left. A dry run records nothing.
-func (s *Session) notices(ctx context.Context, courses []*build.CourseResult, left map[int][]*StudentReport) {
+func (s *Session) notices(ctx context.Context, courses []*assemble.CourseResult, left map[int][]*StudentReport) {
 	if s.cfg.DryRun {
 		return
 	}
@@ -519,7 +519,7 @@ func (s *Session) unresolvedSend(key string) *ledger.Send {
 
 // course takes one course through reconcile → deduplicate → outbox → send
 // → record, and fills its report.
-func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseReport) {
+func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *CourseReport) {
 	started := s.cfg.Now()
 	log := s.cfg.Log.With("codigoOferta", r.CodigoOferta, "codigoGrupo", r.CodigoGrupo)
 	for _, x := range r.Excluded {
@@ -666,7 +666,7 @@ func (s *Session) course(ctx context.Context, r *build.CourseResult, cr *CourseR
 
 // answeredTonight is the last send of the course SENCE answered tonight,
 // and whether it carried this very payload.
-func (s *Session) answeredTonight(ctx context.Context, r *build.CourseResult, hash string) (*ledger.Send, bool, error) {
+func (s *Session) answeredTonight(ctx context.Context, r *assemble.CourseResult, hash string) (*ledger.Send, bool, error) {
 	sends, err := s.cfg.Ledger.SendsOf(ctx, s.cfg.Night, r.CodigoOferta, r.CodigoGrupo)
 	if err != nil {
 		return nil, false, err

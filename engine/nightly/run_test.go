@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
-	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 const (
@@ -50,8 +50,8 @@ func alumno(n int64, pct int, modules ...int) payload.Alumno {
 	return a
 }
 
-func course(oferta string, students ...payload.Alumno) *build.CourseResult {
-	return &build.CourseResult{CourseID: oferta, CodigoOferta: oferta, CodigoGrupo: oferta, Label: "Curso " + oferta,
+func course(oferta string, students ...payload.Alumno) *assemble.CourseResult {
+	return &assemble.CourseResult{CourseID: oferta, CodigoOferta: oferta, CodigoGrupo: oferta, Label: "Curso " + oferta,
 		Payload: &payload.Course{RutOtec: rutOtec, IDSistema: payload.IDSistema, Token: payload.RedactedToken,
 			CodigoOferta: oferta, CodigoGrupo: oferta, ListaAlumnos: students}}
 }
@@ -131,7 +131,7 @@ func (f *fixture) newClient(base string) *sence.Client {
 }
 
 // run runs the courses on a night; change adjusts the configuration.
-func (f *fixture) run(ctx context.Context, night string, courses []*build.CourseResult, change func(*Config)) *Report {
+func (f *fixture) run(ctx context.Context, night string, courses []*assemble.CourseResult, change func(*Config)) *Report {
 	f.t.Helper()
 	cfg := Config{Ledger: f.ledger, Sender: f.client, Mapping: "mapeo.yaml", Night: night, Now: f.clock, Concurrency: 2}
 	if change != nil {
@@ -165,7 +165,7 @@ func (c *CourseReport) student(n int64) *StudentReport {
 func TestRunSendsRecordsAndNeverTwiceANight(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 40, 60), alumno(bruno, 10, 10, 10)), course("C-2", alumno(carla, 20, 20, 20))}
+	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 40, 60), alumno(bruno, 10, 10, 10)), course("C-2", alumno(carla, 20, 20, 20))}
 	rep := f.run(ctx, night1, courses, nil)
 	if rep.Outcome != OutcomeOK || rep.Totals.Accepted != 3 || rep.Totals.CoursesSent != 2 {
 		t.Fatalf("first run: %s %+v", rep.Outcome, rep.Totals)
@@ -238,10 +238,10 @@ func TestGuard025(t *testing.T) {
 		t.Run(c.policy, func(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
-			f.run(ctx, night1, []*build.CourseResult{course("C-1", alumno(ana, 60, 60, 60), alumno(bruno, 10, 10, 10))}, nil)
+			f.run(ctx, night1, []*assemble.CourseResult{course("C-1", alumno(ana, 60, 60, 60), alumno(bruno, 10, 10, 10))}, nil)
 			// The next night Moodle says less for ana's M1 (an activity was reset).
 			f.advance(24 * time.Hour)
-			rep := f.run(ctx, night2, []*build.CourseResult{course("C-1", alumno(ana, 60, 30, 70), alumno(bruno, 20, 20, 20))},
+			rep := f.run(ctx, night2, []*assemble.CourseResult{course("C-1", alumno(ana, 60, 30, 70), alumno(bruno, 20, 20, 20))},
 				func(cfg *Config) { cfg.Policy = c.policy })
 			if rep.Outcome != c.outcome {
 				t.Fatalf("outcome %s, want %s: %+v", rep.Outcome, c.outcome, rep.course("C-1"))
@@ -317,8 +317,8 @@ func TestReconcile(t *testing.T) {
 func TestSkipUnchanged(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	courses := func() []*build.CourseResult {
-		return []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50), alumno(bruno, 10, 10, 10))}
+	courses := func() []*assemble.CourseResult {
+		return []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50), alumno(bruno, 10, 10, 10))}
 	}
 	f.run(ctx, night1, courses(), nil)
 	sends := f.sim.Counts().Sends
@@ -352,11 +352,11 @@ func TestSkipUnchanged(t *testing.T) {
 
 func TestRejectedStudents(t *testing.T) {
 	f := newFixture(t)
-	rep := f.run(context.Background(), night1, []*build.CourseResult{
+	rep := f.run(context.Background(), night1, []*assemble.CourseResult{
 		course("C-1", alumno(ana, 50, 50, 50), alumno(ghost, 10, 10, 10)),
 		course("NO-EXISTE", alumno(ana, 50, 50, 50)),
 		{CodigoOferta: "C-2", CodigoGrupo: "C-2", Payload: course("C-2", alumno(bruno, 5, 5, 5)).Payload,
-			Excluded: []build.Exclusion{{UserID: "9", Label: "Juan Pérez", Reasons: []string{"sin RUT"}}}},
+			Excluded: []assemble.Exclusion{{UserID: "9", Label: "Juan Pérez", Reasons: []string{"sin RUT"}}}},
 	}, nil)
 	if rep.Outcome != OutcomeProblems {
 		t.Fatalf("outcome %s", rep.Outcome)
@@ -395,7 +395,7 @@ func TestSenceDown(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	down := "http://" + ln.Addr().String()
 	ln.Close() // nothing listens: connection refused
-	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(bruno, 10, 10, 10))}
+	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(bruno, 10, 10, 10))}
 	rep := f.run(ctx, night1, courses, func(c *Config) { c.Sender = f.newClient(down) })
 	if rep.Outcome != OutcomeFailed || rep.Totals.CoursesUndone != 2 || rep.course("C-1").Status != CoursePending ||
 		!strings.Contains(rep.course("C-1").Message, "historial de SENCE") {
@@ -442,7 +442,7 @@ func (l lostAnswer) SendWith(ctx context.Context, c payload.Course, o sence.Send
 func TestPendingResolvedFromHistory(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50), alumno(ghost, 1, 1, 1))}
+	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50), alumno(ghost, 1, 1, 1))}
 	rep := f.run(ctx, night1, courses, func(c *Config) { c.Sender = lostAnswer{f.client} })
 	if c := rep.course("C-1"); c.Status != CourseUnconfirmed || c.student(ana).Status != StudentUnconfirmed ||
 		f.sim.Counts().Sends != 1 || rep.Outcome != OutcomeFailed || rep.Unconfirmed != 1 {
@@ -482,7 +482,7 @@ func TestWindowEnds(t *testing.T) {
 	ctx := context.Background()
 	f.now = time.Date(2026, 11, 20, 23, 58, 0, 0, sence.Location)
 	_, end := NewWindow(mappingWindow()).Bounds(f.now)
-	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(ana, 50, 50, 50)), course("C-3", alumno(ana, 50, 50, 50))}
+	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(ana, 50, 50, 50)), course("C-3", alumno(ana, 50, 50, 50))}
 	// Each course takes 90 s of the clock: C-1 starts 23:58, C-2 23:59:30,
 	// C-3 would start after midnight.
 	slow := slowSender{Sender: f.client, f: f, d: 90 * time.Second}
@@ -522,7 +522,7 @@ func TestInterrupted(t *testing.T) {
 	f := newFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(bruno, 10, 10, 10))}
+	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(bruno, 10, 10, 10))}
 	rep := f.run(ctx, night1, courses, func(c *Config) {
 		c.Concurrency = 1
 		c.Sender = cancelling{Sender: f.client, cancel: cancel}
@@ -557,7 +557,7 @@ func TestAuthFailureStopsTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := f.run(context.Background(), night1, []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(ana, 5, 5, 5))},
+	rep := f.run(context.Background(), night1, []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(ana, 5, 5, 5))},
 		func(c *Config) { c.Sender, c.Concurrency = bad, 1 })
 	if rep.Outcome != OutcomeFailed || rep.course("C-1").Status != CourseFailed || rep.course("C-2").Status != CourseNotSent ||
 		len(rep.Messages) != 1 || !strings.Contains(rep.Messages[0], "credenciales") {
@@ -570,7 +570,7 @@ func TestAuthFailureStopsTheRun(t *testing.T) {
 
 func TestDryRunSendsNothing(t *testing.T) {
 	f := newFixture(t)
-	rep := f.run(context.Background(), night1, []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}, func(c *Config) { c.DryRun, c.Sender = true, nil })
+	rep := f.run(context.Background(), night1, []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}, func(c *Config) { c.DryRun, c.Sender = true, nil })
 	if rep.course("C-1").Status != CourseDryRun || rep.course("C-1").student(ana).Status != StudentDryRun || rep.Outcome != OutcomeOK {
 		t.Fatalf("%+v", rep.course("C-1"))
 	}
@@ -601,7 +601,7 @@ func TestSeedFromHistory(t *testing.T) {
 		t.Fatalf("seeded: %+v", acc[key(ana)])
 	}
 	f.advance(time.Hour)
-	rep := f.run(ctx, night1, []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}, nil)
+	rep := f.run(ctx, night1, []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}, nil)
 	st := rep.course("C-1").student(ana)
 	if st.Status != StudentAccepted || len(st.Regressions) != 3 {
 		t.Fatalf("%+v", st)
@@ -671,8 +671,8 @@ func mappingWindow() mapping.Window { return mapping.Window{} }
 func TestPendingSupersededByWhatSENCEHas(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	a := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
-	b := []*build.CourseResult{course("C-1", alumno(ana, 55, 55, 55))}
+	a := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
+	b := []*assemble.CourseResult{course("C-1", alumno(ana, 55, 55, 55))}
 	f.run(ctx, night1, a, nil)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	ln.Close()

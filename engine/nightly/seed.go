@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/ledger"
+	"github.com/otec-tools/sence-engine/engine/sence"
 )
 
 // Historian reads SENCE's history; *sence.Client is one.

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
-	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // These tests count what SENCE stored from the simulator's own record, not
@@ -22,7 +22,7 @@ import (
 // killedRun leaves the ledger as a run killed right after posting the
 // course: the send pending, posted now, and SENCE processing it (its
 // answer goes nowhere). It returns the send's codigoEnvio.
-func (f *fixture) killedRun(r *build.CourseResult) string {
+func (f *fixture) killedRun(r *assemble.CourseResult) string {
 	f.t.Helper()
 	ctx := context.Background()
 	run := &ledger.Run{StartedAt: f.clock(), Night: night1, Mapping: "mapeo.yaml", PID: 1}
@@ -52,7 +52,7 @@ func (f *fixture) killedRun(r *build.CourseResult) string {
 func TestRestartWhileSENCEProcesses(t *testing.T) {
 	f := newFixtureWith(t, func(o *simulator.Options) { o.HistoryLag = 4 * time.Minute })
 	ctx := context.Background()
-	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50), alumno(bruno, 20, 20, 20))}
+	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50), alumno(bruno, 20, 20, 20))}
 	code := f.killedRun(courses[0])
 	f.advance(5 * time.Second) // an immediate restart
 	rep := f.run(ctx, night1, courses, nil)
@@ -82,7 +82,7 @@ func TestWindowClosesWhileUnconfirmed(t *testing.T) {
 	ctx := context.Background()
 	f.now = time.Date(2026, 11, 20, 23, 55, 0, 0, sence.Location) // the settle time (10 min) ends after the window
 	_, end := NewWindow(mappingWindow()).Bounds(f.now)
-	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
+	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
 	code := f.killedRun(courses[0])
 	f.advance(5 * time.Second)
 	rep := f.run(ctx, night1, courses, func(c *Config) { c.Deadline = end })
@@ -100,7 +100,7 @@ func TestWindowClosesWhileUnconfirmed(t *testing.T) {
 	}
 	// Another run the same night, with new data and --resend-changed,
 	// still inside the lag: SENCE may have tonight's send, so nothing goes.
-	changed := []*build.CourseResult{course("C-1", alumno(ana, 60, 60, 60))}
+	changed := []*assemble.CourseResult{course("C-1", alumno(ana, 60, 60, 60))}
 	f.now = end.Add(-2 * time.Minute)
 	rep = f.run(ctx, night1, changed, func(c *Config) { c.Deadline, c.ResendChanged = end, true })
 	if rep.course("C-1").Status != CourseUnconfirmed || f.sim.Counts().Sends != 1 {
@@ -127,7 +127,7 @@ func TestLostAnswerResolvedInTheRun(t *testing.T) {
 		o.HistoryLag = 3 * time.Minute
 		o.Faults = simulator.Faults{DropAfterStore: 1}
 	})
-	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
+	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
 	rep := f.run(context.Background(), night1, courses, nil)
 	if c := rep.course("C-1"); c.Status != CourseAccepted || f.sim.Counts().Sends != 1 || f.sim.AcceptedSends(key(ana)) != 1 ||
 		!strings.Contains(c.Message, "se encontró en el historial") {
@@ -151,7 +151,7 @@ func TestMalformedAnswerResolvedInTheRun(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixtureWith(t, func(o *simulator.Options) { o.Faults = c.faults })
 			_, end := NewWindow(mappingWindow()).Bounds(f.now)
-			rep := f.run(context.Background(), night1, []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50))},
+			rep := f.run(context.Background(), night1, []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50))},
 				func(cfg *Config) { cfg.Deadline = end })
 			cr := rep.course("C-1")
 			if cr.Status != CourseAccepted || cr.CodigoEnvio != "C-1-20261120-i1" || rep.Outcome != OutcomeOK ||
@@ -167,7 +167,7 @@ func TestMalformedAnswerResolvedInTheRun(t *testing.T) {
 // closes; then it is «sin confirmar».
 func TestHistoryDownAtRestart(t *testing.T) {
 	f := newFixture(t)
-	courses := []*build.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
+	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
 	f.killedRun(courses[0])
 	f.advance(20 * time.Minute) // long after SENCE is surely done
 	noHistory := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/ledger"
+	"github.com/otec-tools/sence-engine/engine/sence"
 )
 
 // Status is what engine status shows: the last runs, the courses SENCE
@@ -26,7 +26,7 @@ type Status struct {
 	// why (NoticesRun is its number): they do not make status fail, they
 	// keep nothing left out in silence.
 	Notices    []ledger.Notice `json:"avisos"`
-	NoticesRun int64          `json:"avisosDeEjecucion,omitempty"`
+	NoticesRun int64           `json:"avisosDeEjecucion,omitempty"`
 }
 
 // SessionsStatus is what the ledger keeps of one sessions query.

@@ -28,8 +28,8 @@ import (
 	"time"
 	_ "time/tzdata" // America/Santiago on machines without a zoneinfo database
 
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Defaults, from SENCE's recommendations where SENCE gives one.

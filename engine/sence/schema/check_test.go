@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 func ptr[T any](v T) *T { return &v }

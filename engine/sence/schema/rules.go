@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Rules checks what the schema cannot say: RUT check digits (modulo 11),

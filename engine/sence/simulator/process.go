@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Answer bodies, with SENCE's field order.

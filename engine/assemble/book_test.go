@@ -1,4 +1,4 @@
-package build_test
+package assemble_test
 
 import (
 	"context"
@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // student finds a sent student by RUT number.
-func sentStudent(results []*build.CourseResult, code string, rut int64) *payload.Alumno {
+func sentStudent(results []*assemble.CourseResult, code string, rut int64) *payload.Alumno {
 	for _, r := range results {
 		if r.CodigoOferta != code || r.Payload == nil {
 			continue
@@ -42,7 +42,7 @@ func caseStudent(t *testing.T, ds *demo.Dataset, name string) (*demo.User, *demo
 // percentage of each (60, 68, 58), never Moodle's linear 50 %.
 func TestDemoChileanGrades(t *testing.T) {
 	dsn, ds := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
-	results, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_"), build.Options{Check: validator(t)})
+	results, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_"), assemble.Options{Check: validator(t)})
 	for _, c := range []struct {
 		name   string
 		estado int
@@ -83,7 +83,7 @@ func rutOf(u *demo.User) int64 { return rutNumber(u.RUT) }
 // synchronous count includes its classes without completion.
 func TestDemoSynchronousTime(t *testing.T) {
 	dsn, ds := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
-	results, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_"), build.Options{Check: validator(t)})
+	results, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_"), assemble.Options{Check: validator(t)})
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -182,9 +182,9 @@ func TestDemoZoom(t *testing.T) {
 	if class == nil {
 		t.Fatal("no Zoom class in the first module")
 	}
-	byDefault, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_"), build.Options{Check: validator(t)})
-	withZoom, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_", "params:\n  syncModules: [bigbluebuttonbn, zoom]\n"), build.Options{Check: validator(t)})
-	warnings := func(results []*build.CourseResult) []string {
+	byDefault, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_"), assemble.Options{Check: validator(t)})
+	withZoom, _ := runBuild(t, demoPlan(t, "sqlite", dsn, "mdl_", "params:\n  syncModules: [bigbluebuttonbn, zoom]\n"), assemble.Options{Check: validator(t)})
+	warnings := func(results []*assemble.CourseResult) []string {
 		var out []string
 		for _, r := range results {
 			for _, n := range r.Notes {

@@ -1,23 +1,24 @@
-package build_test
+package assemble_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // benchSite is a demo site of 4 courses × 100 students on SQLite.
-func benchSite(b *testing.B) *build.Plan {
+func benchSite(b *testing.B) *plan.Plan {
 	cfg := demo.DemoConfig()
 	cfg.StudentsPerCourse = 100
 	dsn, _ := loadDemo(b, "sqlite", "mdl_", cfg)
 	return demoPlan(b, "sqlite", dsn, "mdl_")
 }
 
-func students(rs []*build.CourseResult) int {
+func students(rs []*assemble.CourseResult) int {
 	n := 0
 	for _, r := range rs {
 		if r.Payload != nil {
@@ -30,13 +31,13 @@ func students(rs []*build.CourseResult) int {
 // BenchmarkPipeline reports the cost per student of each stage: reading
 // and building (queries, grouping, expressions), marshalling, validating.
 func BenchmarkPipeline(b *testing.B) {
-	plan := benchSite(b)
+	pl := benchSite(b)
 	check := validator(b)
 	var buildT, marshalT, validateT time.Duration
 	var n, queries int
 	for b.Loop() {
 		t0 := time.Now()
-		rs, stats := runBuild(b, plan, build.Options{})
+		rs, stats := runBuild(b, pl, assemble.Options{})
 		t1 := time.Now()
 		for _, r := range rs {
 			if r.Payload != nil {

@@ -1,4 +1,4 @@
-package build_test
+package assemble_test
 
 import (
 	"bytes"
@@ -12,11 +12,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/schema"
 	"github.com/otec-tools/sence-engine/engine/source"
@@ -45,34 +46,34 @@ func loadDemo(t testing.TB, dialect, prefix string, cfg demo.Config) (string, *d
 
 // demoPlan compiles the demo mapping pointed at another database, with
 // more YAML of a site's own, if given.
-func demoPlan(t testing.TB, driver, dsn, prefix string, more ...string) *build.Plan {
+func demoPlan(t testing.TB, driver, dsn, prefix string, more ...string) *plan.Plan {
 	t.Helper()
 	site := fmt.Sprintf("version: 1\nextends: ../../../examples/moodle-demo/mapping.yaml\nsource:\n  driver: %s\n  dsn: %q\n  prefix: %s\n", driver, dsn, prefix) + strings.Join(more, "")
 	m, ds := mapping.LoadBytes("testdata/site.yaml", []byte(site), mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
 	if ds.HasErrors() {
 		t.Fatal(ds.Error())
 	}
-	plan, ds := build.Compile(m)
+	pl, ds := plan.Compile(m)
 	if ds.HasErrors() {
 		t.Fatal(ds.Error())
 	}
-	return plan
+	return pl
 }
 
-func runBuild(t testing.TB, plan *build.Plan, opts build.Options) ([]*build.CourseResult, build.Stats) {
+func runBuild(t testing.TB, pl *plan.Plan, opts assemble.Options) ([]*assemble.CourseResult, assemble.Stats) {
 	t.Helper()
-	results, _, stats := runBuildAll(t, plan, opts)
+	results, _, stats := runBuildAll(t, pl, opts)
 	return results, stats
 }
 
 // runBuildAll is runBuild with the courses the selection left out that
 // the mapping reports.
-func runBuildAll(t testing.TB, plan *build.Plan, opts build.Options) ([]*build.CourseResult, []build.UnselectedCourse, build.Stats) {
+func runBuildAll(t testing.TB, pl *plan.Plan, opts assemble.Options) ([]*assemble.CourseResult, []assemble.UnselectedCourse, assemble.Stats) {
 	t.Helper()
-	var unselected []build.UnselectedCourse
-	opts.OnUnselected = func(u build.UnselectedCourse) { unselected = append(unselected, u) }
+	var unselected []assemble.UnselectedCourse
+	opts.OnUnselected = func(u assemble.UnselectedCourse) { unselected = append(unselected, u) }
 	ctx := context.Background()
-	m := plan.Mapping
+	m := pl.Mapping
 	db, err := source.Open(ctx, m.Source.Driver, m.Source.DSN)
 	if err != nil {
 		t.Fatal(err)
@@ -81,8 +82,8 @@ func runBuildAll(t testing.TB, plan *build.Plan, opts build.Options) ([]*build.C
 	if opts.ReportDate.IsZero() {
 		opts.ReportDate = demo.DefaultReportDate
 	}
-	var out []*build.CourseResult
-	stats, err := build.Build(ctx, db, plan, opts, func(r *build.CourseResult) error {
+	var out []*assemble.CourseResult
+	stats, err := assemble.Build(ctx, db, pl, opts, func(r *assemble.CourseResult) error {
 		out = append(out, r)
 		return nil
 	})
@@ -92,20 +93,20 @@ func runBuildAll(t testing.TB, plan *build.Plan, opts build.Options) ([]*build.C
 	return out, unselected, stats
 }
 
-func validator(t testing.TB) func(*payload.Course) []build.Problem {
+func validator(t testing.TB) func(*payload.Course) []assemble.Problem {
 	v, err := schema.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(c *payload.Course) []build.Problem {
+	return func(c *payload.Course) []assemble.Problem {
 		c.RutOtec, c.Token = "76543210-3", payload.RedactedToken
 		ps, err := v.Check(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := make([]build.Problem, len(ps))
+		out := make([]assemble.Problem, len(ps))
 		for i, p := range ps {
-			out[i] = build.Problem{Student: p.Student, Path: p.Path, Msg: p.Msg}
+			out[i] = assemble.Problem{Student: p.Student, Path: p.Path, Msg: p.Msg}
 		}
 		return out
 	}
@@ -150,7 +151,7 @@ func firstDiff(a, b []byte) string {
 // report renders what a coordinator is told: exclusions, notes, course
 // errors and the courses that look like SENCE courses but are not
 // selected.
-func report(results []*build.CourseResult, unselected ...build.UnselectedCourse) []byte {
+func report(results []*assemble.CourseResult, unselected ...assemble.UnselectedCourse) []byte {
 	var b bytes.Buffer
 	for _, u := range unselected {
 		fmt.Fprintf(&b, "no seleccionado «%s» (%s) id %s: %s\n", u.Shortname, u.Fullname, u.CourseID, u.Reason)
@@ -180,8 +181,8 @@ func report(results []*build.CourseResult, unselected ...build.UnselectedCourse)
 
 func TestDemoPayloadsGolden(t *testing.T) {
 	dsn, ds := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
-	plan := demoPlan(t, "sqlite", dsn, "mdl_")
-	results, unselected, _ := runBuildAll(t, plan, build.Options{Check: validator(t)})
+	pl := demoPlan(t, "sqlite", dsn, "mdl_")
+	results, unselected, _ := runBuildAll(t, pl, assemble.Options{Check: validator(t)})
 	// The 4 SENCE courses, the course in two sections and the course
 	// without module codes; the look-alike is reported, not built.
 	if len(results) != 6 || len(unselected) != 1 {
@@ -216,8 +217,8 @@ func TestDemoPayloadsGolden(t *testing.T) {
 // engine did with that user: sent, excluded with a reason, or not sent.
 func TestDemoCases(t *testing.T) {
 	dsn, ds := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
-	plan := demoPlan(t, "sqlite", dsn, "mdl_")
-	results, unselected, _ := runBuildAll(t, plan, build.Options{Check: validator(t)})
+	pl := demoPlan(t, "sqlite", dsn, "mdl_")
+	results, unselected, _ := runBuildAll(t, pl, assemble.Options{Check: validator(t)})
 	noted := map[string]string{} // courseid/userid → reason
 	for _, r := range results {
 		for _, n := range r.Notes {
@@ -233,7 +234,7 @@ func TestDemoCases(t *testing.T) {
 	type where struct{ sent, excluded bool }
 	seen := map[string]where{} // courseid/userid
 	excludedBy := map[string]string{}
-	byCourse := map[string]*build.CourseResult{}
+	byCourse := map[string]*assemble.CourseResult{}
 	for _, r := range results {
 		byCourse[r.CourseID] = r
 		for _, x := range r.Excluded {
@@ -303,7 +304,7 @@ func TestDemoCases(t *testing.T) {
 				t.Errorf("case %s (course %d): want one course error naming the cause, got %+v", c.Case, c.CourseID, r)
 			}
 		case demo.ExpectUnselected:
-			if byCourse[cid] != nil || !slices.ContainsFunc(unselected, func(u build.UnselectedCourse) bool {
+			if byCourse[cid] != nil || !slices.ContainsFunc(unselected, func(u assemble.UnselectedCourse) bool {
 				return u.CourseID == cid && u.Shortname == ds.Course(c.CourseID).Shortname && strings.Contains(u.Reason, "parece un curso SENCE")
 			}) {
 				t.Errorf("case %s (course %d): want reported by name as an unselected look-alike; built %v, reported %+v", c.Case, c.CourseID, byCourse[cid] != nil, unselected)
@@ -340,8 +341,8 @@ func TestQueriesDoNotGrowWithStudents(t *testing.T) {
 		cfg.StudentsPerCourse = students
 		cfg.LogEventsPerStudent = 10
 		dsn, _ := loadDemo(t, "sqlite", "mdl_", cfg)
-		plan := demoPlan(t, "sqlite", dsn, "mdl_")
-		results, stats := runBuild(t, plan, build.Options{})
+		pl := demoPlan(t, "sqlite", dsn, "mdl_")
+		results, stats := runBuild(t, pl, assemble.Options{})
 		n := 0
 		for _, r := range results {
 			if r.Payload != nil {
@@ -356,7 +357,7 @@ func TestQueriesDoNotGrowWithStudents(t *testing.T) {
 		// Batches of one course: queries grow with courses only. The
 		// course query runs once, and so do the queries of the courses the
 		// selection left out (one large batch).
-		_, one := runBuild(t, plan, build.Options{BatchSize: 1})
+		_, one := runBuild(t, pl, assemble.Options{BatchSize: 1})
 		perBatch := stats.Queries - 1 - stats.UnselectedQueries
 		if stats.UnselectedQueries != 2 || stats.Unselected < 2 {
 			t.Errorf("%d queries read %d courses left out; want the preset's 2 (sections, enrolled) for the non-SENCE and look-alike courses", stats.UnselectedQueries, stats.Unselected)
@@ -395,11 +396,11 @@ func TestParityThreeEngines(t *testing.T) {
 		t.Run(dbtest.Name(e.dialect), func(t *testing.T) {
 			dsn, _ := loadDemo(t, e.dialect, e.prefix, demo.DemoConfig())
 			for _, v := range variants {
-				plan := demoPlan(t, e.driver, dsn, e.prefix)
+				pl := demoPlan(t, e.driver, dsn, e.prefix)
 				if v.params != "" {
-					plan = demoPlan(t, e.driver, dsn, e.prefix, "params:\n"+v.params)
+					pl = demoPlan(t, e.driver, dsn, e.prefix, "params:\n"+v.params)
 				}
-				results, unselected, stats := runBuildAll(t, plan, build.Options{Check: validator(t)})
+				results, unselected, stats := runBuildAll(t, pl, assemble.Options{Check: validator(t)})
 				got := map[string][]byte{}
 				for _, r := range results {
 					if r.Payload != nil {

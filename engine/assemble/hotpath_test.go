@@ -1,4 +1,4 @@
-package build
+package assemble
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 
@@ -19,7 +20,7 @@ import (
 
 // hotSite loads a demo site into SQLite and compiles the demo mapping,
 // with extra YAML appended to the site's mapping.
-func hotSite(t testing.TB, cfg demo.Config, extra string) *Plan {
+func hotSite(t testing.TB, cfg demo.Config, extra string) *plan.Plan {
 	t.Helper()
 	db, dsn := dbtest.OpenDSN(t, moodledb.SQLite)
 	ctx := context.Background()
@@ -35,23 +36,23 @@ func hotSite(t testing.TB, cfg demo.Config, extra string) *Plan {
 	if ds.HasErrors() {
 		t.Fatal(ds.Error())
 	}
-	plan, ds := Compile(m)
+	pl, ds := plan.Compile(m)
 	if ds.HasErrors() {
 		t.Fatal(ds.Error())
 	}
-	return plan
+	return pl
 }
 
 // extracted is a builder with one batch of every course read.
-func extracted(t testing.TB, plan *Plan) (*builder, []*courseEntity, index) {
+func extracted(t testing.TB, pl *plan.Plan) (*builder, []*courseEntity, index) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := source.Open(ctx, "sqlite", plan.Mapping.Source.DSN)
+	db, err := source.Open(ctx, "sqlite", pl.Mapping.Source.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	b := newBuilder(db, plan, Options{ReportDate: demo.DefaultReportDate})
+	b := newBuilder(db, pl, Options{ReportDate: demo.DefaultReportDate})
 	b.setReportDate()
 	if b.tx, err = db.ReadTx(ctx); err != nil {
 		t.Fatal(err)
@@ -74,8 +75,8 @@ func extracted(t testing.TB, plan *Plan) (*builder, []*courseEntity, index) {
 func BenchmarkEvaluate(b *testing.B) {
 	cfg := demo.DemoConfig()
 	cfg.StudentsPerCourse = 100
-	plan := hotSite(b, cfg, "")
-	bl, courses, idx := extracted(b, plan)
+	pl := hotSite(b, cfg, "")
+	bl, courses, idx := extracted(b, pl)
 	students := 0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -83,7 +84,7 @@ func BenchmarkEvaluate(b *testing.B) {
 			sc := c.sc
 			rs := bl.course(c, idx)
 			c.sc = sc
-			delete(sc, childList[mapping.Course])
+			delete(sc, plan.ChildList[mapping.Course])
 			for _, r := range rs {
 				if r.Payload != nil {
 					students += len(r.Payload.ListaAlumnos)
@@ -122,15 +123,15 @@ func BenchmarkSessionRule(b *testing.B) {
 func BenchmarkDedicationLog(b *testing.B) {
 	cfg := demo.DemoConfig()
 	cfg.StudentsPerCourse = 100
-	plan := hotSite(b, cfg, "params:\n  dedicationSource: log\n")
+	pl := hotSite(b, cfg, "params:\n  dedicationSource: log\n")
 	ctx := context.Background()
-	db, err := source.Open(ctx, "sqlite", plan.Mapping.Source.DSN)
+	db, err := source.Open(ctx, "sqlite", pl.Mapping.Source.DSN)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	var queries []*Query
-	for _, q := range plan.Queries {
+	var queries []*plan.Query
+	for _, q := range pl.Queries {
 		if q.Sessions != nil && !q.Skipped {
 			queries = append(queries, q)
 		}
@@ -138,7 +139,7 @@ func BenchmarkDedicationLog(b *testing.B) {
 	if len(queries) != 2 {
 		b.Fatalf("%d sessions queries, want dedication_log and module_log", len(queries))
 	}
-	bl := newBuilder(db, plan, Options{ReportDate: demo.DefaultReportDate})
+	bl := newBuilder(db, pl, Options{ReportDate: demo.DefaultReportDate})
 	bl.setReportDate()
 	if bl.tx, err = db.ReadTx(ctx); err != nil {
 		b.Fatal(err)
@@ -173,8 +174,8 @@ func BenchmarkDedicationLog(b *testing.B) {
 func TestActivitiesSharedOnlyWhenStudentFree(t *testing.T) {
 	cfg := demo.DemoConfig()
 	cfg.StudentsPerCourse = 3
-	plan := hotSite(t, cfg, "")
-	if !sharesActivities(plan) {
+	pl := hotSite(t, cfg, "")
+	if !sharesActivities(pl) {
 		t.Fatal("the preset's activities are not shared")
 	}
 	perStudent := hotSite(t, cfg, `activities:
@@ -218,7 +219,7 @@ func TestActivitiesSharedOnlyWhenStudentFree(t *testing.T) {
 func TestSessionsMustBeOrdered(t *testing.T) {
 	cfg := demo.DemoConfig()
 	cfg.StudentsPerCourse = 3
-	plan := hotSite(t, cfg, `params:
+	pl := hotSite(t, cfg, `params:
   dedicationSource: log
 queries:
   dedication_log:
@@ -229,12 +230,12 @@ queries:
        ORDER BY l.timecreated
 `)
 	ctx := context.Background()
-	db, err := source.Open(ctx, "sqlite", plan.Mapping.Source.DSN)
+	db, err := source.Open(ctx, "sqlite", pl.Mapping.Source.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	_, err = Build(ctx, db, plan, Options{ReportDate: demo.DefaultReportDate, BatchSize: 100}, func(*CourseResult) error { return nil })
+	_, err = Build(ctx, db, pl, Options{ReportDate: demo.DefaultReportDate, BatchSize: 100}, func(*CourseResult) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "ordenadas") {
 		t.Fatalf("unordered events: %v", err)
 	}

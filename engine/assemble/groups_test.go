@@ -1,4 +1,4 @@
-package build_test
+package assemble_test
 
 import (
 	"fmt"
@@ -7,15 +7,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // paramsPlan compiles the demo mapping with extra params, as a site file
 // that sets them would.
-func paramsPlan(t *testing.T, dsn string, params string) *build.Plan {
+func paramsPlan(t *testing.T, dsn string, params string) *plan.Plan {
 	t.Helper()
 	site := fmt.Sprintf("version: 1\nextends: ../../../examples/moodle-demo/mapping.yaml\nsource:\n  driver: sqlite\n  dsn: %q\n  prefix: mdl_\n", dsn)
 	if params != "" {
@@ -25,11 +26,11 @@ func paramsPlan(t *testing.T, dsn string, params string) *build.Plan {
 	if ds.HasErrors() {
 		t.Fatal(ds.Error())
 	}
-	plan, ds := build.Compile(m)
+	pl, ds := plan.Compile(m)
 	if ds.HasErrors() {
 		t.Fatal(ds.Error())
 	}
-	return plan
+	return pl
 }
 
 func ruts(ds *demo.Dataset, ids ...int64) []string {
@@ -84,8 +85,8 @@ func TestCodigoGrupoChoices(t *testing.T) {
 		{"groups", "  groupFrom: groups\n", demo.GroupCodes, "el curso no tiene grupos de Moodle con un código de sección SENCE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			plan := paramsPlan(t, dsn, tc.params)
-			results, _ := runBuild(t, plan, build.Options{Check: validator(t)})
+			pl := paramsPlan(t, dsn, tc.params)
+			results, _ := runBuild(t, pl, assemble.Options{Check: validator(t)})
 			var got []string
 			files := map[string]bool{}
 			for _, r := range results {
@@ -172,9 +173,9 @@ func TestCodigoGrupoChoices(t *testing.T) {
 // estado 3, and nobody else changes.
 func TestLeaversSend(t *testing.T) {
 	dsn, ds := loadDemo(t, "sqlite", "mdl_", demo.DemoConfig())
-	report, _ := runBuild(t, paramsPlan(t, dsn, ""), build.Options{Check: validator(t)})
-	send, _ := runBuild(t, paramsPlan(t, dsn, "  leavers: send\n"), build.Options{Check: validator(t)})
-	find := func(results []*build.CourseResult, courseID int64, r string) *payload.Alumno {
+	report, _ := runBuild(t, paramsPlan(t, dsn, ""), assemble.Options{Check: validator(t)})
+	send, _ := runBuild(t, paramsPlan(t, dsn, "  leavers: send\n"), assemble.Options{Check: validator(t)})
+	find := func(results []*assemble.CourseResult, courseID int64, r string) *payload.Alumno {
 		for _, res := range results {
 			if res.CourseID != strconv.FormatInt(courseID, 10) || res.Payload == nil {
 				continue
@@ -204,7 +205,7 @@ func TestLeaversSend(t *testing.T) {
 			t.Errorf("%s: estado %d with %d modules, want 3 with its modules", name, a.Estado, len(a.ListaModulos))
 		}
 	}
-	if n := func(rs []*build.CourseResult) (n int) {
+	if n := func(rs []*assemble.CourseResult) (n int) {
 		for _, r := range rs {
 			if r.Payload != nil {
 				n += len(r.Payload.ListaAlumnos)

@@ -1,9 +1,9 @@
-// Package build turns a mapping into payloads: it compiles the mapping into
-// a Plan (queries with their columns and keys, expressions in evaluation
-// order), runs the queries set-based, assembles course → student → module →
-// activity, evaluates children before parents, converts to SENCE types and
-// validates.
-package build
+// Package plan compiles a mapping into a Plan: its queries with their
+// columns and keys, its levels, and each level's expressions compiled once
+// and put in evaluation order; and the offline checks of validate (the
+// expressions, the parameters, the schedule and the files a mapping names).
+// engine/assemble runs a Plan against a database.
+package plan
 
 import (
 	"errors"
@@ -37,24 +37,24 @@ func mustLoad(name string) *time.Location {
 
 // Names visible at every level besides the level's own.
 const (
-	nameParams     = "params"
-	nameReportDate = "reportDate"
-	// nameSplit is, at the course level, the value of courses.split the
+	NameParams     = "params"
+	NameReportDate = "reportDate"
+	// NameSplit is, at the course level, the value of courses.split the
 	// payload being built is for ("" without courses.split).
-	nameSplit = "split"
-	// nameStaticList is, in courses.unselected, whether courses.list is in
+	NameSplit = "split"
+	// NameStaticList is, in courses.unselected, whether courses.list is in
 	// force (then the list, not courses.include, left the course out).
-	nameStaticList = "staticList"
+	NameStaticList = "staticList"
 )
 
-// childList is the name under which a level sees its children.
-var childList = [4]string{"students", "modules", "activities", ""}
+// ChildList is the name under which a level sees its children.
+var ChildList = [4]string{"students", "modules", "activities", ""}
 
-// parentName is the name under which lower levels see a level.
-var parentName = [4]string{"course", "student", "module", "activity"}
+// ParentName is the name under which lower levels see a level.
+var ParentName = [4]string{"course", "student", "module", "activity"}
 
-// builtinSQLParams are the :names the engine fills in queries.
-var builtinSQLParams = []string{"courseids", "reportStart", "reportEnd", "since"}
+// BuiltinSQLParams are the :names the engine fills in queries.
+var BuiltinSQLParams = []string{"courseids", "reportStart", "reportEnd", "since"}
 
 // Plan is a compiled mapping.
 type Plan struct {
@@ -230,7 +230,7 @@ func (c *compiler) query(q *mapping.Query) *Query {
 	out.SQLCols = cols
 	out.Columns = cols
 	// Parameters.
-	known := append(slices.Clone(builtinSQLParams), paramNames(c.m)...)
+	known := append(slices.Clone(BuiltinSQLParams), paramNames(c.m)...)
 	hasCourseIDs := false
 	for _, r := range source.Params(q.SQL.Src) {
 		if r.Name == "courseids" {
@@ -292,11 +292,11 @@ func (c *compiler) query(q *mapping.Query) *Query {
 	}
 	// When.
 	if !q.When.IsZero() {
-		env := types.Map{nameParams: c.paramsType()}
-		p, ds := c.ev.Compile(q.When, env, []string{nameParams}, expr.AsBool())
+		env := types.Map{NameParams: c.paramsType()}
+		p, ds := c.ev.Compile(q.When, env, []string{NameParams}, expr.AsBool())
 		c.ds.Add(ds...)
 		if p != nil {
-			v, err := p.Run(map[string]any{nameParams: c.plan.Params})
+			v, err := p.Run(map[string]any{NameParams: c.plan.Params})
 			if err != nil {
 				c.errAt(q.When.Pos, "consulta «%s»: «when» no se pudo evaluar: %v", q.Name, err)
 			} else if v == false {
@@ -311,7 +311,7 @@ func (c *compiler) query(q *mapping.Query) *Query {
 		}
 		out.Gap = c.constInt(s.Gap, q.Name+".sessions.gap", 0)
 		out.MinLen = c.constInt(s.MinLength, q.Name+".sessions.minLength", 0)
-		out.Columns = append(slices.Clone(out.Keys), sessionColumns...)
+		out.Columns = append(slices.Clone(out.Keys), SessionColumns...)
 		if !out.Incremental {
 			c.warnAt(q.SQL.Pos, "consulta «%s»: sin «AND <tiempo> >= :since» cada ejecución lee todo el registro de eventos; con él, «engine run» lee solo los eventos desde la ejecución anterior", q.Name)
 		}
@@ -324,19 +324,19 @@ func (c *compiler) query(q *mapping.Query) *Query {
 	return out
 }
 
-// sessionColumns are what a sessions query gives per key.
-var sessionColumns = []string{"seconds", "sessions", "events", "first", "last"}
+// SessionColumns are what a sessions query gives per key.
+var SessionColumns = []string{"seconds", "sessions", "events", "first", "last"}
 
 func (c *compiler) constInt(t mapping.Text, where string, def int64) int64 {
 	if t.IsZero() {
 		return def
 	}
-	p, ds := c.ev.Compile(t, types.Map{nameParams: c.paramsType()}, []string{nameParams})
+	p, ds := c.ev.Compile(t, types.Map{NameParams: c.paramsType()}, []string{NameParams})
 	c.ds.Add(ds...)
 	if p == nil {
 		return def
 	}
-	v, err := p.Run(map[string]any{nameParams: c.plan.Params})
+	v, err := p.Run(map[string]any{NameParams: c.plan.Params})
 	if err != nil {
 		c.errAt(t.Pos, "«%s» no se pudo evaluar: %v", where, err)
 		return def
@@ -385,7 +385,7 @@ func (c *compiler) level(ml *mapping.Level) *Level {
 		levelPos = mapping.Pos{File: c.m.File}
 	}
 	if ml.From == "" {
-		c.errAt(levelPos, "falta «%s.from»: el nombre de la consulta cuyas filas son los %s", name, pluralWords[ml.Index])
+		c.errAt(levelPos, "falta «%s.from»: el nombre de la consulta cuyas filas son los %s", name, PluralWords[ml.Index])
 	}
 	var names []string
 	for _, q := range c.plan.Queries {
@@ -450,16 +450,16 @@ func (c *compiler) level(ml *mapping.Level) *Level {
 	return lv
 }
 
-var pluralWords = [4]string{"cursos", "alumnos", "módulos", "actividades"}
+var PluralWords = [4]string{"cursos", "alumnos", "módulos", "actividades"}
 
 // reserved are names the engine defines at every level.
 func reserved(level int) []string {
-	out := []string{nameParams, nameReportDate}
+	out := []string{NameParams, NameReportDate}
 	for i := 0; i < level; i++ {
-		out = append(out, parentName[i])
+		out = append(out, ParentName[i])
 	}
-	if childList[level] != "" {
-		out = append(out, childList[level])
+	if ChildList[level] != "" {
+		out = append(out, ChildList[level])
 	}
 	return out
 }
@@ -480,7 +480,7 @@ func (c *compiler) scopeType(lv *Level) types.Map {
 	for _, f := range lv.Fields {
 		t[f.Name] = types.Any
 	}
-	if name := childList[lv.Index]; name != "" {
+	if name := ChildList[lv.Index]; name != "" {
 		t[name] = types.Array(types.Map{types.Extra: types.Any})
 		if lv.Index < 3 && c.plan.Levels[lv.Index+1] != nil {
 			t[name] = types.Array(c.scopeType(c.plan.Levels[lv.Index+1]))
@@ -502,17 +502,17 @@ func rowType(q *Query) types.Type {
 
 func (c *compiler) compileLevel(lv *Level, children types.Type) {
 	name := mapping.LevelNames[lv.Index]
-	env := types.Map{nameParams: c.paramsType(), nameReportDate: types.String}
+	env := types.Map{NameParams: c.paramsType(), NameReportDate: types.String}
 	if lv.Index == mapping.Course {
-		env[nameSplit] = types.String
+		env[NameSplit] = types.String
 	}
 	for i := 0; i < lv.Index; i++ {
 		// Parents are evaluated after their children, so a child sees only
 		// what the parent has before evaluation: its columns and rows.
-		env[parentName[i]] = c.parentType(c.plan.Levels[i])
+		env[ParentName[i]] = c.parentType(c.plan.Levels[i])
 	}
 	if children != nil {
-		env[childList[lv.Index]] = children
+		env[ChildList[lv.Index]] = children
 	}
 	for col := range lv.Flat {
 		env[col] = types.Any
@@ -673,7 +673,7 @@ func (c *compiler) order(steps []*Step, byName map[string]*Step, level string) [
 // the steps that read split; codigoOferta and the include rule must be
 // early: they decide which courses are read at all.
 func (c *compiler) splitEarly(lv *Level) {
-	children := childList[lv.Index]
+	children := ChildList[lv.Index]
 	isCourse := lv.Index == mapping.Course
 	// attached are the names a course step finds only once the batch's
 	// course queries are attached.
@@ -699,7 +699,7 @@ func (c *compiler) splitEarly(lv *Level) {
 			switch {
 			case children != "" && id == children:
 				l, ch = true, true
-			case isCourse && id == nameSplit:
+			case isCourse && id == NameSplit:
 				l = true
 			case attached[id]:
 				m = true
@@ -753,7 +753,7 @@ func (c *compiler) compileSplit() {
 	if p == nil {
 		return
 	}
-	for _, field := range p.Members[parentName[mapping.Course]] {
+	for _, field := range p.Members[ParentName[mapping.Course]] {
 		for _, s := range clv.Late {
 			if s.Name == field {
 				c.errAt(p.Text.Pos, "«courses.split» no puede leer «course.%s»: se calcula después de repartir a los alumnos", field)
@@ -773,7 +773,7 @@ func (c *compiler) compileUnselected() {
 	if t.IsZero() {
 		return
 	}
-	env := types.Map{nameParams: c.paramsType(), nameReportDate: types.String, nameStaticList: types.Bool}
+	env := types.Map{NameParams: c.paramsType(), NameReportDate: types.String, NameStaticList: types.Bool}
 	if clv.From != nil {
 		for col, q := range clv.Flat {
 			if q == clv.From {
@@ -814,10 +814,10 @@ func (c *compiler) checkParentReads() {
 		}
 		for _, p := range progs {
 			for i := 0; i < l; i++ {
-				for _, field := range p.Members[parentName[i]] {
+				for _, field := range p.Members[ParentName[i]] {
 					for _, s := range c.plan.Levels[i].Late {
 						if s.Name == field {
-							c.errAt(p.Text.Pos, "«%s.%s» depende de los %s y se calcula después de ellos: el nivel %s no puede leerlo", parentName[i], field, pluralWords[i+1], mapping.LevelNames[l])
+							c.errAt(p.Text.Pos, "«%s.%s» depende de los %s y se calcula después de ellos: el nivel %s no puede leerlo", ParentName[i], field, PluralWords[i+1], mapping.LevelNames[l])
 						}
 					}
 				}

@@ -1,4 +1,4 @@
-package build_test
+package plan_test
 
 import (
 	"os"
@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/plan"
 )
 
 // TestCheckFiles: validate checks the files a mapping names where the
@@ -57,7 +57,7 @@ func TestCheckFiles(t *testing.T) {
 			if ds.HasErrors() {
 				t.Fatal(ds.Error())
 			}
-			got := build.CheckFiles(m)
+			got := plan.CheckFiles(m)
 			for i := range got {
 				got[i].File = filepath.Base(got[i].File)
 			}
@@ -98,7 +98,7 @@ func TestCheckFilesUnwritableLedger(t *testing.T) {
 	if ds.HasErrors() {
 		t.Fatal(ds.Error())
 	}
-	got := build.CheckFiles(m)
+	got := plan.CheckFiles(m)
 	if len(got) != 1 || got[0].Severity != diag.Error || !strings.Contains(got[0].Msg, "permiso denegado") {
 		t.Errorf("got %s", got.Error())
 	}
@@ -128,7 +128,7 @@ func TestScheduleOutsideWindow(t *testing.T) {
 		if ds.HasErrors() {
 			t.Fatal(ds.Error())
 		}
-		_, cds := build.Compile(m)
+		_, cds := plan.Compile(m)
 		var got diag.List
 		for _, d := range cds {
 			if strings.Contains(d.Msg, "run.schedule") {

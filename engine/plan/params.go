@@ -1,4 +1,4 @@
-package build
+package plan
 
 import (
 	"fmt"
@@ -17,12 +17,12 @@ import (
 // parameter the rule reads that a file sets, else at the rule.
 func (c *compiler) checkParams() {
 	for _, chk := range c.m.Checks {
-		p, ds := c.ev.Compile(chk.Rule, types.Map{nameParams: c.paramsType()}, []string{nameParams}, expr.AsBool())
+		p, ds := c.ev.Compile(chk.Rule, types.Map{NameParams: c.paramsType()}, []string{NameParams}, expr.AsBool())
 		c.ds.Add(ds...)
 		if p == nil {
 			continue
 		}
-		v, err := p.Run(map[string]any{nameParams: c.plan.Params})
+		v, err := p.Run(map[string]any{NameParams: c.plan.Params})
 		if err == nil && v == true {
 			continue
 		}

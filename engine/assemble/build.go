@@ -1,4 +1,9 @@
-package build
+// Package assemble runs a Plan against a Moodle database: it reads the
+// rows of each batch of courses set-based, assembles course → student →
+// module → activity, evaluates children before parents, converts to SENCE
+// payloads and validates them, and hands each course to its caller as it
+// is built, in order.
+package assemble
 
 import (
 	"context"
@@ -19,13 +24,14 @@ import (
 	"github.com/otec-tools/sence-engine/engine/dedication"
 	"github.com/otec-tools/sence-engine/engine/eval"
 	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 
 // Options of a build.
 type Options struct {
-	// ReportDate is the day the progress refers to, in America/Santiago.
+	// ReportDate is the day the progress refers to, in America/plan.Santiago.
 	ReportDate time.Time
 	// Courses keeps only these courses (codigoOferta, short name or id).
 	Courses []string
@@ -164,16 +170,16 @@ const unselectedBatch = 500
 
 // Build reads the database and yields each course's result to fn, course
 // by course, so that memory stays bounded by one batch of courses.
-func Build(ctx context.Context, db *source.DB, plan *Plan, opts Options, fn func(*CourseResult) error) (Stats, error) {
-	b := newBuilder(db, plan, opts)
+func Build(ctx context.Context, db *source.DB, pl *plan.Plan, opts Options, fn func(*CourseResult) error) (Stats, error) {
+	b := newBuilder(db, pl, opts)
 	err := b.run(ctx, fn)
 	return b.stats, err
 }
 
-func newBuilder(db *source.DB, plan *Plan, opts Options) *builder {
-	b := &builder{db: db, plan: plan, opts: opts, emptyRows: map[*Query]map[string]any{}}
-	b.sharedActs = sharesActivities(plan)
-	for i, lv := range plan.Levels {
+func newBuilder(db *source.DB, pl *plan.Plan, opts Options) *builder {
+	b := &builder{db: db, plan: pl, opts: opts, emptyRows: map[*plan.Query]map[string]any{}}
+	b.sharedActs = sharesActivities(pl)
+	for i, lv := range pl.Levels {
 		b.scopeSize[i] = scopeSize(lv)
 	}
 	return b
@@ -181,7 +187,7 @@ func newBuilder(db *source.DB, plan *Plan, opts Options) *builder {
 
 type builder struct {
 	db    *source.DB
-	plan  *Plan
+	plan  *plan.Plan
 	opts  Options
 	stats Stats
 	tx    *sql.Tx
@@ -200,7 +206,7 @@ type builder struct {
 	// emptyRows are the rows, all nil, of a query without a row for an
 	// entity; expressions never modify their environment, so one per
 	// query serves every entity.
-	emptyRows map[*Query]map[string]any
+	emptyRows map[*plan.Query]map[string]any
 	// sharedActs is set when the activities of a module are the same for
 	// every student (see sharesActivities); actMemo holds them per module
 	// of the current course.
@@ -224,8 +230,8 @@ func (b *builder) setReportDate() {
 	if d.IsZero() {
 		d = time.Now()
 	}
-	d = d.In(Santiago)
-	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, Santiago)
+	d = d.In(plan.Santiago)
+	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, plan.Santiago)
 	b.rep = day.Format("2006-01-02")
 	b.repT0 = day.Unix()
 	b.repT1 = day.AddDate(0, 0, 1).Unix()
@@ -368,7 +374,7 @@ func (b *builder) buildBatch(ctx context.Context, batch []*courseEntity, idx ind
 // report date, its own VM and per-course state.
 func (b *builder) clone() *builder {
 	return &builder{db: b.db, plan: b.plan, opts: b.opts, rep: b.rep, repT0: b.repT0, repT1: b.repT1,
-		scopeSize: b.scopeSize, sharedActs: b.sharedActs, emptyRows: map[*Query]map[string]any{}}
+		scopeSize: b.scopeSize, sharedActs: b.sharedActs, emptyRows: map[*plan.Query]map[string]any{}}
 }
 
 // courseEntity is a selected course with its early scope.
@@ -528,8 +534,8 @@ func (b *builder) unselected(ctx context.Context, left []*leftOut) error {
 				ids = append(ids, n)
 			}
 		}
-		rows := map[*Query]map[string][][]any{}
-		cols := map[*Query][]string{}
+		rows := map[*plan.Query]map[string][][]any{}
+		cols := map[*plan.Query][]string{}
 		if len(ids) > 0 {
 			for _, q := range lv.Unselected {
 				if q.Skipped {
@@ -549,7 +555,7 @@ func (b *builder) unselected(ctx context.Context, left []*leftOut) error {
 				continue
 			}
 			b.stats.Unselected++
-			l.sc[nameStaticList] = len(lv.List) > 0
+			l.sc[plan.NameStaticList] = len(lv.List) > 0
 			for _, q := range lv.Unselected {
 				got := rows[q][canon(l.id)]
 				if q.Multiple {
@@ -597,12 +603,12 @@ func labelOf(row map[string]any, id string) string {
 }
 
 func (b *builder) baseScope() scope {
-	return scope{nameParams: b.plan.Params, nameReportDate: b.rep}
+	return scope{plan.NameParams: b.plan.Params, plan.NameReportDate: b.rep}
 }
 
 // scopeSize counts the names a scope of lv holds: params, reportDate, the
 // parents, the children, the columns, the query rows, vars and fields.
-func scopeSize(lv *Level) int {
+func scopeSize(lv *plan.Level) int {
 	if lv == nil {
 		return 8
 	}
@@ -615,25 +621,25 @@ func scopeSize(lv *Level) int {
 // values are the student's). Then they are built once per module of a
 // course instead of once per student, which is most of the entities of a
 // run.
-func sharesActivities(plan *Plan) bool {
-	alv := plan.Levels[mapping.Activity]
+func sharesActivities(pl *plan.Plan) bool {
+	alv := pl.Levels[mapping.Activity]
 	if alv == nil || alv.From == nil {
 		return false
 	}
-	studentKey := plan.Levels[mapping.Student].Key
+	studentKey := pl.Levels[mapping.Student].Key
 	for _, q := range alv.Queries {
 		if slices.Contains(q.Keys, studentKey) {
 			return false
 		}
 	}
-	progs := []*Step{}
+	progs := []*plan.Step{}
 	progs = append(progs, alv.Steps...)
 	if alv.Include != nil {
-		progs = append(progs, &Step{Prog: alv.Include})
+		progs = append(progs, &plan.Step{Prog: alv.Include})
 	}
 	for _, s := range progs {
 		for _, id := range s.Prog.Idents {
-			if id == parentName[mapping.Student] || id == parentName[mapping.Module] {
+			if id == plan.ParentName[mapping.Student] || id == plan.ParentName[mapping.Module] {
 				return false
 			}
 		}
@@ -647,9 +653,9 @@ func sharesActivities(plan *Plan) bool {
 // entity, so that a batch's rows weigh about half as much, and the maps of
 // a course go with the course.
 type index struct {
-	maps map[*Query]map[string][]map[string]any
-	vals map[*Query]map[string][][]any
-	cols map[*Query][]string // the names of vals' columns
+	maps map[*plan.Query]map[string][]map[string]any
+	vals map[*plan.Query]map[string][][]any
+	cols map[*plan.Query][]string // the names of vals' columns
 }
 
 // extract runs every query of the levels below the course (and the other
@@ -662,7 +668,7 @@ func (b *builder) extract(ctx context.Context, batch []*courseEntity) (index, er
 			ids = append(ids, n)
 		}
 	}
-	idx := index{maps: map[*Query]map[string][]map[string]any{}, vals: map[*Query]map[string][][]any{}, cols: map[*Query][]string{}}
+	idx := index{maps: map[*plan.Query]map[string][]map[string]any{}, vals: map[*plan.Query]map[string][][]any{}, cols: map[*plan.Query][]string{}}
 	for _, q := range b.plan.Queries {
 		if q.Skipped || q.Level < 0 {
 			continue
@@ -703,7 +709,7 @@ func (b *builder) extract(ctx context.Context, batch []*courseEntity) (index, er
 
 // queryVals runs a query whose rows are attached to entities and groups
 // its rows' values by the query's keys.
-func (b *builder) queryVals(ctx context.Context, q *Query, ids []int64) (map[string][][]any, []string, error) {
+func (b *builder) queryVals(ctx context.Context, q *plan.Query, ids []int64) (map[string][][]any, []string, error) {
 	rows, err := b.open(ctx, q, ids)
 	if err != nil {
 		return nil, nil, err
@@ -789,7 +795,7 @@ func (b *builder) sqlArg(ids []int64) func(string) (any, bool) {
 	}
 }
 
-func (b *builder) open(ctx context.Context, q *Query, ids []int64) (*source.Rows, error) {
+func (b *builder) open(ctx context.Context, q *plan.Query, ids []int64) (*source.Rows, error) {
 	text, args, err := source.Expand(q.SQL.Src, b.plan.Mapping.Source.Prefix, b.sqlArg(ids))
 	if err != nil {
 		return nil, &QueryError{q.Name, q.SQL.Pos, err}
@@ -802,7 +808,7 @@ func (b *builder) open(ctx context.Context, q *Query, ids []int64) (*source.Rows
 	return rows, nil
 }
 
-func (b *builder) query(ctx context.Context, q *Query, ids []int64) ([]map[string]any, error) {
+func (b *builder) query(ctx context.Context, q *plan.Query, ids []int64) ([]map[string]any, error) {
 	rows, err := b.open(ctx, q, ids)
 	if err != nil {
 		return nil, err
@@ -833,7 +839,7 @@ func (b *builder) query(ctx context.Context, q *Query, ids []int64) ([]map[strin
 // and a query that reads :since, each course resumes the sessions saved by
 // the last run and reads only the events since its watermark; the totals
 // are those of a full recomputation (engine/dedication).
-func (b *builder) sessions(ctx context.Context, q *Query, batch []*courseEntity, ids []int64, groups map[string][][]any) error {
+func (b *builder) sessions(ctx context.Context, q *plan.Query, batch []*courseEntity, ids []int64, groups map[string][][]any) error {
 	rule := dedication.Rule{Gap: q.Gap, MinLen: q.MinLen}
 	store := b.opts.Sessions
 	if !q.Incremental {
@@ -917,7 +923,7 @@ func (b *builder) sessions(ctx context.Context, q *Query, batch []*courseEntity,
 		if st == nil {
 			return
 		}
-		vals := make([]any, 0, len(q.Keys)+len(sessionColumns))
+		vals := make([]any, 0, len(q.Keys)+len(plan.SessionColumns))
 		for _, k := range q.Keys {
 			vals = append(vals, keyVals[k])
 		}
@@ -1000,7 +1006,7 @@ func (b *builder) sessions(ctx context.Context, q *Query, batch []*courseEntity,
 // fingerprint identifies what a sessions query's saved sessions depend
 // on: the database, the SQL, the rule and the parameters the SQL reads.
 // Sessions saved under another fingerprint are recomputed.
-func (b *builder) fingerprint(q *Query) string {
+func (b *builder) fingerprint(q *plan.Query) string {
 	src := b.plan.Mapping.Source
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%d\x00%d", src.Driver, source.Redact(src.Driver, src.DSN), src.Prefix, q.SQL.Src, q.Gap, q.MinLen)
@@ -1019,7 +1025,7 @@ func keyValues(k string, n int) []any {
 	if n > 1 {
 		parts = strings.Split(k, "\x1f")
 	}
-	out := make([]any, 0, n+len(sessionColumns))
+	out := make([]any, 0, n+len(plan.SessionColumns))
 	for _, p := range parts {
 		if v, err := strconv.ParseInt(p, 10, 64); err == nil {
 			out = append(out, v)
@@ -1082,7 +1088,7 @@ func keyOf(r map[string]any, keys []string) string {
 // entity identity: key column → canonical value.
 type ids map[string]string
 
-func (b *builder) keyFor(q *Query, id ids) string {
+func (b *builder) keyFor(q *plan.Query, id ids) string {
 	if len(q.Keys) == 1 {
 		return id[q.Keys[0]]
 	}
@@ -1098,7 +1104,7 @@ func (b *builder) keyFor(q *Query, id ids) string {
 
 // attach puts the rows of the level's queries (other than From) for the
 // entity into its scope.
-func (b *builder) attach(lv *Level, sc scope, id ids, idx index) error {
+func (b *builder) attach(lv *plan.Level, sc scope, id ids, idx index) error {
 	for _, q := range lv.Queries {
 		if q == lv.From {
 			continue
@@ -1137,7 +1143,7 @@ func (b *builder) attach(lv *Level, sc scope, id ids, idx index) error {
 
 // emptyRow is q's row of nil values, shared by the entities q has no row
 // for.
-func (b *builder) emptyRow(q *Query) map[string]any {
+func (b *builder) emptyRow(q *plan.Query) map[string]any {
 	row, ok := b.emptyRows[q]
 	if !ok {
 		row = make(map[string]any, len(q.Columns))
@@ -1161,7 +1167,7 @@ func describeIDs(keys []string, id ids) string {
 // others: every independent problem of an entity is reported at once;
 // steps that read a failed one are skipped, as their failure would only
 // repeat it.
-func (b *builder) evalSteps(steps []*Step, sc scope) error {
+func (b *builder) evalSteps(steps []*plan.Step, sc scope) error {
 	var errs StepErrors
 	var failed map[string]bool
 	for _, s := range steps {
@@ -1189,7 +1195,7 @@ func (b *builder) evalSteps(steps []*Step, sc scope) error {
 	return errs
 }
 
-func readsAny(s *Step, names map[string]bool) bool {
+func readsAny(s *plan.Step, names map[string]bool) bool {
 	for _, id := range s.Prog.Idents {
 		if names[id] {
 			return true
@@ -1211,7 +1217,7 @@ func (e StepErrors) Error() string {
 
 // StepError is an expression that failed for one entity.
 type StepError struct {
-	Step *Step
+	Step *plan.Step
 	Err  error
 }
 
@@ -1229,7 +1235,7 @@ func (b *builder) runner(p *eval.Program) func(map[string]any) (any, error) {
 func (b *builder) include(run func(map[string]any) (any, error), sc scope) (bool, string, error) {
 	v, err := run(sc)
 	if err != nil {
-		return false, "", &StepError{Step: &Step{Name: "include"}, Err: err}
+		return false, "", &StepError{Step: &plan.Step{Name: "include"}, Err: err}
 	}
 	switch x := v.(type) {
 	case bool:
@@ -1239,7 +1245,7 @@ func (b *builder) include(run func(map[string]any) (any, error), sc scope) (bool
 	case nil:
 		return false, "", nil
 	}
-	return false, "", &StepError{Step: &Step{Name: "include"}, Err: fmt.Errorf("debe dar true, false o un texto con el motivo; dio %v", v)}
+	return false, "", &StepError{Step: &plan.Step{Name: "include"}, Err: fmt.Errorf("debe dar true, false o un texto con el motivo; dio %v", v)}
 }
 
 // coursePart is the students of one value of courses.split: one payload.
@@ -1256,12 +1262,12 @@ type coursePart struct {
 // courses.split (one result without it), in the order of the values.
 func (b *builder) course(c *courseEntity, idx index) []*CourseResult {
 	res := c.res
-	plan := b.plan
+	pl := b.plan
 	b.modNotes = nil
 	// The memo's activities reach the course's whole scope tree through
 	// their parents: drop it with the course.
 	defer func() { b.actMemo = nil }()
-	clv := plan.Levels[mapping.Course]
+	clv := pl.Levels[mapping.Course]
 	cid := ids{clv.Key: c.id}
 	if err := b.attach(clv, c.sc, cid, idx); err != nil {
 		res.Err = err
@@ -1273,7 +1279,7 @@ func (b *builder) course(c *courseEntity, idx index) []*CourseResult {
 		res.Err = courseError(err)
 		return []*CourseResult{res}
 	}
-	slv := plan.Levels[mapping.Student]
+	slv := pl.Levels[mapping.Student]
 	parts := map[string]*coursePart{}
 	partOf := func(v string) *coursePart {
 		p := parts[v]
@@ -1343,8 +1349,8 @@ func (b *builder) coursePart(c *courseEntity, p *coursePart, r *CourseResult, se
 	if students == nil {
 		students = []any{}
 	}
-	c.sc[childList[mapping.Course]] = students
-	c.sc[nameSplit] = p.value
+	c.sc[plan.ChildList[mapping.Course]] = students
+	c.sc[plan.NameSplit] = p.value
 	if err := b.evalSteps(clv.Late, c.sc); err != nil {
 		r.Err = courseError(err)
 		return
@@ -1397,20 +1403,20 @@ func (e *reasonError) Unwrap() error { return e.err }
 
 // fromRows returns the From rows of a level under one parent key, in the
 // order the query returned them.
-func (idx index) fromRows(q *Query, parentKey string) []map[string]any {
+func (idx index) fromRows(q *plan.Query, parentKey string) []map[string]any {
 	return idx.maps[q][parentKey]
 }
 
 // under is fromRows for a parent given by its key prefix.
-func (idx index) under(q *Query, prefix string) []map[string]any {
+func (idx index) under(q *plan.Query, prefix string) []map[string]any {
 	return idx.maps[q][prefix]
 }
 
-func (b *builder) newScope(lv *Level, row map[string]any, parents []scope) scope {
+func (b *builder) newScope(lv *plan.Level, row map[string]any, parents []scope) scope {
 	sc := make(scope, b.scopeSize[lv.Index])
-	sc[nameParams], sc[nameReportDate] = b.plan.Params, b.rep
+	sc[plan.NameParams], sc[plan.NameReportDate] = b.plan.Params, b.rep
 	for i, p := range parents {
-		sc[parentName[i]] = p
+		sc[plan.ParentName[i]] = p
 	}
 	for _, col := range lv.From.Columns {
 		if lv.Flat[col] == lv.From {
@@ -1498,10 +1504,10 @@ func (b *builder) student(c *courseEntity, row map[string]any, idx index) studen
 		ok, why, err := b.include(b.runner(lv.Include), sc)
 		switch {
 		case err != nil:
-			if !readsAny(&Step{Prog: lv.Include}, failed) {
+			if !readsAny(&plan.Step{Prog: lv.Include}, failed) {
 				fail(err)
 			}
-		case !ok && (len(problems) == 0 || !readsAny(&Step{Prog: lv.Include}, failed)):
+		case !ok && (len(problems) == 0 || !readsAny(&plan.Step{Prog: lv.Include}, failed)):
 			return leftOut(why)
 		}
 	}
@@ -1513,7 +1519,7 @@ func (b *builder) student(c *courseEntity, row map[string]any, idx index) studen
 		fail(err)
 		return excluded()
 	}
-	sc[childList[mapping.Student]] = mods
+	sc[plan.ChildList[mapping.Student]] = mods
 	if err := b.evalSteps(lv.Late, sc); err != nil {
 		fail(err)
 		return excluded()
@@ -1559,7 +1565,7 @@ func (b *builder) split(sc scope, failed map[string]bool) (string, bool, error) 
 	if p == nil {
 		return "", true, nil
 	}
-	if readsAny(&Step{Prog: p}, failed) {
+	if readsAny(&plan.Step{Prog: p}, failed) {
 		return "", false, nil
 	}
 	v, err := p.RunVM(&b.vm, sc)
@@ -1591,7 +1597,7 @@ func failedSteps(err error) []string {
 
 // note records an entity left out by an include rule; a silent one (no
 // reason given) has an empty Msg and is not reported.
-func (b *builder) note(lv *Level, e *Exclusion, why string) *Note {
+func (b *builder) note(lv *plan.Level, e *Exclusion, why string) *Note {
 	w := e.RUT
 	if e.Label != "" {
 		w = strings.TrimSpace(e.Label + " " + e.RUT)
@@ -1669,7 +1675,7 @@ func (b *builder) modules(c *courseEntity, st scope, sid ids, idx index) ([]any,
 		if err != nil {
 			return nil, nil, wrap(err)
 		}
-		sc[childList[mapping.Module]] = acts
+		sc[plan.ChildList[mapping.Module]] = acts
 		if err := b.evalSteps(mlv.Late, sc); err != nil {
 			return nil, nil, wrap(err)
 		}
@@ -1714,7 +1720,7 @@ func (b *builder) moduleNote(n Note) {
 // warnings evaluates a level's warnings for an included entity. A warning
 // that cannot be evaluated is reported as such: it never leaves the entity
 // out, and never goes silent.
-func (b *builder) warnings(lv *Level, sc scope) []string {
+func (b *builder) warnings(lv *plan.Level, sc scope) []string {
 	var out []string
 	for _, w := range lv.Warnings {
 		v, err := w.Prog.RunVM(&b.vm, sc)
@@ -1740,7 +1746,7 @@ func (b *builder) warnings(lv *Level, sc scope) []string {
 
 // parentPrefix is the key prefix under which q's rows of one parent lie:
 // the parent identity restricted to the keys q carries.
-func (b *builder) parentPrefix(q *Query, parent ids) string {
+func (b *builder) parentPrefix(q *plan.Query, parent ids) string {
 	var parts []string
 	for _, k := range q.Keys {
 		v, ok := parent[k]

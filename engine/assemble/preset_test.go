@@ -1,4 +1,4 @@
-package build_test
+package assemble_test
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
+	"github.com/otec-tools/sence-engine/engine/plan"
 )
 
 // The module names and course codes of SENCE's documents (../shared/spec,
@@ -61,8 +62,8 @@ func TestPresetAsShipped(t *testing.T) {
 	if err := moodledb.CreateSchema(ctx, db, moodledb.SQLite, "mdl_"); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Date(2026, 10, 1, 1, 0, 0, 0, build.Santiago).Unix()
-	end := time.Date(2026, 12, 31, 1, 0, 0, 0, build.Santiago).Unix()
+	start := time.Date(2026, 10, 1, 1, 0, 0, 0, plan.Santiago).Unix()
+	end := time.Date(2026, 12, 31, 1, 0, 0, 0, plan.Santiago).Unix()
 	var stmts []string
 	add := func(format string, args ...any) { stmts = append(stmts, fmt.Sprintf(format, args...)) }
 	add(`INSERT INTO mdl_modules (id, name) VALUES (1, 'page')`)
@@ -113,11 +114,11 @@ func TestPresetAsShipped(t *testing.T) {
 	if len(m.Files) != 2 {
 		t.Fatalf("the site file extends %v", m.Files)
 	}
-	plan, ds := build.Compile(m)
+	pl, ds := plan.Compile(m)
 	if ds.HasErrors() || len(ds) > 0 {
 		t.Fatalf("the preset as shipped has problems:\n%s", ds.Error())
 	}
-	results, _ := runBuild(t, plan, build.Options{ReportDate: time.Date(2026, 11, 20, 0, 0, 0, 0, build.Santiago), Check: validator(t)})
+	results, _ := runBuild(t, pl, assemble.Options{ReportDate: time.Date(2026, 11, 20, 0, 0, 0, 0, plan.Santiago), Check: validator(t)})
 	var selected []string
 	for _, r := range results {
 		selected = append(selected, r.CodigoOferta)

@@ -1,4 +1,4 @@
-package build
+package plan
 
 import (
 	"errors"
@@ -12,8 +12,8 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/infile"
-	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/ledger"
+	"github.com/otec-tools/sence-engine/engine/mapping"
 )
 
 // CheckFiles checks, without a database or the network, the files a

@@ -1,11 +1,11 @@
-package build_test
+package assemble_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
 	"github.com/otec-tools/sence-engine/engine/source"
@@ -23,7 +23,7 @@ func TestCheckDedicationBlock(t *testing.T) {
 			if err := moodledb.CreateSchema(ctx, raw, dialect, "mdl_"); err != nil {
 				t.Fatal(err)
 			}
-			plan := demoPlan(t, dialect, dsn, "mdl_")
+			pl := demoPlan(t, dialect, dsn, "mdl_")
 			db, err := source.Open(ctx, dialect, dsn)
 			if err != nil {
 				t.Fatal(err)
@@ -52,7 +52,7 @@ func TestCheckDedicationBlock(t *testing.T) {
 				{"abc", []string{"no se pudo leer", "«abc»", "blocksettingdedication"}},
 			} {
 				set(c.value)
-				ds := build.CheckDedicationBlock(ctx, db, plan)
+				ds := assemble.CheckDedicationBlock(ctx, db, pl)
 				if c.want == nil {
 					if len(ds) != 0 {
 						t.Errorf("session_limit %q: %s", c.value, ds.Error())
@@ -73,16 +73,16 @@ func TestCheckDedicationBlock(t *testing.T) {
 			if _, err := raw.ExecContext(ctx, "DROP TABLE mdl_config_plugins"); err != nil {
 				t.Fatal(err)
 			}
-			if ds := build.CheckDedicationBlock(ctx, db, plan); len(ds) != 1 || !strings.Contains(ds[0].Msg, "no se pudo leer") {
+			if ds := assemble.CheckDedicationBlock(ctx, db, pl); len(ds) != 1 || !strings.Contains(ds[0].Msg, "no se pudo leer") {
 				t.Errorf("without config_plugins: %q", ds.Error())
 			}
 			// Dedication from the log: the block's setting does not matter.
-			for _, q := range plan.Queries {
+			for _, q := range pl.Queries {
 				if q.Name == "dedication_block" {
 					q.Skipped = true
 				}
 			}
-			if ds := build.CheckDedicationBlock(ctx, db, plan); len(ds) != 0 {
+			if ds := assemble.CheckDedicationBlock(ctx, db, pl); len(ds) != 0 {
 				t.Errorf("with the block unused: %q", ds.Error())
 			}
 		})

@@ -1,30 +1,28 @@
-package build_test
+package plan_test
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/build"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/plan"
 )
 
 func env(vars map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
 }
 
-func compileFile(t *testing.T, path string, vars map[string]string) (*build.Plan, diag.List) {
+func compileFile(t *testing.T, path string, vars map[string]string) (*plan.Plan, diag.List) {
 	t.Helper()
 	m, ds := mapping.Load(path, mapping.Options{LookupEnv: env(vars)})
 	if m == nil {
 		return nil, ds
 	}
-	p, cds := build.Compile(m)
+	p, cds := plan.Compile(m)
 	return p, append(ds, cds...)
 }
 
@@ -37,7 +35,7 @@ func TestValidateGolden(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			p, ds := compileFile(t, f, nil)
 			if p != nil {
-				ds = append(ds, build.CheckFiles(p.Mapping)...)
+				ds = append(ds, plan.CheckFiles(p.Mapping)...)
 			}
 			var b bytes.Buffer
 			ds.Print(&b)
@@ -85,7 +83,7 @@ func TestOfflineMistakes(t *testing.T) {
 	if p == nil {
 		t.Fatal(ds.Error())
 	}
-	ds = append(ds, build.CheckFiles(p.Mapping)...)
+	ds = append(ds, plan.CheckFiles(p.Mapping)...)
 	want := []struct {
 		line, col int
 		text      string
@@ -149,79 +147,6 @@ func TestShippedMappingsAreValid(t *testing.T) {
 	}
 }
 
-// TestWarnings: a level's warnings report an included entity without
-// leaving it out; "" or false say nothing; a warning that fails is
-// reported as such; a site turns a preset's warning off with "".
-func TestWarnings(t *testing.T) {
-	cfg := demo.DemoConfig()
-	cfg.Courses, cfg.StudentsPerCourse, cfg.LogEventsPerStudent = 2, 2, 10
-	cfg.EdgeCourses = false // every course is sent: warnings are counted on each
-	dsn, _ := loadDemo(t, "sqlite", "mdl_", cfg)
-	site := fmt.Sprintf(`version: 1
-extends: ../../../examples/moodle-demo/mapping.yaml
-source:
-  dsn: %q
-courses:
-  warnings:
-    always: '"curso con aviso"'
-    never: 'false'
-    off: ''
-students:
-  warnings:
-    first: 'rutAlumno == students_first ? "primer alumno" : ""'
-    broken: 'toInt("x") > 0 ? "no" : ""'
-modules:
-  warnings:
-    m1: 'codigoModulo matches "-M1$" ? "módulo 1 con aviso" : nil'
-`, dsn)
-	site = strings.Replace(site, "students_first", "student.rutAlumno", 1)
-	m, ds := mapping.LoadBytes("testdata/site.yaml", []byte(site), mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if ds.HasErrors() {
-		t.Fatal(ds.Error())
-	}
-	_, ds = build.Compile(m)
-	if !strings.Contains(ds.Error(), "student") {
-		t.Fatalf("a student warning reading «student» compiled: %s", ds.Error())
-	}
-	site = strings.Replace(site, `rutAlumno == student.rutAlumno ? "primer alumno" : ""`, `rutAlumno % 2 >= 0 ? "alumno con aviso" : ""`, 1)
-	m, ds = mapping.LoadBytes("testdata/site.yaml", []byte(site), mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if ds.HasErrors() {
-		t.Fatal(ds.Error())
-	}
-	plan, ds := build.Compile(m)
-	if ds.HasErrors() {
-		t.Fatal(ds.Error())
-	}
-	results, _ := runBuild(t, plan, build.Options{})
-	for _, r := range results {
-		if r.Payload == nil {
-			t.Fatalf("%s not built: %v", r.CodigoOferta, r.Err)
-		}
-		count := map[string]int{}
-		for _, n := range r.Notes {
-			if n.Warning {
-				count[n.Msg]++
-			}
-		}
-		students := len(r.Payload.ListaAlumnos) + len(r.Excluded)
-		if count["curso con aviso"] != 1 || count["módulo 1 con aviso"] != 1 || count["alumno con aviso"] < len(r.Payload.ListaAlumnos) || count["alumno con aviso"] > students {
-			t.Errorf("%s: warnings %v (%d students)", r.CodigoOferta, count, students)
-		}
-		if len(count) != 4 {
-			t.Errorf("%s: warnings %v, want exactly the course, module, student and failing ones", r.CodigoOferta, count)
-		}
-		broken := 0
-		for msg, n := range count {
-			if strings.Contains(msg, "«broken» no se pudo evaluar") {
-				broken += n
-			}
-		}
-		if broken == 0 {
-			t.Errorf("%s: the failing warning was not reported: %v", r.CodigoOferta, count)
-		}
-	}
-}
-
 // TestSplitMistakes names each planted mistake of split.yaml (courses.split,
 // courses.unselected, query selection) and where it must be reported.
 func TestSplitMistakes(t *testing.T) {
@@ -266,7 +191,7 @@ courses:
 	if lds.HasErrors() {
 		t.Fatal(lds.Error())
 	}
-	_, cds := build.Compile(m)
+	_, cds := plan.Compile(m)
 	if !strings.Contains(cds.Error(), "unused.yaml:7:16: aviso: consulta «lonely»: «selection: unselected» la hace correr solo para «courses.unselected», que no está definido") {
 		t.Errorf("unused unselected query not reported:\n%s", cds.Error())
 	}
@@ -287,7 +212,7 @@ func TestCheckAtTheSitesValue(t *testing.T) {
 		if ds.HasErrors() {
 			t.Fatal(ds.Error())
 		}
-		_, cds := build.Compile(m)
+		_, cds := plan.Compile(m)
 		if errs, _ := cds.Count(); errs != 1 || cds[0].File != "site.yaml" || cds[0].Line != c.line || cds[0].Col != c.col ||
 			!strings.Contains(cds[0].Msg, "con «params.groupFrom» customfield, «params.groupField» debe ser el nombre corto") {
 			t.Errorf("%q: %s", c.params, cds.Error())

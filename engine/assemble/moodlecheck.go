@@ -1,4 +1,4 @@
-package build
+package assemble
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 
@@ -28,14 +29,14 @@ const (
 // plan reads the block's table, and warns when it is not SENCE's 45
 // minutes, or when it cannot be read: the time SENCE receives is the
 // block's, computed with that limit.
-func CheckDedicationBlock(ctx context.Context, db *source.DB, plan *Plan) diag.List {
+func CheckDedicationBlock(ctx context.Context, db *source.DB, pl *plan.Plan) diag.List {
 	var ds diag.List
-	reader := dedicationReader(plan)
+	reader := dedicationReader(pl)
 	if reader == nil {
 		return nil
 	}
 	at := reader.SQL.Pos
-	for _, p := range plan.Mapping.Params {
+	for _, p := range pl.Mapping.Params {
 		if p.Name == "dedicationSource" {
 			at = p.Pos
 		}
@@ -43,7 +44,7 @@ func CheckDedicationBlock(ctx context.Context, db *source.DB, plan *Plan) diag.L
 	warn := func(format string, args ...any) {
 		ds.Warnf(at.File, at.Line, at.Col, format, args...)
 	}
-	limit, found, err := dedicationLimit(ctx, db, plan.Mapping)
+	limit, found, err := dedicationLimit(ctx, db, pl.Mapping)
 	switch {
 	case err != nil:
 		warn("no se pudo leer el límite de sesión del bloque «Dedicación al curso» en {config_plugins} (%v): compruebe a mano que SENCE reciba sesiones de 45 minutos entre clics como máximo: %s", err, dedicationSettings)
@@ -57,11 +58,11 @@ func CheckDedicationBlock(ctx context.Context, db *source.DB, plan *Plan) diag.L
 
 // ReadsDedicationBlock reports whether the plan reads the dedication
 // block's table (params.dedicationSource: block in the preset).
-func ReadsDedicationBlock(plan *Plan) bool { return dedicationReader(plan) != nil }
+func ReadsDedicationBlock(pl *plan.Plan) bool { return dedicationReader(pl) != nil }
 
 // dedicationReader is the first query that runs and reads block_dedication.
-func dedicationReader(plan *Plan) *Query {
-	for _, q := range plan.Queries {
+func dedicationReader(pl *plan.Plan) *plan.Query {
+	for _, q := range pl.Queries {
 		if q.Skipped || q.Level < 0 || q.SQL.IsZero() {
 			continue
 		}

@@ -1,4 +1,4 @@
-package build
+package assemble
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 
@@ -25,9 +26,9 @@ import (
 // setting is reported where the user's file sets it (or should), not in
 // the embedded preset. It also checks the dedication block's session
 // limit (CheckDedicationBlock) when the queries could run.
-func CheckDatabase(ctx context.Context, db *source.DB, plan *Plan) diag.List {
-	c := &dbCheck{db: db, plan: plan, m: plan.Mapping}
-	for _, q := range plan.Queries {
+func CheckDatabase(ctx context.Context, db *source.DB, pl *plan.Plan) diag.List {
+	c := &dbCheck{db: db, plan: pl, m: pl.Mapping}
+	for _, q := range pl.Queries {
 		if ctx.Err() != nil {
 			break
 		}
@@ -49,12 +50,12 @@ func CheckDatabase(ctx context.Context, db *source.DB, plan *Plan) diag.List {
 		// repeat the cause already said.
 		return c.ds
 	}
-	return append(c.ds, CheckDedicationBlock(ctx, db, plan)...)
+	return append(c.ds, CheckDedicationBlock(ctx, db, pl)...)
 }
 
 type dbCheck struct {
 	db   *source.DB
-	plan *Plan
+	plan *plan.Plan
 	m    *mapping.Mapping
 	ds   diag.List
 	// missing and denied are the queries the database refused for a
@@ -66,7 +67,7 @@ type dbCheck struct {
 }
 
 type refused struct {
-	q   *Query
+	q   *plan.Query
 	err *source.QueryError
 }
 
@@ -74,7 +75,7 @@ func (c *dbCheck) at(p mapping.Pos, format string, args ...any) {
 	c.ds.Errorf(p.File, p.Line, p.Col, format, args...)
 }
 
-func (c *dbCheck) query(ctx context.Context, q *Query) {
+func (c *dbCheck) query(ctx context.Context, q *plan.Query) {
 	pos := q.SQL.Pos
 	text, args, err := source.Expand(q.SQL.Src, c.m.Source.Prefix, func(name string) (any, bool) {
 		if name == "courseids" {
@@ -205,9 +206,9 @@ func (c *dbCheck) explainMissing(ctx context.Context) {
 	}
 	// The tables each refused query lacks (without the prefix), and the
 	// queries that read each.
-	readers := map[string][]*Query{}
+	readers := map[string][]*plan.Query{}
 	var order []string
-	add := func(t string, q *Query) {
+	add := func(t string, q *plan.Query) {
 		if _, ok := readers[t]; !ok {
 			order = append(order, t)
 		}
@@ -330,7 +331,7 @@ func (c *dbCheck) wrongPrefix(missing []string, others []string) {
 // read, with the statement that lets it.
 func (c *dbCheck) explainDenied(ctx context.Context) {
 	var objects []string
-	var qs []*Query
+	var qs []*plan.Query
 	for _, r := range c.denied {
 		if n := r.err.Named(); r.err.Object != "" && !slices.Contains(objects, n) {
 			objects = append(objects, n)
@@ -358,8 +359,8 @@ func (c *dbCheck) explainDenied(ctx context.Context) {
 }
 
 // readersOf are the queries that read any of tables.
-func (c *dbCheck) readersOf(tables []string, readers map[string][]*Query) []*Query {
-	var out []*Query
+func (c *dbCheck) readersOf(tables []string, readers map[string][]*plan.Query) []*plan.Query {
+	var out []*plan.Query
 	for _, t := range tables {
 		for _, q := range readers[t] {
 			if !slices.Contains(out, q) {
@@ -372,7 +373,7 @@ func (c *dbCheck) readersOf(tables []string, readers map[string][]*Query) []*Que
 
 // conditional reports whether every query runs only because its `when`
 // is true: a parameter can then stop reading the table.
-func (c *dbCheck) conditional(qs []*Query) bool {
+func (c *dbCheck) conditional(qs []*plan.Query) bool {
 	for _, q := range qs {
 		if q.When.IsZero() {
 			return false
@@ -381,7 +382,7 @@ func (c *dbCheck) conditional(qs []*Query) bool {
 	return len(qs) > 0
 }
 
-func (c *dbCheck) whenList(qs []*Query) string {
+func (c *dbCheck) whenList(qs []*plan.Query) string {
 	var out []string
 	for _, q := range qs {
 		w := "«" + strings.TrimSpace(q.When.Src) + "»"
@@ -394,7 +395,7 @@ func (c *dbCheck) whenList(qs []*Query) string {
 
 // alwaysList names the queries that read a table whatever the
 // parameters, saying which come from the preset.
-func (c *dbCheck) alwaysList(qs []*Query) string {
+func (c *dbCheck) alwaysList(qs []*plan.Query) string {
 	var out []string
 	for _, q := range qs {
 		s := "la consulta «" + q.Name + "»"
@@ -421,7 +422,7 @@ func (c *dbCheck) tableList(tables []string) string {
 }
 
 // readBy is «lee la consulta «x»» or «leen las consultas «x», «y»».
-func readBy(qs []*Query) string {
+func readBy(qs []*plan.Query) string {
 	out := make([]string, len(qs))
 	for i, q := range qs {
 		out[i] = "«" + q.Name + "»"

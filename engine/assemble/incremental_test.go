@@ -1,4 +1,4 @@
-package build
+package assemble
 
 import (
 	"bytes"
@@ -11,19 +11,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
-	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // nightly builds every course's payload of a report day, with the
 // sessions kept in ledger (nil: recomputed from the whole log), reading at
 // 22:00 of that day.
-func nightly(t *testing.T, plan *Plan, day time.Time, ledger *ledger.Ledger, recompute bool, courses ...string) (map[string][]byte, Stats) {
+func nightly(t *testing.T, pl *plan.Plan, day time.Time, ledger *ledger.Ledger, recompute bool, courses ...string) (map[string][]byte, Stats) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := source.Open(ctx, "sqlite", plan.Mapping.Source.DSN)
+	db, err := source.Open(ctx, "sqlite", pl.Mapping.Source.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func nightly(t *testing.T, plan *Plan, day time.Time, ledger *ledger.Ledger, rec
 		opts.Sessions = ledger
 	}
 	out := map[string][]byte{}
-	stats, err := Build(ctx, db, plan, opts, func(r *CourseResult) error {
+	stats, err := Build(ctx, db, pl, opts, func(r *CourseResult) error {
 		if r.Err != nil {
 			return r.Err
 		}
@@ -129,8 +130,8 @@ func TestIncrementalSessionsEqualFull(t *testing.T) {
 	cfg := demo.DemoConfig()
 	cfg.StudentsPerCourse = 6
 	cfg.EdgeCourses = false // reports, not payloads: nothing to do with dedication
-	plan := hotSite(t, cfg, "params:\n  dedicationSource: log\n")
-	log := openLog(t, plan.Mapping.Source.DSN)
+	pl := hotSite(t, cfg, "params:\n  dedicationSource: log\n")
+	log := openLog(t, pl.Mapping.Source.DSN)
 	ledger, err := ledger.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -150,8 +151,8 @@ func TestIncrementalSessionsEqualFull(t *testing.T) {
 			// (tomorrow's run sees those).
 			log.add(t, r, 40, mark, day.Add(23*time.Hour).Unix(), mark, prev.AddDate(0, 0, 1).Unix())
 		}
-		inc, is := nightly(t, plan, day, ledger, false)
-		full, fs := nightly(t, plan, day, nil, false)
+		inc, is := nightly(t, pl, day, ledger, false)
+		full, fs := nightly(t, pl, day, nil, false)
 		if len(inc) == 0 || len(inc) != len(full) {
 			t.Fatalf("night %d: %d incremental payloads, %d full", night, len(inc), len(full))
 		}
@@ -180,20 +181,20 @@ func TestIncrementalSessionsEqualFull(t *testing.T) {
 	// older watermark; the newer course must not count its events twice.
 	day5 := day0.AddDate(0, 0, 5)
 	var one string
-	for id := range full0(t, plan, day5) {
+	for id := range full0(t, pl, day5) {
 		if one == "" || id < one {
 			one = id
 		}
 	}
 	log.add(t, r, 30, day0.AddDate(0, 0, 4).Add(22*time.Hour-SessionMargin).Unix(), day5.Add(23*time.Hour).Unix())
 	// Two sessions queries (dedication_log and module_log), one course.
-	if got, s := nightly(t, plan, day5, ledger, false, one); len(got) != 1 || s.SessionsResumed != 2 || s.SessionsFull != 0 {
+	if got, s := nightly(t, pl, day5, ledger, false, one); len(got) != 1 || s.SessionsResumed != 2 || s.SessionsFull != 0 {
 		t.Fatalf("one course alone: %d payloads, %d resumed, %d full", len(got), s.SessionsResumed, s.SessionsFull)
 	}
 	day6 := day0.AddDate(0, 0, 6)
 	log.add(t, r, 30, day5.Add(22*time.Hour-SessionMargin).Unix(), day6.Add(23*time.Hour).Unix())
-	mixed, _ := nightly(t, plan, day6, ledger, false)
-	for id, want := range full0(t, plan, day6) {
+	mixed, _ := nightly(t, pl, day6, ledger, false)
+	for id, want := range full0(t, pl, day6) {
 		if !bytes.Equal(mixed[id], want) {
 			t.Fatalf("a batch of courses at different watermarks differs from the full recomputation (course %s)", id)
 		}
@@ -201,8 +202,8 @@ func TestIncrementalSessionsEqualFull(t *testing.T) {
 
 	// A report day before the watermark (an export of an earlier day) is
 	// recomputed, and does not move the watermark back.
-	early, es := nightly(t, plan, day0, ledger, false)
-	full, _ := nightly(t, plan, day0, nil, false)
+	early, es := nightly(t, pl, day0, ledger, false)
+	full, _ := nightly(t, pl, day0, nil, false)
 	for id, want := range full {
 		if !bytes.Equal(early[id], want) {
 			t.Fatalf("an earlier report day with the ledger differs from the full recomputation (course %s)", id)
@@ -212,13 +213,13 @@ func TestIncrementalSessionsEqualFull(t *testing.T) {
 		t.Errorf("an earlier report day resumed %d courses from a later watermark", es.SessionsResumed)
 	}
 	last := day6
-	if _, s := nightly(t, plan, last, ledger, false); s.SessionsResumed == 0 || s.SessionsFull != 0 {
+	if _, s := nightly(t, pl, last, ledger, false); s.SessionsResumed == 0 || s.SessionsFull != 0 {
 		t.Errorf("after the earlier day, the last night resumed %d courses, %d full: the watermark moved back", s.SessionsResumed, s.SessionsFull)
 	}
 
 	// --full-dedication reads the whole log and saves what it finds.
-	rec, rs := nightly(t, plan, last, ledger, true)
-	want, _ := nightly(t, plan, last, nil, false)
+	rec, rs := nightly(t, pl, last, ledger, true)
+	want, _ := nightly(t, pl, last, nil, false)
 	for id := range want {
 		if !bytes.Equal(rec[id], want[id]) {
 			t.Fatalf("a recomputation differs (course %s)", id)
@@ -235,19 +236,19 @@ func TestSessionsFingerprint(t *testing.T) {
 	cfg := demo.DemoConfig()
 	cfg.StudentsPerCourse = 3
 	cfg.EdgeCourses = false // reports, not payloads: nothing to do with dedication
-	plan := hotSite(t, cfg, "params:\n  dedicationSource: log\n")
+	pl := hotSite(t, cfg, "params:\n  dedicationSource: log\n")
 	ledger, err := ledger.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ledger.Close()
 	day := demo.DefaultReportDate
-	nightly(t, plan, day, ledger, false)
-	if _, s := nightly(t, plan, day.AddDate(0, 0, 1), ledger, false); s.SessionsResumed == 0 {
+	nightly(t, pl, day, ledger, false)
+	if _, s := nightly(t, pl, day.AddDate(0, 0, 1), ledger, false); s.SessionsResumed == 0 {
 		t.Fatal("the same mapping did not resume its sessions")
 	}
 	other := hotSite(t, cfg, "params:\n  dedicationSource: log\n  maxGap: 1800\n")
-	other.Mapping.Source = plan.Mapping.Source
+	other.Mapping.Source = pl.Mapping.Source
 	got, s := nightly(t, other, day.AddDate(0, 0, 2), ledger, false)
 	if s.SessionsResumed != 0 {
 		t.Errorf("sessions saved with maxGap 2700 were resumed with 1800: %d courses", s.SessionsResumed)
@@ -261,7 +262,7 @@ func TestSessionsFingerprint(t *testing.T) {
 }
 
 // full0 is a night recomputed from the whole log.
-func full0(t *testing.T, plan *Plan, day time.Time) map[string][]byte {
-	out, _ := nightly(t, plan, day, nil, false)
+func full0(t *testing.T, pl *plan.Plan, day time.Time) map[string][]byte {
+	out, _ := nightly(t, pl, day, nil, false)
 	return out
 }
