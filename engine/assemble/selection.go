@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/plan"
 )
@@ -16,7 +17,7 @@ import (
 func WhyNothing(pl *plan.Plan, stats Stats, selected int, unselectedListed bool) string {
 	if selected > 0 {
 		return fmt.Sprintf("%s, pero ninguno tiene alumnos para enviar: revise los errores y exclusiones de cada curso, más arriba",
-			plural(selected, "curso quedó seleccionado", "cursos quedaron seleccionados"))
+			diag.Plural(selected, "curso quedó seleccionado", "cursos quedaron seleccionados"))
 	}
 	msg := "ningún curso de Moodle quedó seleccionado como curso SENCE"
 	if pl == nil {
@@ -60,7 +61,7 @@ func SelectionRule(pl *plan.Plan) string {
 		return "está seleccionado"
 	}
 	if n := len(lv.List); n > 0 {
-		return fmt.Sprintf("está en «courses.list» (%s)", plural(n, "curso", "cursos"))
+		return fmt.Sprintf("está en «courses.list» (%s)", diag.Plural(n, "curso", "cursos"))
 	}
 	inc := strings.TrimSpace(lv.Level.Include.Src)
 	if p, ok := pl.Params["courseCodePattern"].(string); ok && strings.Contains(inc, "params.courseCodePattern") {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/doctor"
 	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/plan"
@@ -59,10 +60,10 @@ func cmdValidate(ctx context.Context, e *Env, args []string) int {
 	all.Print(e.Stdout)
 	errs, warns := all.Count()
 	if errs > 0 {
-		fmt.Fprintf(e.Stderr, "%s, %s\n", plural(errs, "error", "errores"), plural(warns, "aviso", "avisos"))
+		fmt.Fprintf(e.Stderr, "%s, %s\n", diag.Plural(errs, "error", "errores"), diag.Plural(warns, "aviso", "avisos"))
 		return ExitProblems
 	}
-	fmt.Fprintf(e.Stderr, "mapeo válido (%s)\n", plural(warns, "aviso", "avisos"))
+	fmt.Fprintf(e.Stderr, "mapeo válido (%s)\n", diag.Plural(warns, "aviso", "avisos"))
 	return ExitOK
 }
 
@@ -80,7 +81,7 @@ func senceWarnings(m *mapping.Mapping) diag.List {
 }
 
 // checkDB runs each query against the live database without fetching
-// rows (assemble.CheckDatabase); a failed connection is one error where the
+// rows (doctor.CheckDatabase); a failed connection is one error where the
 // user's file sets the DSN.
 func checkDB(ctx context.Context, pl *plan.Plan) diag.List {
 	var ds diag.List
@@ -95,20 +96,13 @@ func checkDB(ctx context.Context, pl *plan.Plan) diag.List {
 		return ds
 	}
 	defer db.Close()
-	return assemble.CheckDatabase(ctx, db, pl)
+	return doctor.CheckDatabase(ctx, db, pl)
 }
 
 // openSource connects to the mapping's database, read-only, with its
 // query time limit: every command reads Moodle through here.
 func openSource(ctx context.Context, m *mapping.Mapping) (*source.DB, error) {
 	return source.OpenConfig(ctx, source.Config{Driver: m.Source.Driver, DSN: m.Source.DSN, Timeout: m.Source.Timeout})
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 func orFile(f, def string) string {
@@ -451,7 +445,7 @@ func printSummary(w io.Writer, s *Summary) {
 		fmt.Fprintf(w, ", %d cursos con error", s.Failed)
 	}
 	if n := len(s.Unselected); n > 0 {
-		fmt.Fprintf(w, ", %s", plural(n, "curso de Moodle que parece SENCE no se informa", "cursos de Moodle que parecen SENCE no se informan"))
+		fmt.Fprintf(w, ", %s", diag.Plural(n, "curso de Moodle que parece SENCE no se informa", "cursos de Moodle que parecen SENCE no se informan"))
 	}
 	fmt.Fprintln(w)
 }

@@ -5,7 +5,9 @@
 // excludes, leaves out or warns about is what it reports), and reads with
 // a few set-based queries of its own what the build does not: the site's
 // time zone and completion setting, each course's completion setting and
-// grade categories. It only reads.
+// grade categories. It only reads. It also holds the database check of
+// validate --db (CheckDatabase) and the Moodle settings SENCE depends on
+// (CheckDedicationBlock).
 package doctor
 
 import (
@@ -117,7 +119,7 @@ func Run(ctx context.Context, db *source.DB, pl *plan.Plan, opts Options) (*Repo
 	m := pl.Mapping
 
 	// The mapping's queries against this database, as validate --db.
-	ds := assemble.CheckDatabase(ctx, db, pl)
+	ds := CheckDatabase(ctx, db, pl)
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
@@ -136,7 +138,7 @@ func Run(ctx context.Context, db *source.DB, pl *plan.Plan, opts Options) (*Repo
 	rep.ok("base de datos: las %d consultas del mapeo corren en %s con el prefijo de tablas «%s», como las ejecuta engine export", n, m.Source.Driver, m.Source.Prefix)
 	if len(ds) == 0 { // a warning is the dedication block's limit
 		switch {
-		case assemble.ReadsDedicationBlock(pl):
+		case ReadsDedicationBlock(pl):
 			rep.ok("bloque «Dedicación al curso»: instalado, y corta las sesiones tras 45 minutos sin clics, como pide SENCE")
 		case pl.Params["dedicationSource"] == "log":
 			rep.ok("tiempo de conexión: se calcula del registro de eventos de Moodle con la regla de SENCE (params.dedicationSource: log, brecha máxima de %v segundos), sin el bloque «Dedicación al curso»", pl.Params["maxGap"])
@@ -345,7 +347,7 @@ func (c *checker) courses(ctx context.Context) error {
 			crs.finding("%s", b.err)
 		}
 		if len(b.modules) > 0 {
-			crs.ok("%s con código y actividades obligatorias (con finalización): %s", plural(len(b.modules), "módulo", "módulos"), strings.Join(b.modules, ", "))
+			crs.ok("%s con código y actividades obligatorias (con finalización): %s", diag.Plural(len(b.modules), "módulo", "módulos"), strings.Join(b.modules, ", "))
 			if len(b.noSync) == 0 {
 				crs.ok("cada módulo tiene al menos una clase sincrónica (params.syncModules)")
 			}
@@ -369,7 +371,7 @@ func (c *checker) courses(ctx context.Context) error {
 			crs.finding("%s", n)
 		}
 		if b.students > 0 {
-			crs.ok("%s para informar, con RUT válido y fechas", plural(b.students, "alumno", "alumnos"))
+			crs.ok("%s para informar, con RUT válido y fechas", diag.Plural(b.students, "alumno", "alumnos"))
 		} else if b.err == "" && !b.sendable && len(b.excluded) == 0 {
 			crs.ok("todavía ningún alumno para informar")
 		}
@@ -437,13 +439,6 @@ func (c *checker) read(ctx context.Context, sql string, ids []int64) ([][]any, e
 	return out, rows.Err()
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // WriteText writes the report for a person: the site, then each course,
 // each check passed (ok) or to fix (PROBLEMA), and the verdict.
 func (r *Report) WriteText(w io.Writer) {
@@ -469,18 +464,18 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		if c.Later > 0 {
 			fmt.Fprintf(w, "  (además, %s por ahora por un motivo que no es de configuración, como una matrícula que aún no comienza o un alumno que se retiró: engine export dice cuál)\n",
-				plural(c.Later, "alumno no se informa", "alumnos no se informan"))
+				diag.Plural(c.Later, "alumno no se informa", "alumnos no se informan"))
 		}
 	}
 	n := r.Findings()
 	switch {
 	case !r.Checked:
 		fmt.Fprintf(w, "\nResultado: %s; los cursos no se revisaron porque la base de datos rechaza las consultas del mapeo: corrija eso primero y vuelva a ejecutar engine doctor.\n",
-			plural(n, "problema que corregir", "problemas que corregir"))
+			diag.Plural(n, "problema que corregir", "problemas que corregir"))
 	case n == 0:
 		fmt.Fprintln(w, "\nResultado: listo para informar a SENCE. Siga con engine ping (credenciales de SENCE) y engine run --dry-run.")
 	default:
 		fmt.Fprintf(w, "\nResultado: %s antes de informar a SENCE (lo que no se corrija no se informa, o se informa mal).\n",
-			plural(n, "problema que corregir", "problemas que corregir"))
+			diag.Plural(n, "problema que corregir", "problemas que corregir"))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/diag"
 )
 
 // Statuses of a course in a run, as the report and the ledger name them.
@@ -317,7 +318,7 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	if r.Unconfirmed > 0 {
 		fmt.Fprintf(w, "ATENCIÓN: %s sin confirmar: SENCE puede tener su envío de esta noche y su historial no lo mostró a tiempo; no se reenvió para no duplicarlo. Búsquelo en el historial de SENCE por su codigoEnvio (engine history MAPEO.yaml --code CODIGO); la próxima ejecución lo consulta antes de enviar nada.\n",
-			plural(r.Unconfirmed, "curso quedó", "cursos quedaron"))
+			diag.Plural(r.Unconfirmed, "curso quedó", "cursos quedaron"))
 	}
 	switch r.Outcome {
 	case OutcomeFailed:
@@ -331,14 +332,6 @@ func (r *Report) WriteText(w io.Writer) {
 	default:
 		fmt.Fprintln(w, "Resultado: todo enviado y aceptado.")
 	}
-}
-
-// plural is "1 curso quedó" or "3 cursos quedaron".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 func joinNonEmpty(sep string, parts ...string) string {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
@@ -260,7 +261,7 @@ func (s *Session) finish(ctx context.Context) *Report {
 		msg := fmt.Sprintf("SENCE no responde desde las %s (hora de Chile): %d intentos seguidos fallaron (el último: %s), así que no se intentó más",
 			d.Since.In(sence.Location).Format("15:04:05"), d.Attempts, d.Last)
 		if s.notStarted > 0 {
-			msg += fmt.Sprintf(" y %s", plural(s.notStarted, "curso no se empezó", "cursos no se empezaron"))
+			msg += fmt.Sprintf(" y %s", diag.Plural(s.notStarted, "curso no se empezó", "cursos no se empezaron"))
 		}
 		msg += ". Lo que no se envió queda para la próxima ejecución, que no duplica nada (lo que pudo llegar a SENCE lo busca antes en su historial)"
 		r.Messages = append(r.Messages, msg)

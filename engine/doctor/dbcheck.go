@@ -1,4 +1,4 @@
-package assemble
+package doctor
 
 import (
 	"context"
@@ -302,7 +302,7 @@ func (c *dbCheck) wrongPrefix(missing []string, others []string) {
 		n--
 	}
 	msg := fmt.Sprintf("source.prefix es «%s», pero la base de datos no tiene tablas de Moodle con ese prefijo: no tiene «%scourse»", prefix, prefix)
-	queries := plural(len(c.missing), "consulta", "consultas")
+	queries := diag.Plural(len(c.missing), "consulta", "consultas")
 	switch {
 	case n == 1:
 		msg += fmt.Sprintf(" ni otra tabla que leen las consultas (%s del mapeo no pueden correr)", queries)
@@ -338,7 +338,7 @@ func (c *dbCheck) explainDenied(ctx context.Context) {
 		}
 		qs = append(qs, r.q)
 	}
-	msg := fmt.Sprintf("el usuario de la base de datos no tiene permiso para leer lo que leen %s", plural(len(qs), "consulta", "consultas"))
+	msg := fmt.Sprintf("el usuario de la base de datos no tiene permiso para leer lo que leen %s", diag.Plural(len(qs), "consulta", "consultas"))
 	switch {
 	case len(objects) > 3:
 		msg += fmt.Sprintf(" (la base de datos niega %s y %d más)", strings.Join(objects[:3], ", "), len(objects)-3)
@@ -431,11 +431,4 @@ func readBy(qs []*plan.Query) string {
 		return "lee la consulta " + out[0]
 	}
 	return "leen las consultas " + strings.Join(out, ", ")
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

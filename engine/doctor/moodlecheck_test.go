@@ -1,13 +1,16 @@
-package assemble_test
+package doctor_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/doctor"
+	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 
@@ -52,7 +55,7 @@ func TestCheckDedicationBlock(t *testing.T) {
 				{"abc", []string{"no se pudo leer", "«abc»", "blocksettingdedication"}},
 			} {
 				set(c.value)
-				ds := assemble.CheckDedicationBlock(ctx, db, pl)
+				ds := doctor.CheckDedicationBlock(ctx, db, pl)
 				if c.want == nil {
 					if len(ds) != 0 {
 						t.Errorf("session_limit %q: %s", c.value, ds.Error())
@@ -73,7 +76,7 @@ func TestCheckDedicationBlock(t *testing.T) {
 			if _, err := raw.ExecContext(ctx, "DROP TABLE mdl_config_plugins"); err != nil {
 				t.Fatal(err)
 			}
-			if ds := assemble.CheckDedicationBlock(ctx, db, pl); len(ds) != 1 || !strings.Contains(ds[0].Msg, "no se pudo leer") {
+			if ds := doctor.CheckDedicationBlock(ctx, db, pl); len(ds) != 1 || !strings.Contains(ds[0].Msg, "no se pudo leer") {
 				t.Errorf("without config_plugins: %q", ds.Error())
 			}
 			// Dedication from the log: the block's setting does not matter.
@@ -82,9 +85,24 @@ func TestCheckDedicationBlock(t *testing.T) {
 					q.Skipped = true
 				}
 			}
-			if ds := assemble.CheckDedicationBlock(ctx, db, pl); len(ds) != 0 {
+			if ds := doctor.CheckDedicationBlock(ctx, db, pl); len(ds) != 0 {
 				t.Errorf("with the block unused: %q", ds.Error())
 			}
 		})
 	}
+}
+
+// demoPlan compiles the demo mapping pointed at another database.
+func demoPlan(t testing.TB, driver, dsn, prefix string) *plan.Plan {
+	t.Helper()
+	site := fmt.Sprintf("version: 1\nextends: ../../../examples/moodle-demo/mapping.yaml\nsource:\n  driver: %s\n  dsn: %q\n  prefix: %s\n", driver, dsn, prefix)
+	m, ds := mapping.LoadBytes("testdata/site.yaml", []byte(site), mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	pl, ds := plan.Compile(m)
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	return pl
 }
