@@ -18,6 +18,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/bench/baseline"
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
@@ -58,7 +59,7 @@ func (cfg RunConfig) reportDate() (time.Time, error) {
 	if cfg.Date == "" {
 		return demo.DefaultReportDate, nil
 	}
-	d, err := time.ParseInLocation("2006-01-02", cfg.Date, demo.Santiago)
+	d, err := time.ParseInLocation("2006-01-02", cfg.Date, chile.Location)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("--date: %w", err)
 	}

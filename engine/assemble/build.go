@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/dedication"
 	"github.com/otec-tools/sence-engine/engine/eval"
 	"github.com/otec-tools/sence-engine/engine/mapping"
@@ -31,7 +32,7 @@ import (
 
 // Options of a build.
 type Options struct {
-	// ReportDate is the day the progress refers to, in America/plan.Santiago.
+	// ReportDate is the day the progress refers to, in America/Santiago.
 	ReportDate time.Time
 	// Courses keeps only these courses (codigoOferta, short name or id).
 	Courses []string
@@ -230,8 +231,7 @@ func (b *builder) setReportDate() {
 	if d.IsZero() {
 		d = time.Now()
 	}
-	d = d.In(plan.Santiago)
-	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, plan.Santiago)
+	day := chile.Today(d)
 	b.rep = day.Format("2006-01-02")
 	b.repT0 = day.Unix()
 	b.repT1 = day.AddDate(0, 0, 1).Unix()

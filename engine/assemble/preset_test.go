@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
@@ -62,8 +63,8 @@ func TestPresetAsShipped(t *testing.T) {
 	if err := moodledb.CreateSchema(ctx, db, moodledb.SQLite, "mdl_"); err != nil {
 		t.Fatal(err)
 	}
-	start := time.Date(2026, 10, 1, 1, 0, 0, 0, plan.Santiago).Unix()
-	end := time.Date(2026, 12, 31, 1, 0, 0, 0, plan.Santiago).Unix()
+	start := time.Date(2026, 10, 1, 1, 0, 0, 0, chile.Location).Unix()
+	end := time.Date(2026, 12, 31, 1, 0, 0, 0, chile.Location).Unix()
 	var stmts []string
 	add := func(format string, args ...any) { stmts = append(stmts, fmt.Sprintf(format, args...)) }
 	add(`INSERT INTO mdl_modules (id, name) VALUES (1, 'page')`)
@@ -118,7 +119,7 @@ func TestPresetAsShipped(t *testing.T) {
 	if ds.HasErrors() || len(ds) > 0 {
 		t.Fatalf("the preset as shipped has problems:\n%s", ds.Error())
 	}
-	results, _ := runBuild(t, pl, assemble.Options{ReportDate: time.Date(2026, 11, 20, 0, 0, 0, 0, plan.Santiago), Check: validator(t)})
+	results, _ := runBuild(t, pl, assemble.Options{ReportDate: time.Date(2026, 11, 20, 0, 0, 0, 0, chile.Location), Check: validator(t)})
 	var selected []string
 	for _, r := range results {
 		selected = append(selected, r.CodigoOferta)

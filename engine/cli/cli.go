@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
-	"github.com/otec-tools/sence-engine/engine/plan"
 )
 
 // Exit codes, documented in the README.
@@ -140,10 +140,9 @@ func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 // reportDate parses --date or takes today in Santiago.
 func reportDate(e *Env, s string) (time.Time, error) {
 	if s == "" {
-		now := e.Now().In(plan.Santiago)
-		return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, plan.Santiago), nil
+		return chile.Today(e.Now()), nil
 	}
-	d, err := time.ParseInLocation("2006-01-02", s, plan.Santiago)
+	d, err := chile.ParseDate(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("--date debe ser una fecha AAAA-MM-DD; se obtuvo «%s»", s)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
@@ -31,7 +32,7 @@ func run(t *testing.T, env map[string]string, args ...string) result {
 	e := &Env{
 		Stdout: &out, Stderr: &errb,
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Now:       func() time.Time { return time.Date(2026, 11, 20, 22, 30, 0, 0, demo.Santiago) },
+		Now:       func() time.Time { return time.Date(2026, 11, 20, 22, 30, 0, 0, chile.Location) },
 	}
 	code := RunEnv(context.Background(), args, e)
 	return result{code, out.String(), errb.String()}
@@ -316,7 +317,7 @@ func TestSendRefusesOutsideWindow(t *testing.T) {
 	os.WriteFile(p, []byte("version: 1\nextends: "+filepath.Join(dd, "mapping.yaml")+"\nsence:\n  simulator: null\n  baseUrl: "+srv.BaseURL()+"\n"), 0o600)
 	var out, errb bytes.Buffer
 	e := &Env{Stdout: &out, Stderr: &errb, LookupEnv: func(string) (string, bool) { return "", false },
-		Now: func() time.Time { return time.Date(2026, 11, 20, 15, 0, 0, 0, demo.Santiago) }}
+		Now: func() time.Time { return time.Date(2026, 11, 20, 15, 0, 0, 0, chile.Location) }}
 	code := RunEnv(context.Background(), []string{"send", p, "--date", "2026-11-20"}, e)
 	if code != ExitFailed || !strings.Contains(errb.String(), "fuera de la ventana de envío") {
 		t.Errorf("exit %d: %s", code, errb.String())
@@ -333,7 +334,7 @@ func TestInWindow(t *testing.T) {
 		h, m int
 		want bool
 	}{{21, 59, false}, {22, 0, true}, {23, 59, true}, {0, 0, false}, {12, 0, false}} {
-		got := inWindow(plan.Mapping, time.Date(2026, 11, 20, c.h, c.m, 0, 0, demo.Santiago))
+		got := inWindow(plan.Mapping, time.Date(2026, 11, 20, c.h, c.m, 0, 0, chile.Location))
 		if got != c.want {
 			t.Errorf("%02d:%02d: %v, want %v", c.h, c.m, got, c.want)
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 )
@@ -250,7 +251,7 @@ func TestRunLeavers(t *testing.T) {
 	}
 	db.Close()
 
-	night2 := &testClock{t: time.Date(2026, 11, 21, 22, 30, 0, 0, demo.Santiago)}
+	night2 := &testClock{t: time.Date(2026, 11, 21, 22, 30, 0, 0, chile.Location)}
 	r := runCmd(ctx, night2, "run", mapping, "--date", "2026-11-21")
 	if r.code != ExitProblems {
 		t.Fatalf("night 2: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -286,7 +287,7 @@ func TestRunLeavers(t *testing.T) {
 	// estado 3 and SENCE accepts it; the removed one has no data to send
 	// and is still reported.
 	send := site(t, dd, "leavers.yaml", "params:\n  leavers: send\nrun:\n  concurrency: 1\n")
-	night3 := &testClock{t: time.Date(2026, 11, 22, 22, 30, 0, 0, demo.Santiago)}
+	night3 := &testClock{t: time.Date(2026, 11, 22, 22, 30, 0, 0, chile.Location)}
 	r = runCmd(ctx, night3, "run", send, "--date", "2026-11-22")
 	if r.code != ExitProblems || !strings.Contains(r.stdout, "retirado "+removed) || strings.Contains(r.stdout, suspended+": dejó de estar activo") {
 		t.Fatalf("night 3: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)

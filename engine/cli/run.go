@@ -11,9 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/nightly"
-	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
@@ -204,7 +204,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		}
 	}
 	if guarded && o.waitWindow && e.Now().Before(opens) {
-		fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza a las %s (hora de Chile)\n", opens.In(plan.Santiago).Format("15:04 del 2006-01-02"))
+		fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza a las %s (hora de Chile)\n", opens.In(chile.Location).Format("15:04 del 2006-01-02"))
 		o.log.Info("esperando la ventana de envío de SENCE", "abre", opens.Format(time.RFC3339))
 		if err := nightly.SleepUntil(ctx, opens, e.Now, runSleep); err != nil {
 			return finish(sess.Abort(ctx, "la ejecución se detuvo mientras esperaba la ventana de envío: no se envió nada"))

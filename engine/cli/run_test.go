@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
-	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
@@ -26,7 +26,7 @@ type testClock struct {
 }
 
 func newClock(h, m int) *testClock {
-	return &testClock{t: time.Date(2026, 11, 20, h, m, 0, 0, demo.Santiago)}
+	return &testClock{t: time.Date(2026, 11, 20, h, m, 0, 0, chile.Location)}
 }
 
 func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
@@ -215,7 +215,7 @@ func TestRunWindow(t *testing.T) {
 	defer l.Close()
 	sends, _ := l.Sends(ctx)
 	for _, s := range sends {
-		if s.CreatedAt.Before(time.Date(2026, 11, 20, 22, 0, 0, 0, demo.Santiago)) {
+		if s.CreatedAt.Before(time.Date(2026, 11, 20, 22, 0, 0, 0, chile.Location)) {
 			t.Errorf("%s sent at %s, before the window", s.CodigoEnvio, s.CreatedAt)
 		}
 	}
@@ -283,7 +283,7 @@ func TestSchedule(t *testing.T) {
 	defer cancel()
 	defer func(s func(context.Context, time.Duration) error) { schedulerSleep = s }(schedulerSleep)
 	schedulerSleep = func(ctx context.Context, d time.Duration) error {
-		if clock.Now().After(time.Date(2026, 11, 21, 12, 0, 0, 0, demo.Santiago)) {
+		if clock.Now().After(time.Date(2026, 11, 21, 12, 0, 0, 0, chile.Location)) {
 			cancel() // SIGTERM the morning after
 		}
 		return clock.Sleep(ctx, d)
@@ -372,7 +372,7 @@ func TestRunIncrementalDedication(t *testing.T) {
 	}
 	fullRows, _ := strconv.Atoi(field(first.stderr, "filas_leidas"))
 
-	next := &testClock{t: time.Date(2026, 11, 21, 22, 30, 0, 0, demo.Santiago)}
+	next := &testClock{t: time.Date(2026, 11, 21, 22, 30, 0, 0, chile.Location)}
 	second := runCmd(ctx, next, "run", p, "--dry-run", "--date", "2026-11-21")
 	if got := field(second.stderr, "cursos_desde_el_inicio"); got != "0" {
 		t.Errorf("second night read %s courses from the whole log:\n%s", got, second.stderr)

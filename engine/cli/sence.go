@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/plan"
@@ -102,7 +103,7 @@ func windowCheck(e *Env, conn *senceConn, m *mapping.Mapping, ignore bool) bool 
 		w.Start, w.End = "22:00", "00:00"
 	}
 	fmt.Fprintf(e.Stderr, "fuera de la ventana de envío de SENCE (%s a %s, hora de Chile; ahora son las %s): no se envía nada.\nSENCE pide un envío diario dentro de esa ventana; para enviar igual use --ignore-window.\n",
-		w.Start, w.End, e.Now().In(plan.Santiago).Format("15:04"))
+		w.Start, w.End, e.Now().In(chile.Location).Format("15:04"))
 	return false
 }
 
@@ -117,9 +118,9 @@ func courseName(oferta, grupo string) string {
 }
 
 func codigoEnvio(c *payload.Course, now time.Time) string {
-	s := fmt.Sprintf("%s-%s", c.CodigoOferta, now.In(plan.Santiago).Format("20060102-150405"))
+	s := fmt.Sprintf("%s-%s", c.CodigoOferta, now.In(chile.Location).Format("20060102-150405"))
 	if c.CodigoGrupo != c.CodigoOferta {
-		s = fmt.Sprintf("%s-%s-%s", c.CodigoOferta, c.CodigoGrupo, now.In(plan.Santiago).Format("20060102-150405"))
+		s = fmt.Sprintf("%s-%s-%s", c.CodigoOferta, c.CodigoGrupo, now.In(chile.Location).Format("20060102-150405"))
 	}
 	return s
 }
@@ -337,7 +338,7 @@ func cmdHistory(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	if *since != "" {
-		if _, err := time.Parse("2006-01-02", *since); err != nil {
+		if !chile.IsDate(*since) {
 			fmt.Fprintf(e.Stderr, "--since debe ser una fecha AAAA-MM-DD; se obtuvo «%s»\n", *since)
 			return ExitUsage
 		}
@@ -401,7 +402,7 @@ func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	defer conn.Close()
-	c := sence.IntegrationTestPayload("PRUEBA-INTEGRACION-" + e.Now().In(plan.Santiago).Format("20060102-150405"))
+	c := sence.IntegrationTestPayload("PRUEBA-INTEGRACION-" + e.Now().In(chile.Location).Format("20060102-150405"))
 	where := "SENCE (producción: SENCE no tiene ambiente de pruebas)"
 	if conn.simulated {
 		where = "el simulador local de SENCE"

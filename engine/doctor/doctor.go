@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/fn"
 	"github.com/otec-tools/sence-engine/engine/mapping"
@@ -115,7 +116,7 @@ func Run(ctx context.Context, db *source.DB, pl *plan.Plan, opts Options) (*Repo
 		}
 		d = now()
 	}
-	rep := &Report{ReportDate: d.In(plan.Santiago).Format("2006-01-02"), Courses: []*Course{}}
+	rep := &Report{ReportDate: d.In(chile.Location).Format("2006-01-02"), Courses: []*Course{}}
 	m := pl.Mapping
 
 	// The mapping's queries against this database, as validate --db.

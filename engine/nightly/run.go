@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/rut"
@@ -259,14 +260,14 @@ func (s *Session) finish(ctx context.Context) *Report {
 	if d, down := s.senceDown(); down {
 		// One line for the whole night, not one per attempt or course.
 		msg := fmt.Sprintf("SENCE no responde desde las %s (hora de Chile): %d intentos seguidos fallaron (el último: %s), así que no se intentó más",
-			d.Since.In(sence.Location).Format("15:04:05"), d.Attempts, d.Last)
+			d.Since.In(chile.Location).Format("15:04:05"), d.Attempts, d.Last)
 		if s.notStarted > 0 {
 			msg += fmt.Sprintf(" y %s", diag.Plural(s.notStarted, "curso no se empezó", "cursos no se empezaron"))
 		}
 		msg += ". Lo que no se envió queda para la próxima ejecución, que no duplica nada (lo que pudo llegar a SENCE lo busca antes en su historial)"
 		r.Messages = append(r.Messages, msg)
 		s.cfg.Log.Error("SENCE no responde: la ejecución no intenta más",
-			"desde", d.Since.In(sence.Location).Format(time.RFC3339), "intentos", d.Attempts, "ultimo_error", d.Last, "cursos_no_empezados", s.notStarted)
+			"desde", d.Since.In(chile.Location).Format(time.RFC3339), "intentos", d.Attempts, "ultimo_error", d.Last, "cursos_no_empezados", s.notStarted)
 	}
 	r.total()
 	dir := filepath.Join(filepath.Dir(s.cfg.Ledger.Path()), "reports")
@@ -358,7 +359,7 @@ func (s *Session) leavers(ctx context.Context, courses []*assemble.CourseResult)
 			}
 			when := "antes"
 			if !a.At.IsZero() {
-				when = "el " + a.At.In(sence.Location).Format("2006-01-02")
+				when = "el " + a.At.In(chile.Location).Format("2006-01-02")
 			}
 			sec := ""
 			if a.CodigoGrupo != "" && a.CodigoGrupo != oferta {
@@ -942,7 +943,7 @@ func (s *Session) stopReason(ctx context.Context) string {
 		s.notStarted++
 		s.mu.Unlock()
 		return fmt.Sprintf("no se envió: SENCE no responde desde las %s (hora de Chile); la próxima ejecución lo envía",
-			d.Since.In(sence.Location).Format("15:04:05"))
+			d.Since.In(chile.Location).Format("15:04:05"))
 	}
 	if d := s.cfg.Deadline; !d.IsZero() && !s.cfg.Now().Before(d) {
 		s.mu.Lock()
@@ -950,11 +951,11 @@ func (s *Session) stopReason(ctx context.Context) string {
 		s.windowShut = true
 		if first {
 			s.report.Messages = append(s.report.Messages, fmt.Sprintf("terminó la ventana de envío de SENCE (%s, hora de Chile): no se enviaron más cursos; la próxima ejecución dentro de la ventana los envía",
-				d.In(sence.Location).Format("15:04")))
+				d.In(chile.Location).Format("15:04")))
 		}
 		s.mu.Unlock()
 		if first {
-			s.cfg.Log.Warn("terminó la ventana de envío de SENCE: no se envían más cursos", "fin", d.In(sence.Location).Format("15:04"))
+			s.cfg.Log.Warn("terminó la ventana de envío de SENCE: no se envían más cursos", "fin", d.In(chile.Location).Format("15:04"))
 		}
 		return "no se envió: terminó la ventana de envío de SENCE; la próxima ejecución lo envía"
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/rut"
@@ -99,7 +100,7 @@ func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
 // fixture's).
 func newFixtureWith(t *testing.T, change func(*simulator.Options)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, now: time.Date(2026, 11, 20, 22, 30, 0, 0, sence.Location)}
+	f := &fixture{t: t, now: time.Date(2026, 11, 20, 22, 30, 0, 0, chile.Location)}
 	opts := simulator.Options{Roster: roster,
 		Credentials: []simulator.Credential{{RutOtec: rutOtec, Token: token}}, Clock: f.clock,
 		StatePath: filepath.Join(t.TempDir(), "sim.json")}
@@ -480,7 +481,7 @@ func TestPendingResolvedFromHistory(t *testing.T) {
 func TestWindowEnds(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.now = time.Date(2026, 11, 20, 23, 58, 0, 0, sence.Location)
+	f.now = time.Date(2026, 11, 20, 23, 58, 0, 0, chile.Location)
 	_, end := NewWindow(mappingWindow()).Bounds(f.now)
 	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(ana, 50, 50, 50)), course("C-3", alumno(ana, 50, 50, 50))}
 	// Each course takes 90 s of the clock: C-1 starts 23:58, C-2 23:59:30,
@@ -497,7 +498,7 @@ func TestWindowEnds(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 	// The next night's run sends it (and the others again, as SENCE asks).
-	f.now = time.Date(2026, 11, 21, 22, 0, 0, 0, sence.Location)
+	f.now = time.Date(2026, 11, 21, 22, 0, 0, 0, chile.Location)
 	_, end = NewWindow(mappingWindow()).Bounds(f.now)
 	rep = f.run(ctx, night2, courses, func(c *Config) { c.Deadline = end })
 	if rep.Outcome != OutcomeOK {
@@ -641,7 +642,7 @@ func TestCrashHookParsing(t *testing.T) {
 }
 
 func TestWindowBounds(t *testing.T) {
-	at := func(d, h, m int) time.Time { return time.Date(2026, 11, d, h, m, 0, 0, sence.Location) }
+	at := func(d, h, m int) time.Time { return time.Date(2026, 11, d, h, m, 0, 0, chile.Location) }
 	for _, c := range []struct {
 		w          Window
 		t          time.Time

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/cron"
-	"github.com/otec-tools/sence-engine/engine/sence"
 )
 
 // DefaultSchedule is SENCE's recommendation: every night at 22:00,
@@ -60,12 +60,12 @@ func (s *Scheduler) Serve(ctx context.Context) {
 func (s *Scheduler) loop(ctx context.Context, j Job) {
 	log := s.Log.With("mapeo", j.Name, "horario", j.Schedule.String())
 	for ctx.Err() == nil {
-		next, ok := j.Schedule.Next(s.Now(), sence.Location)
+		next, ok := j.Schedule.Next(s.Now(), chile.Location)
 		if !ok {
 			log.Error("la expresión cron no se cumple en ninguna fecha: este mapeo no se ejecutará")
 			return
 		}
-		log.Info("próxima ejecución", "a_las", next.In(sence.Location).Format("2006-01-02 15:04 MST"))
+		log.Info("próxima ejecución", "a_las", next.In(chile.Location).Format("2006-01-02 15:04 MST"))
 		if err := SleepUntil(ctx, next, s.Now, s.Sleep); err != nil {
 			return
 		}
@@ -86,7 +86,7 @@ func (s *Scheduler) loop(ctx context.Context, j Job) {
 // missed counts the scheduled times after last and up to now.
 func (s *Scheduler) missed(j Job, last, now time.Time) int {
 	n := 0
-	for t, ok := j.Schedule.Next(last, sence.Location); ok && !t.After(now) && n < 1000; t, ok = j.Schedule.Next(t, sence.Location) {
+	for t, ok := j.Schedule.Next(last, chile.Location); ok && !t.After(now) && n < 1000; t, ok = j.Schedule.Next(t, chile.Location) {
 		n++
 	}
 	return n

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/cron"
-	"github.com/otec-tools/sence-engine/engine/sence"
 )
 
 // fakeClock is a clock that moves only when someone sleeps or works.
@@ -34,7 +34,7 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 func TestSchedulerRunsNightlyWithoutOverlap(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 20, 15, 0, 0, 0, sence.Location)}
+	clock := &fakeClock{now: time.Date(2026, 11, 20, 15, 0, 0, 0, chile.Location)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var starts []time.Time
@@ -56,9 +56,9 @@ func TestSchedulerRunsNightlyWithoutOverlap(t *testing.T) {
 		}}}}
 	s.Serve(ctx)
 	want := []time.Time{
-		time.Date(2026, 11, 20, 22, 0, 0, 0, sence.Location),
-		time.Date(2026, 11, 21, 22, 0, 0, 0, sence.Location),
-		time.Date(2026, 11, 22, 22, 0, 0, 0, sence.Location),
+		time.Date(2026, 11, 20, 22, 0, 0, 0, chile.Location),
+		time.Date(2026, 11, 21, 22, 0, 0, 0, chile.Location),
+		time.Date(2026, 11, 22, 22, 0, 0, 0, chile.Location),
 	}
 	if len(starts) != 3 {
 		t.Fatalf("runs at %v", starts)
@@ -78,7 +78,7 @@ func TestSchedulerRunsNightlyWithoutOverlap(t *testing.T) {
 // TestSchedulerSkipsTimesDuringARun: times that pass while a run is still
 // going are skipped, not queued.
 func TestSchedulerSkipsTimesDuringARun(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 20, 21, 55, 0, 0, sence.Location)}
+	clock := &fakeClock{now: time.Date(2026, 11, 20, 21, 55, 0, 0, chile.Location)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var starts []string
@@ -107,7 +107,7 @@ func TestSchedulerStopsWhileWaiting(t *testing.T) {
 	s := Scheduler{Jobs: []Job{{Name: "m", Schedule: mustCron(t, "0 22 * * *"), Run: func(context.Context) int {
 		t.Error("ran")
 		return 0
-	}}}, Now: func() time.Time { return time.Date(2026, 11, 20, 15, 0, 0, 0, sence.Location) }}
+	}}}, Now: func() time.Time { return time.Date(2026, 11, 20, 15, 0, 0, 0, chile.Location) }}
 	go func() { s.Serve(ctx); close(done) }()
 	cancel()
 	select {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/sence"
 )
@@ -77,7 +78,7 @@ func Seed(ctx context.Context, l *ledger.Ledger, h Historian, since string) (See
 func historyTime(s string) time.Time {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, sence.Location); err == nil {
+		if t, err := time.ParseInLocation(layout, s, chile.Location); err == nil {
 			return t
 		}
 	}

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
-	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
 
@@ -69,7 +69,7 @@ func TestRestartWhileSENCEProcesses(t *testing.T) {
 		c.student(ana).Status != StudentAccepted || rep.Outcome != OutcomeOK {
 		t.Fatalf("%s %+v %+v", rep.Outcome, rep.Resumed, c)
 	}
-	if waited := f.clock().Sub(time.Date(2026, 11, 20, 22, 30, 5, 0, sence.Location)); waited < 3*time.Minute || waited > 6*time.Minute {
+	if waited := f.clock().Sub(time.Date(2026, 11, 20, 22, 30, 5, 0, chile.Location)); waited < 3*time.Minute || waited > 6*time.Minute {
 		t.Errorf("resolved after %s; the history shows the send 4 min after it was posted", waited)
 	}
 }
@@ -80,7 +80,7 @@ func TestRestartWhileSENCEProcesses(t *testing.T) {
 func TestWindowClosesWhileUnconfirmed(t *testing.T) {
 	f := newFixtureWith(t, func(o *simulator.Options) { o.HistoryLag = 30 * time.Minute })
 	ctx := context.Background()
-	f.now = time.Date(2026, 11, 20, 23, 55, 0, 0, sence.Location) // the settle time (10 min) ends after the window
+	f.now = time.Date(2026, 11, 20, 23, 55, 0, 0, chile.Location) // the settle time (10 min) ends after the window
 	_, end := NewWindow(mappingWindow()).Bounds(f.now)
 	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
 	code := f.killedRun(courses[0])
@@ -107,7 +107,7 @@ func TestWindowClosesWhileUnconfirmed(t *testing.T) {
 		t.Fatalf("changed data: %+v, %d sends", rep.course("C-1"), f.sim.Counts().Sends)
 	}
 	// The next night's run finds it in the history and records it.
-	f.now = time.Date(2026, 11, 21, 22, 0, 0, 0, sence.Location)
+	f.now = time.Date(2026, 11, 21, 22, 0, 0, 0, chile.Location)
 	_, end = NewWindow(mappingWindow()).Bounds(f.now)
 	rep = f.run(ctx, night2, courses, func(c *Config) { c.Deadline = end })
 	sends, _ := f.ledger.SendsOf(ctx, night1, "C-1", "C-1")

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
-	"github.com/otec-tools/sence-engine/engine/sence"
 )
 
 // Status is what engine status shows: the last runs, the courses SENCE
@@ -84,10 +84,10 @@ func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error
 		return nil, err
 	}
 	for _, r := range rs {
-		x := RunStatus{ID: r.ID, Started: r.StartedAt.In(sence.Location).Format(clock), Night: r.Night, Status: runWords[r.Status],
+		x := RunStatus{ID: r.ID, Started: r.StartedAt.In(chile.Location).Format(clock), Night: r.Night, Status: runWords[r.Status],
 			DryRun: r.DryRun, Summary: r.Summary, Report: r.Report}
 		if !r.FinishedAt.IsZero() {
-			x.Finished = r.FinishedAt.In(sence.Location).Format(clock)
+			x.Finished = r.FinishedAt.In(chile.Location).Format(clock)
 		}
 		st.Runs = append(st.Runs, x)
 	}
@@ -103,7 +103,7 @@ func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error
 			status = CourseUnconfirmed
 		}
 		st.Undone = append(st.Undone, CourseStatus{CodigoOferta: s.CodigoOferta, CodigoGrupo: s.CodigoGrupo, Status: status,
-			CodigoEnvio: s.CodigoEnvio, Since: s.CreatedAt.In(sence.Location).Format(clock), Message: s.Error})
+			CodigoEnvio: s.CodigoEnvio, Since: s.CreatedAt.In(chile.Location).Format(clock), Message: s.Error})
 	}
 	courses, err := l.LatestCourses(ctx)
 	if err != nil {
@@ -139,8 +139,8 @@ func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error
 	st.Sessions = []SessionsStatus{}
 	for _, s := range streams {
 		st.Sessions = append(st.Sessions, SessionsStatus{Query: s.Stream, Courses: s.Courses, Keys: s.Keys,
-			Oldest: time.Unix(s.Oldest, 0).In(sence.Location).Format(clock), Newest: time.Unix(s.Newest, 0).In(sence.Location).Format(clock),
-			SavedAt: s.SavedAt.In(sence.Location).Format(clock)})
+			Oldest: time.Unix(s.Oldest, 0).In(chile.Location).Format(clock), Newest: time.Unix(s.Newest, 0).In(chile.Location).Format(clock),
+			SavedAt: s.SavedAt.In(chile.Location).Format(clock)})
 	}
 	return st, nil
 }

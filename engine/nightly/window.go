@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/sence"
 )
 
 // Window is SENCE's daily send window, in America/Santiago: by default
@@ -35,14 +35,14 @@ func at(day time.Time, hhmm string) time.Time {
 		c = time.Time{}
 	}
 	y, m, d := day.Date()
-	return time.Date(y, m, d, c.Hour(), c.Minute(), 0, 0, sence.Location)
+	return time.Date(y, m, d, c.Hour(), c.Minute(), 0, 0, chile.Location)
 }
 
 // Bounds returns the window that contains t, or else the next one: the
 // first of the windows starting yesterday, today and tomorrow that has
 // not ended at t.
 func (w Window) Bounds(t time.Time) (start, end time.Time) {
-	t = t.In(sence.Location)
+	t = t.In(chile.Location)
 	for day := -1; day <= 1; day++ {
 		d := t.AddDate(0, 0, day)
 		start, end = at(d, w.Start), at(d, w.End)

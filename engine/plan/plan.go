@@ -11,11 +11,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
-	_ "time/tzdata" // America/Santiago even without system zoneinfo
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/types"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/eval"
 	"github.com/otec-tools/sence-engine/engine/mapping"
@@ -23,17 +22,6 @@ import (
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
-
-// Santiago is the time zone of every SENCE date.
-var Santiago = mustLoad("America/Santiago")
-
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
 
 // Names visible at every level besides the level's own.
 const (
@@ -128,7 +116,7 @@ type Step struct {
 // Compile checks the whole mapping and compiles it. It reports every
 // problem at once; the plan is usable only when there are no errors.
 func Compile(m *mapping.Mapping) (*Plan, diag.List) {
-	c := &compiler{m: m, plan: &Plan{Mapping: m, Params: map[string]any{}}, ev: eval.NewCompiler(Santiago)}
+	c := &compiler{m: m, plan: &Plan{Mapping: m, Params: map[string]any{}}, ev: eval.NewCompiler(chile.Location)}
 	c.run()
 	return c.plan, c.ds
 }
