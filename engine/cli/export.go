@@ -13,6 +13,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/infile"
+	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
@@ -54,7 +55,7 @@ func writeExport(dir string, results []*assemble.CourseResult, sum *Summary) err
 	if err != nil {
 		return fmt.Errorf("no se puede escribir en %s: %v", parent, err)
 	}
-	release := holdTemporary(tmp)
+	release := outfile.Hold(tmp)
 	defer release()
 	done := false
 	defer func() {
@@ -70,7 +71,7 @@ func writeExport(dir string, results []*assemble.CourseResult, sum *Summary) err
 		if err != nil {
 			return err
 		}
-		if err := writeNew(filepath.Join(tmp, FileName(r.Payload)), b); err != nil {
+		if err := outfile.WriteNew(filepath.Join(tmp, FileName(r.Payload)), b); err != nil {
 			return fmt.Errorf("no se puede escribir el curso %s en %s: %v", r.Payload.CodigoOferta, dir, err)
 		}
 	}
@@ -78,10 +79,10 @@ func writeExport(dir string, results []*assemble.CourseResult, sum *Summary) err
 	if err != nil {
 		return err
 	}
-	if err := writeNew(filepath.Join(tmp, summaryFile), append(b, '\n')); err != nil {
+	if err := outfile.WriteNew(filepath.Join(tmp, summaryFile), append(b, '\n')); err != nil {
 		return fmt.Errorf("no se puede escribir %s en %s: %v", summaryFile, dir, err)
 	}
-	syncDir(tmp)
+	outfile.SyncDir(tmp)
 	// Swap: the previous export steps aside, the new one takes its name.
 	var old string
 	if _, err := os.Lstat(dir); err == nil {
@@ -89,7 +90,7 @@ func writeExport(dir string, results []*assemble.CourseResult, sum *Summary) err
 		if err := os.Rename(dir, old); err != nil {
 			return fmt.Errorf("no se puede reemplazar la exportación anterior en %s: %v", dir, err)
 		}
-		defer holdTemporary(old)()
+		defer outfile.Hold(old)()
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		if old != "" {
@@ -98,7 +99,7 @@ func writeExport(dir string, results []*assemble.CourseResult, sum *Summary) err
 		return fmt.Errorf("no se puede escribir %s: %v", dir, err)
 	}
 	done = true
-	syncDir(parent)
+	outfile.SyncDir(parent)
 	if old != "" {
 		os.RemoveAll(old)
 	}
@@ -178,74 +179,11 @@ func isCourseFile(path string) bool {
 func removeExportLeftovers(dir string) {
 	parent := filepath.Dir(dir)
 	for _, prefix := range []string{exportTemp(dir), exportOld(dir)} {
-		matches, _ := filepath.Glob(filepath.Join(parent, globEscape(prefix)+"*"))
+		matches, _ := filepath.Glob(filepath.Join(parent, outfile.GlobEscape(prefix)+"*"))
 		for _, m := range matches {
 			os.RemoveAll(m)
 		}
 	}
-}
-
-func globEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
-}
-
-// writeNew writes a new file readable only by its owner and flushes it.
-func writeNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// syncDir makes the names in dir durable (best effort: not every system
-// can sync a directory).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
-
-// WriteFileAtomic writes a file readable only by its owner, through a
-// temporary file and a rename, so a crash never leaves half a file. The
-// temporaries an earlier crash left for the same file are removed first.
-func WriteFileAtomic(path string, data []byte) error {
-	prefix := "." + filepath.Base(path) + ".tmp-"
-	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(path), globEscape(prefix)+"*")); len(old) > 0 {
-		for _, o := range old {
-			os.Remove(o)
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), prefix+"*") // mode 0600
-	if err != nil {
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	defer holdTemporary(tmp.Name())()
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	return nil
 }
 
 // decodeCourse reads a course payload strictly.

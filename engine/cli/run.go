@@ -152,7 +152,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 	opens, closes := window.Bounds(e.Now())
 	cfg := nightly.Config{Ledger: ledger, Mapping: m.File, Night: date.Format("2006-01-02"), Policy: m.Run.Policy,
 		SkipUnchanged: m.Run.SkipUnchanged, Concurrency: m.Run.Concurrency, DryRun: o.dryRun, ResendChanged: o.resend,
-		Now: e.Now, Log: o.log, WriteFile: WriteFileAtomic, Crash: crash}
+		Now: e.Now, Log: o.log, Crash: crash}
 	if guarded {
 		cfg.Deadline = closes
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/ledger"
+	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
@@ -76,9 +77,7 @@ type Config struct {
 	Log      *slog.Logger
 	// Progress is told how far the run is, after every change.
 	Progress func(Progress)
-	// WriteFile writes the JSON report; default os.WriteFile.
-	WriteFile func(path string, data []byte) error
-	Crash     *Crash
+	Crash    *Crash
 }
 
 // Progress is how far a run is.
@@ -129,9 +128,6 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 	}
 	if cfg.Policy == "" {
 		cfg.Policy = KeepMax
-	}
-	if cfg.WriteFile == nil {
-		cfg.WriteFile = func(p string, b []byte) error { return os.WriteFile(p, b, 0o600) }
 	}
 	if cfg.Crash != nil {
 		cfg.Ledger.BeforeCommit = func() { cfg.Crash.At(CrashBeforeRecord) }
@@ -275,7 +271,7 @@ func (s *Session) finish(ctx context.Context) *Report {
 	data, _ := json.MarshalIndent(r, "", "  ")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		s.cfg.Log.Error("no se pudo crear la carpeta de informes", "carpeta", dir, "error", err.Error())
-	} else if err := s.cfg.WriteFile(path, append(data, '\n')); err != nil {
+	} else if err := outfile.WriteAtomic(path, append(data, '\n')); err != nil {
 		s.cfg.Log.Error("no se pudo escribir el informe de la ejecución", "archivo", path, "error", err.Error())
 	} else {
 		r.Path = path
