@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/chile"
+	"github.com/otec-tools/sence-engine/engine/crashpoint"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/sence"
@@ -109,9 +110,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
 	}
-	crashAt, _ := e.LookupEnv(nightly.CrashEnv)
-	crash, err := nightly.ParseCrash(crashAt, e.Stderr)
-	if err != nil {
+	if err := crashpoint.Arm(e.LookupEnv, e.Stderr); err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
 	}
@@ -152,7 +151,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 	opens, closes := window.Bounds(e.Now())
 	cfg := nightly.Config{Ledger: ledger, Mapping: m.File, Night: date.Format("2006-01-02"), Policy: m.Run.Policy,
 		SkipUnchanged: m.Run.SkipUnchanged, Concurrency: m.Run.Concurrency, DryRun: o.dryRun, ResendChanged: o.resend,
-		Now: e.Now, Log: o.log, Crash: crash}
+		Now: e.Now, Log: o.log}
 	if guarded {
 		cfg.Deadline = closes
 	}

@@ -28,9 +28,6 @@ import (
 type Ledger struct {
 	db   *sql.DB
 	path string
-	// BeforeCommit, when set, runs just before Complete commits; the
-	// crash tests use it to die with the transaction open.
-	BeforeCommit func()
 }
 
 // busyTimeout is how long a statement waits for another process's lock.

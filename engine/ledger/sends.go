@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/otec-tools/sence-engine/engine/crashpoint"
 )
 
 // Send statuses. A send is pending from before its request leaves until
@@ -221,9 +223,7 @@ func (l *Ledger) Complete(ctx context.Context, c Completion) error {
 	if err := upsertValues(ctx, tx, c.Values); err != nil {
 		return err
 	}
-	if l.BeforeCommit != nil {
-		l.BeforeCommit()
-	}
+	crashpoint.At(crashpoint.BeforeRecord)
 	return tx.Commit()
 }
 

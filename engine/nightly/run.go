@@ -25,6 +25,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/chile"
+	"github.com/otec-tools/sence-engine/engine/crashpoint"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/outfile"
@@ -77,7 +78,6 @@ type Config struct {
 	Log      *slog.Logger
 	// Progress is told how far the run is, after every change.
 	Progress func(Progress)
-	Crash    *Crash
 }
 
 // Progress is how far a run is.
@@ -128,9 +128,6 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 	}
 	if cfg.Policy == "" {
 		cfg.Policy = KeepMax
-	}
-	if cfg.Crash != nil {
-		cfg.Ledger.BeforeCommit = func() { cfg.Crash.At(CrashBeforeRecord) }
 	}
 	now := cfg.Now()
 	if n, err := cfg.Ledger.CloseAbandoned(ctx, now); err != nil {
@@ -650,15 +647,15 @@ func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *Cour
 			p.Current = slices.Delete(p.Current, i, i+1)
 		}
 	})
-	s.cfg.Crash.At(CrashBeforeSend)
+	crashpoint.At(crashpoint.BeforeSend)
 	log.Info("enviando curso a SENCE", "codigoEnvio", send.CodigoEnvio, "alumnos", len(course.ListaAlumnos))
 	// The request in flight is finished even when the run is told to
 	// stop: cutting it would leave its outcome unknown. Before each POST
 	// the ledger records when it left, for the settle time.
 	opts := s.options(ctx)
 	opts.Posting = func(at time.Time) error { return s.cfg.Ledger.Posting(context.WithoutCancel(ctx), send.ID, at) }
-	res, err := s.cfg.Sender.SendWith(s.cfg.Crash.Trace(context.WithoutCancel(ctx)), course, opts)
-	s.cfg.Crash.At(CrashAfterResponse)
+	res, err := s.cfg.Sender.SendWith(crashpoint.Trace(context.WithoutCancel(ctx)), course, opts)
+	crashpoint.At(crashpoint.AfterResponse)
 	s.answer(ctx, send, course, res, err, cr, toSend)
 }
 

@@ -612,35 +612,6 @@ func TestSeedFromHistory(t *testing.T) {
 	}
 }
 
-func TestCrashHookParsing(t *testing.T) {
-	if c, err := ParseCrash("", nil); c != nil || err != nil {
-		t.Fatal("empty value armed the hook")
-	}
-	c, err := ParseCrash("after-response:2", nil)
-	if err != nil || c.point != CrashAfterResponse || c.n != 2 {
-		t.Fatalf("%+v %v", c, err)
-	}
-	for _, bad := range []string{"after-lunch:1", "before-send:0", "before-send:x"} {
-		if _, err := ParseCrash(bad, nil); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-	// It fires exactly on the N-th visit of its point.
-	var killed []int64
-	c.kill = func() { killed = append(killed, c.seen.Load()); panic("killed") }
-	c.w = &strings.Builder{}
-	visit := func(p string) (died bool) {
-		defer func() { died = recover() != nil }()
-		c.At(p)
-		return false
-	}
-	if visit(CrashAfterResponse) || visit(CrashBeforeSend) || !visit(CrashAfterResponse) || len(killed) != 1 || killed[0] != 2 {
-		t.Fatalf("killed at %v", killed)
-	}
-	var nilCrash *Crash
-	nilCrash.At(CrashBeforeSend) // no hook: nothing happens
-}
-
 func TestWindowBounds(t *testing.T) {
 	at := func(d, h, m int) time.Time { return time.Date(2026, 11, d, h, m, 0, 0, chile.Location) }
 	for _, c := range []struct {

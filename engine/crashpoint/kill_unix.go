@@ -1,6 +1,6 @@
-//go:build unix
+//go:build crashtest && unix
 
-package nightly
+package crashpoint
 
 import "syscall"
 
