@@ -12,6 +12,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/nightly"
 )
 
 // Exit codes, documented in the README.
@@ -30,6 +31,10 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	LookupEnv      func(string) (string, bool)
 	Now            func() time.Time
+	// Sleep waits d or until ctx ends: for the send window, between the
+	// scheduler's runs and between the SENCE client's retries. Tests
+	// replace it with a clock.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 type command struct {
@@ -79,6 +84,9 @@ func RunEnv(ctx context.Context, args []string, e *Env) int {
 	}
 	if e.Now == nil {
 		e.Now = time.Now
+	}
+	if e.Sleep == nil {
+		e.Sleep = nightly.Sleep
 	}
 	if len(args) == 0 {
 		usage(e.Stderr)

@@ -36,13 +36,6 @@ type runOptions struct {
 	progress       bool // draw a progress line on stderr (a terminal)
 }
 
-// retrySleep makes the SENCE client's wait between retries, ending it when
-// the run is told to stop; tests replace it so they don't wait.
-var retrySleep = nightly.SleepUnless
-
-// runSleep waits for the send window; tests replace it.
-var runSleep = nightly.Sleep
-
 func cmdRun(ctx context.Context, e *Env, args []string) int {
 	fs := newFlags(e, "run", "MAPEO.yaml")
 	bf := addBuildFlags(fs.FlagSet)
@@ -136,7 +129,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 	if !o.dryRun || o.seed {
 		conn, err = connect(ctx, e, pl, func(c *sence.Config) {
 			c.Logger = o.log
-			c.Sleep = retrySleep(ctx)
+			c.Sleep = nightly.SleepUnless(ctx, e.Sleep)
 		})
 		if err != nil {
 			fmt.Fprintln(e.Stderr, err)
@@ -205,7 +198,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 	if guarded && o.waitWindow && e.Now().Before(opens) {
 		fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza a las %s (hora de Chile)\n", opens.In(chile.Location).Format("15:04 del 2006-01-02"))
 		o.log.Info("esperando la ventana de envío de SENCE", "abre", opens.Format(time.RFC3339))
-		if err := nightly.SleepUntil(ctx, opens, e.Now, runSleep); err != nil {
+		if err := nightly.SleepUntil(ctx, opens, e.Now, e.Sleep); err != nil {
 			return finish(sess.Abort(ctx, "la ejecución se detuvo mientras esperaba la ventana de envío: no se envió nada"))
 		}
 	}

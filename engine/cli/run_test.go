@@ -46,10 +46,23 @@ type cmdResult struct {
 }
 
 func runCmd(ctx context.Context, c *testClock, args ...string) cmdResult {
+	return runCmdEnv(ctx, c, nil, args...)
+}
+
+// runCmdEnv is runCmd with the environment adjusted by set (its Sleep).
+func runCmdEnv(ctx context.Context, c *testClock, set func(*Env), args ...string) cmdResult {
 	var out, errb bytes.Buffer
 	e := &Env{Stdout: &out, Stderr: &errb, LookupEnv: func(string) (string, bool) { return "", false }, Now: c.Now}
+	if set != nil {
+		set(e)
+	}
 	code := RunEnv(ctx, args, e)
 	return cmdResult{code, out.String(), errb.String()}
+}
+
+// noWait makes the SENCE client retry at once (and any other wait end).
+func noWait(e *Env) {
+	e.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 }
 
 // realMapping points the demo at a simulator over HTTP, as if it were the
@@ -205,9 +218,7 @@ func TestRunWindow(t *testing.T) {
 	srv2 := startSimulator(t)
 	mapping = realMapping(t, srv2.BaseURL())
 	clock := newClock(21, 30)
-	defer func(s func(context.Context, time.Duration) error) { runSleep = s }(runSleep)
-	runSleep = clock.Sleep
-	r = runCmd(ctx, clock, "run", mapping, "--wait-window")
+	r = runCmdEnv(ctx, clock, func(e *Env) { e.Sleep = clock.Sleep }, "run", mapping, "--wait-window")
 	if r.code != ExitProblems || !strings.Contains(r.stderr, "el envío comienza a las 22:00") || srv2.Counts().Sends != 5 {
 		t.Fatalf("--wait-window: exit %d, %d sends\n%s\n%s", r.code, srv2.Counts().Sends, r.stdout, r.stderr)
 	}
@@ -242,16 +253,12 @@ func TestRunLock(t *testing.T) {
 // TestRunSenceDown: SENCE unreachable leaves the courses pending (exit 3);
 // the next run, with SENCE back, sends them.
 func TestRunSenceDown(t *testing.T) {
-	defer func(s func(context.Context) func(context.Context, time.Duration) error) { retrySleep = s }(retrySleep)
-	retrySleep = func(context.Context) func(context.Context, time.Duration) error {
-		return func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	}
 	srv := startSimulator(t)
 	url := srv.BaseURL()
 	srv.Close() // down: connection refused
 	mapping := realMapping(t, url)
 	ctx := context.Background()
-	r := runCmd(ctx, newClock(22, 30), "run", mapping, "--date", "2026-11-20")
+	r := runCmdEnv(ctx, newClock(22, 30), noWait, "run", mapping, "--date", "2026-11-20")
 	// The four courses in flight stay pending; once SENCE is taken as
 	// down, the fifth is not started.
 	pending, notStarted := strings.Count(r.stdout, ": pendiente, codigoEnvio"), strings.Count(r.stdout, ": no-enviado\n")
@@ -268,7 +275,7 @@ func TestRunSenceDown(t *testing.T) {
 		t.Skipf("the port was taken meanwhile: %v", err)
 	}
 	defer back.Close()
-	r = runCmd(ctx, newClock(22, 50), "run", mapping, "--date", "2026-11-20")
+	r = runCmdEnv(ctx, newClock(22, 50), noWait, "run", mapping, "--date", "2026-11-20")
 	if r.code != ExitProblems || strings.Count(r.stdout, "SENCE no lo recibió") != 4 || back.Counts().Sends != 5 {
 		t.Fatalf("back: exit %d, %d sends\n%s", r.code, back.Counts().Sends, r.stdout)
 	}
@@ -281,14 +288,13 @@ func TestSchedule(t *testing.T) {
 	clock := newClock(21, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	defer func(s func(context.Context, time.Duration) error) { schedulerSleep = s }(schedulerSleep)
-	schedulerSleep = func(ctx context.Context, d time.Duration) error {
+	sleep := func(ctx context.Context, d time.Duration) error {
 		if clock.Now().After(time.Date(2026, 11, 21, 12, 0, 0, 0, chile.Location)) {
 			cancel() // SIGTERM the morning after
 		}
 		return clock.Sleep(ctx, d)
 	}
-	r := runCmd(ctx, clock, "schedule", filepath.Join(dd, "mapping.yaml"), "--log-format", "json")
+	r := runCmdEnv(ctx, clock, func(e *Env) { e.Sleep = sleep }, "schedule", filepath.Join(dd, "mapping.yaml"), "--log-format", "json")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

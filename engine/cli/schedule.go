@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/otec-tools/sence-engine/engine/cron"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 )
-
-// schedulerSleep is the scheduler's wait; tests replace it with a clock.
-var schedulerSleep func(ctx context.Context, d time.Duration) error
 
 // cmdSchedule runs every mapping on its schedule until SIGINT or SIGTERM,
 // then lets the runs in progress finish their current request and exits
@@ -54,7 +50,7 @@ func cmdSchedule(ctx context.Context, e *Env, args []string) int {
 		}})
 	}
 	log.Info("programador iniciado", "mapeos", len(jobs), "zona", "America/Santiago")
-	s := nightly.Scheduler{Jobs: jobs, Now: e.Now, Sleep: schedulerSleep, Log: log}
+	s := nightly.Scheduler{Jobs: jobs, Now: e.Now, Sleep: e.Sleep, Log: log}
 	s.Serve(ctx)
 	return ExitOK
 }

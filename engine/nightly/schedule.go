@@ -107,18 +107,16 @@ func Sleep(ctx context.Context, d time.Duration) error {
 // SleepUnless is a sleep for the SENCE client's retries that also ends
 // when stop ends: a run told to stop finishes the request in flight but
 // does not wait to retry it.
-func SleepUnless(stop context.Context) func(ctx context.Context, d time.Duration) error {
+func SleepUnless(stop context.Context, sleep func(context.Context, time.Duration) error) func(ctx context.Context, d time.Duration) error {
 	return func(ctx context.Context, d time.Duration) error {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-stop.Done():
+		ctx, cancel := context.WithCancel(ctx)
+		defer context.AfterFunc(stop, cancel)()
+		defer cancel()
+		err := sleep(ctx, d)
+		if stop.Err() != nil {
 			return stop.Err()
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
 		}
+		return err
 	}
 }
 
