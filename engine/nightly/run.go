@@ -29,7 +29,6 @@ import (
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/outfile"
-	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
@@ -107,9 +106,10 @@ type Session struct {
 	// until the course's turn resolves them; retry are tonight's pending
 	// sends SENCE confirmed not having; unresolved tonight's sends left
 	// «sin confirmar». By course key, under mu.
-	pending    map[string][]*ledger.Send
-	retry      map[string]*ledger.Send
-	unresolved map[string]*ledger.Send
+	pending      map[string][]*ledger.Send
+	pendingOrder []string
+	retry        map[string]*ledger.Send
+	unresolved   map[string]*ledger.Send
 }
 
 func courseKey(oferta, grupo string) string { return oferta + "\x00" + grupo }
@@ -171,77 +171,6 @@ func (s *Session) WhenNothing(why string) {
 	s.whyNothing = why
 }
 
-// Execute reconciles, sends and records every course, then records the
-// end of the run and writes its report.
-func (s *Session) Execute(ctx context.Context, courses []*assemble.CourseResult) *Report {
-	s.report.Courses = make([]*CourseReport, len(courses))
-	s.prog.Courses = len(courses)
-	if !slices.ContainsFunc(courses, func(r *assemble.CourseResult) bool { return r.Payload != nil }) {
-		why := s.whyNothing
-		if why == "" {
-			why = "ningún curso quedó seleccionado o ninguno tiene alumnos para enviar"
-		}
-		s.report.NothingToSend = "no hay ningún curso para enviar: " + why
-		s.cfg.Log.Warn("no hay ningún curso para enviar", "motivo", why)
-	}
-	for i, r := range courses {
-		s.report.Courses[i] = &CourseReport{CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Name: r.Label, Students: []*StudentReport{}}
-		if r.Payload != nil {
-			s.prog.Students += len(r.Payload.ListaAlumnos)
-		}
-	}
-	left := s.leavers(ctx, courses)
-	s.notices(ctx, courses, left)
-	s.progress(nil)
-	var leftover []string // courses with pending sends that are not built tonight
-	if !s.cfg.DryRun {
-		pend, err := s.cfg.Ledger.PendingSends(ctx)
-		if err != nil {
-			s.setFatal("no se pudieron leer los envíos pendientes del registro: " + err.Error())
-		}
-		s.pending = map[string][]*ledger.Send{}
-		for i := range pend {
-			k := courseKey(pend[i].CodigoOferta, pend[i].CodigoGrupo)
-			if s.pending[k] == nil {
-				leftover = append(leftover, k)
-			}
-			s.pending[k] = append(s.pending[k], &pend[i])
-		}
-		for _, r := range courses {
-			if k := courseKey(r.CodigoOferta, r.CodigoGrupo); s.pending[k] != nil {
-				leftover = slices.DeleteFunc(leftover, func(x string) bool { return x == k })
-			}
-		}
-	}
-	sem := make(chan struct{}, s.cfg.Concurrency)
-	var wg sync.WaitGroup
-	for _, k := range leftover {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			s.resolvePending(ctx, k)
-		}()
-	}
-	for i, r := range courses {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			s.course(ctx, r, s.report.Courses[i])
-		}()
-	}
-	wg.Wait()
-	for i, list := range left {
-		s.report.Courses[i].Students = append(s.report.Courses[i].Students, list...)
-	}
-	if ctx.Err() != nil {
-		s.report.Interrupted = true
-		s.report.Messages = append(s.report.Messages, "la ejecución se detuvo por una señal de término: terminó el envío en curso, lo registró y no envió más cursos; la próxima ejecución continúa")
-	}
-	return s.finish(ctx)
-}
-
 // finish records the end of the run and writes its report.
 func (s *Session) finish(ctx context.Context) *Report {
 	ctx = context.WithoutCancel(ctx) // a stopped run is still recorded
@@ -291,123 +220,6 @@ func (s *Session) finish(ctx context.Context) *Report {
 	return r
 }
 
-// leavers finds, per course code built tonight, the students SENCE
-// accepted in progress (estado 1) who are not among tonight's students of
-// any of its sections: not sent, excluded nor left out with a reason.
-// Their enrolment was removed, their student role taken away or their
-// user deleted: SENCE keeps what it accepted, so they are reported by
-// name, under the course report of their section (or the first of the
-// course). A course code with a course error is not checked: its students
-// were not read.
-func (s *Session) leavers(ctx context.Context, courses []*assemble.CourseResult) map[int][]*StudentReport {
-	byOferta := map[string][]int{}
-	var order []string
-	for i, r := range courses {
-		if _, ok := byOferta[r.CodigoOferta]; !ok {
-			order = append(order, r.CodigoOferta)
-		}
-		byOferta[r.CodigoOferta] = append(byOferta[r.CodigoOferta], i)
-	}
-	out := map[int][]*StudentReport{}
-	for _, oferta := range order {
-		idx := byOferta[oferta]
-		present := map[string]bool{}
-		broken := oferta == ""
-		for _, i := range idx {
-			r := courses[i]
-			if r.Err != nil {
-				broken = true
-			}
-			if r.Payload != nil {
-				for _, a := range r.Payload.ListaAlumnos {
-					present[StudentKey(a)] = true
-				}
-			}
-			for _, x := range r.Excluded {
-				present[normRUT(x.RUT)] = true
-			}
-			for _, n := range r.Notes {
-				if n.RUT != "" {
-					present[normRUT(n.RUT)] = true
-				}
-			}
-		}
-		if broken {
-			continue
-		}
-		accepted, err := s.cfg.Ledger.AcceptedStudents(ctx, oferta)
-		if err != nil {
-			s.cfg.Log.Warn("no se pudo leer lo que SENCE aceptó antes, para buscar alumnos retirados", "codigoOferta", oferta, "error", err.Error())
-			continue
-		}
-		for _, a := range accepted {
-			if present[a.RUT] || a.Estado != 1 {
-				continue
-			}
-			at := idx[0]
-			for _, i := range idx {
-				if courses[i].CodigoGrupo == a.CodigoGrupo {
-					at = i
-				}
-			}
-			when := "antes"
-			if !a.At.IsZero() {
-				when = "el " + a.At.In(chile.Location).Format("2006-01-02")
-			}
-			sec := ""
-			if a.CodigoGrupo != "" && a.CodigoGrupo != oferta {
-				sec = " en la sección " + a.CodigoGrupo
-			}
-			out[at] = append(out[at], &StudentReport{RUT: a.RUT, Name: a.Label, Status: StudentLeft,
-				Explanation: fmt.Sprintf("SENCE aceptó su avance%s %s (%d %%, estado 1: cursando), pero esta noche no está entre los alumnos del curso en Moodle (matrícula eliminada, rol de alumno quitado o usuario borrado) y no se le envía nada: SENCE conserva ese avance. Si dejó el curso, infórmelo con su estado final: suspenda su matrícula en vez de eliminarla, y el mapeo (en el preset, params.leavers: send) le envía el estado 3; si es un error, vuelva a matricularlo",
-					sec, when, a.PorcentajeAvance)})
-		}
-	}
-	return out
-}
-
-// normRUT is a RUT as the ledger keys it ("12345678-K"), or the text as
-// given when it is not a valid RUT.
-func normRUT(s string) string {
-	if r, err := rut.Parse(s); err == nil {
-		return r.String()
-	}
-	return s
-}
-
-// notices records what tonight's build left out, so that engine status
-// shows it until the next run: Moodle courses that look like SENCE courses
-// but are not selected, what the build did not report and why, and the
-// students who left. A dry run records nothing.
-func (s *Session) notices(ctx context.Context, courses []*assemble.CourseResult, left map[int][]*StudentReport) {
-	if s.cfg.DryRun {
-		return
-	}
-	var ns []ledger.Notice
-	for _, u := range s.report.Unselected {
-		who := u.Shortname
-		if u.Fullname != "" && u.Fullname != u.Shortname {
-			who += " (" + u.Fullname + ")"
-		}
-		ns = append(ns, ledger.Notice{Kind: ledger.NoticeUnselected, Subject: who, Message: u.Reason})
-	}
-	for i, r := range courses {
-		for _, n := range r.Notes {
-			ns = append(ns, ledger.Notice{Kind: ledger.NoticeLeftOut, CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Subject: n.Who, Message: n.Msg})
-		}
-		for _, st := range left[i] {
-			who := st.RUT
-			if st.Name != "" {
-				who += " (" + st.Name + ")"
-			}
-			ns = append(ns, ledger.Notice{Kind: ledger.NoticeLeft, CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Subject: who, Message: st.Explanation})
-		}
-	}
-	if err := s.cfg.Ledger.SaveNotices(ctx, s.rec.ID, ns); err != nil {
-		s.cfg.Log.Error("no se pudieron registrar los avisos de la ejecución (engine status no los mostrará)", "error", err.Error())
-	}
-}
-
 // options are the options of every send and resolution of the run: wait
 // for the history until the window ends or the run is told to stop.
 func (s *Session) options(ctx context.Context) sence.SendOptions {
@@ -422,13 +234,20 @@ func (s *Session) options(ctx context.Context) sence.SendOptions {
 // still unconfirmed when the window closes or the run stops, tonight's
 // course is not sent («sin confirmar»).
 func (s *Session) resolvePending(ctx context.Context, key string) {
-	s.mu.Lock()
-	pend := s.pending[key]
-	delete(s.pending, key)
-	s.mu.Unlock()
-	for _, p := range pend {
+	for _, p := range s.takePending(key) {
 		s.resolveOne(ctx, p)
 	}
+}
+
+// takePending hands the sends earlier runs left pending for a course to
+// the one turn that resolves them: the course's, or the leftovers' when
+// no course of that key is built tonight.
+func (s *Session) takePending(key string) []*ledger.Send {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pend := s.pending[key]
+	delete(s.pending, key)
+	return pend
 }
 
 func (s *Session) resolveOne(ctx context.Context, p *ledger.Send) {
@@ -514,7 +333,7 @@ func (s *Session) unresolvedSend(key string) *ledger.Send {
 
 // course takes one course through reconcile → deduplicate → outbox → send
 // → record, and fills its report.
-func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *CourseReport) {
+func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *CourseReport, pending []*ledger.Send) {
 	started := s.cfg.Now()
 	log := s.cfg.Log.With("codigoOferta", r.CodigoOferta, "codigoGrupo", r.CodigoGrupo)
 	for _, x := range r.Excluded {
@@ -529,8 +348,8 @@ func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *Cour
 		cr.Notes = append(cr.Notes, note)
 	}
 	key := courseKey(r.CodigoOferta, r.CodigoGrupo)
-	if !s.cfg.DryRun {
-		s.resolvePending(ctx, key)
+	for _, p := range pending {
+		s.resolveOne(ctx, p)
 	}
 	sent := 0
 	quiet := false // not started: the run's summary says why, once

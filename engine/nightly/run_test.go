@@ -460,7 +460,7 @@ func TestPendingResolvedFromHistory(t *testing.T) {
 	}
 	rep = f.run(ctx, night1, courses, nil)
 	if f.sim.Counts().Sends != 1 {
-		t.Fatalf("sent again although SENCE had it (%d sends)", f.sim.Counts().Sends)
+		t.Fatalf("sent again although SENCE had it (%d sends) %+v %+v", f.sim.Counts().Sends, rep.Resumed, rep.course("C-1"))
 	}
 	c := rep.course("C-1")
 	if len(rep.Resumed) != 1 || rep.Resumed[0].IDProceso == "" || c.Status != CourseDone ||
