@@ -20,8 +20,8 @@ import (
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
-	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/schema"
@@ -158,7 +158,7 @@ func Run(ctx context.Context, cfg RunConfig) (*RunStats, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := source.Open(ctx, cfg.Dialect, cfg.DSN)
+	db, err := pipeline.Open(ctx, pl.Mapping) // read-only, as every command reads Moodle
 	if err != nil {
 		return nil, err
 	}
@@ -219,53 +219,42 @@ func Plan(cfg RunConfig) (*plan.Plan, error) {
 	if err := os.WriteFile(path, []byte(site), 0o600); err != nil {
 		return nil, err
 	}
-	m, ds := mapping.Load(path, mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if ds.HasErrors() {
-		return nil, fmt.Errorf("mapeo del benchmark: %s", ds.Error())
-	}
-	pl, ds := plan.Compile(m)
-	if ds.HasErrors() {
+	pl, ds := pipeline.Load(path, func(string) (string, bool) { return "", false })
+	if pl == nil || ds.HasErrors() {
 		return nil, fmt.Errorf("mapeo del benchmark: %s", ds.Error())
 	}
 	return pl, nil
 }
 
-// runEngine is the engine's own run: assemble.Build streams course by course,
-// each payload validated as the CLI validates it, then written.
+// runEngine is the engine's own run, through the pipeline engine export
+// and engine run take (pipeline.Build: extract, assemble, validate, course
+// by course), each course written as it is built.
 func runEngine(ctx context.Context, db *source.DB, pl *plan.Plan, cfg RunConfig, check func(*payload.Course) ([]schema.Problem, error), out *output, st *RunStats) error {
 	var validate atomic.Int64 // nanoseconds, summed over the workers
 	date, err := cfg.reportDate()
 	if err != nil {
 		return err
 	}
-	opts := assemble.Options{
+	opts := pipeline.BuildOptions{
 		ReportDate: date,
+		Token:      token,
 		Workers:    cfg.Workers,
 		Now:        func() time.Time { return date.Add(22 * time.Hour) },
-		Check: func(c *payload.Course) []assemble.Problem {
+		Validate: func(c *payload.Course) ([]schema.Problem, error) {
 			start := time.Now()
 			defer func() { validate.Add(int64(time.Since(start))) }()
-			c.RutOtec, c.Token = rutOtec, token
-			ps, err := check(c)
-			if err != nil {
-				return []assemble.Problem{{Student: -1, Msg: err.Error()}}
-			}
-			out := make([]assemble.Problem, len(ps))
-			for i, p := range ps {
-				out[i] = assemble.Problem{Student: p.Student, Path: p.Path, Msg: p.Msg}
-			}
-			return out
+			return check(c)
 		},
 	}
 	if cfg.Ledger != "" {
-		ledger, err := ledger.Open(ctx, cfg.Ledger)
+		led, err := ledger.Open(ctx, cfg.Ledger)
 		if err != nil {
 			return err
 		}
-		defer ledger.Close()
-		opts.Sessions = ledger
+		defer led.Close()
+		opts.Sessions = led
 	}
-	stats, err := assemble.Build(ctx, db, pl, opts, func(r *assemble.CourseResult) error {
+	b, err := pipeline.Build(ctx, db, pl, opts, func(r *assemble.CourseResult) error {
 		id, err := strconv.ParseInt(r.CourseID, 10, 64)
 		if err != nil {
 			return err
@@ -281,8 +270,11 @@ func runEngine(ctx context.Context, db *source.DB, pl *plan.Plan, cfg RunConfig,
 		slices.SortFunc(l.Excluded, cmp.Compare)
 		return out.write(l)
 	})
-	st.Courses, st.Queries, st.Rows = stats.Courses, stats.Queries, int64(stats.Rows)
-	st.SessionsResumed, st.SessionsFull = stats.SessionsResumed, stats.SessionsFull
+	if b != nil {
+		stats := b.Stats
+		st.Courses, st.Queries, st.Rows = stats.Courses, stats.Queries, int64(stats.Rows)
+		st.SessionsResumed, st.SessionsFull = stats.SessionsResumed, stats.SessionsFull
+	}
 	st.Validate = time.Duration(validate.Load()).Seconds()
 	return err
 }

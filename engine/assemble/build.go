@@ -27,6 +27,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/schema"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 
@@ -62,6 +63,25 @@ type Options struct {
 	// courses.unselected (or a course include rule that gives a text)
 	// reports, before the courses are built. Nil ignores them.
 	OnUnselected func(UnselectedCourse)
+	// OnSelected is told, once the course query is read and before any
+	// course is built or yielded, which courses the build will yield; an
+	// error from it ends the build with nothing yielded (a --course that
+	// names nothing). Nil ignores it.
+	OnSelected func(Selection) error
+}
+
+// Selection is what the course query selected: the courses the build
+// will yield (CourseID and CodigoOferta of each, those whose identity
+// failed included) and the Options.Courses values that name a course of
+// the course query, selected or not (Stats.Matched).
+type Selection struct {
+	Courses []SelectedCourse
+	Matched []string
+}
+
+// SelectedCourse is a course a build will yield.
+type SelectedCourse struct {
+	CourseID, CodigoOferta string
 }
 
 // UnselectedCourse is a Moodle course the selection left out and the
@@ -87,12 +107,9 @@ type SessionStore interface {
 // watermark count tonight and are read again by the next run.
 const SessionMargin = time.Hour
 
-// Problem is a validation problem of a payload (see engine/schema).
-type Problem struct {
-	Student int // index in listaAlumnos, -1 for the course
-	Path    string
-	Msg     string
-}
+// Problem is a validation problem of a payload: SENCE's schema and rules
+// (engine/sence/schema) find them, the build excludes students by them.
+type Problem = schema.Problem
 
 // Exclusion is a student left out of a payload, with every reason.
 type Exclusion struct {
@@ -251,6 +268,18 @@ func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err er
 	}
 	if err := b.unselected(ctx, left); err != nil {
 		return err
+	}
+	if b.opts.OnSelected != nil {
+		sel := Selection{Matched: b.stats.Matched}
+		for _, r := range pending {
+			sel.Courses = append(sel.Courses, SelectedCourse{CourseID: r.CourseID, CodigoOferta: r.CodigoOferta})
+		}
+		for _, c := range courses {
+			sel.Courses = append(sel.Courses, SelectedCourse{CourseID: c.res.CourseID, CodigoOferta: c.res.CodigoOferta})
+		}
+		if err := b.opts.OnSelected(sel); err != nil {
+			return err
+		}
 	}
 	for _, r := range pending {
 		if err := fn(r); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
 
@@ -188,7 +189,7 @@ func TestExportWritesPrivateFilesWithoutToken(t *testing.T) {
 			t.Errorf("%s lacks the token placeholder", f)
 		}
 	}
-	var sum Summary
+	var sum pipeline.Summary
 	b, _ := os.ReadFile(filepath.Join(out, "resumen.json"))
 	if err := json.Unmarshal(b, &sum); err != nil || sum.Excluded != 4 || sum.Sendable != 5 || sum.Failed != 1 ||
 		len(sum.Unselected) != 1 || sum.Unselected[0].Shortname != "BODEGA 2026" {
@@ -329,12 +330,12 @@ func TestSendRefusesOutsideWindow(t *testing.T) {
 
 func TestInWindow(t *testing.T) {
 	dd := demoDir(t)
-	plan, _ := loadPlan(&Env{LookupEnv: func(string) (string, bool) { return "", false }}, filepath.Join(dd, "mapping.yaml"))
+	pl, _ := pipeline.Load(filepath.Join(dd, "mapping.yaml"), func(string) (string, bool) { return "", false })
 	for _, c := range []struct {
 		h, m int
 		want bool
 	}{{21, 59, false}, {22, 0, true}, {23, 59, true}, {0, 0, false}, {12, 0, false}} {
-		got := inWindow(plan.Mapping, time.Date(2026, 11, 20, c.h, c.m, 0, 0, chile.Location))
+		got := pipeline.InWindow(pl.Mapping, time.Date(2026, 11, 20, c.h, c.m, 0, 0, chile.Location))
 		if got != c.want {
 			t.Errorf("%02d:%02d: %v, want %v", c.h, c.m, got, c.want)
 		}

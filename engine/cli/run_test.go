@@ -259,14 +259,15 @@ func TestRunSenceDown(t *testing.T) {
 	mapping := realMapping(t, url)
 	ctx := context.Background()
 	r := runCmdEnv(ctx, newClock(22, 30), noWait, "run", mapping, "--date", "2026-11-20")
-	// The four courses in flight stay pending; once SENCE is taken as
-	// down, the fifth is not started.
+	// The courses started stay pending (at most the four in flight: each
+	// is started as it is built); once SENCE is taken as down, the others
+	// are not started.
 	pending, notStarted := strings.Count(r.stdout, ": pendiente, codigoEnvio"), strings.Count(r.stdout, ": no-enviado\n")
-	if r.code != ExitFailed || pending != 4 || notStarted != 1 {
+	if r.code != ExitFailed || pending < 1 || pending > 4 || notStarted < 1 || pending+notStarted != 5 {
 		t.Fatalf("down: exit %d, %d pending, %d not started\n%s", r.code, pending, notStarted, r.stdout)
 	}
 	r = runCmd(ctx, newClock(22, 40), "status", mapping)
-	if r.code != ExitProblems || strings.Count(r.stdout, ": pendiente (codigoEnvio") != 4 || strings.Count(r.stdout, ": no-enviado\n") != 1 {
+	if r.code != ExitProblems || strings.Count(r.stdout, ": pendiente (codigoEnvio") != pending || strings.Count(r.stdout, ": no-enviado\n") != notStarted {
 		t.Fatalf("status: %s", r.stdout)
 	}
 	// SENCE is back on the same address.
@@ -276,7 +277,7 @@ func TestRunSenceDown(t *testing.T) {
 	}
 	defer back.Close()
 	r = runCmdEnv(ctx, newClock(22, 50), noWait, "run", mapping, "--date", "2026-11-20")
-	if r.code != ExitProblems || strings.Count(r.stdout, "SENCE no lo recibió") != 4 || back.Counts().Sends != 5 {
+	if r.code != ExitProblems || strings.Count(r.stdout, "SENCE no lo recibió") != pending || back.Counts().Sends != 5 {
 		t.Fatalf("back: exit %d, %d sends\n%s", r.code, back.Counts().Sends, r.stdout)
 	}
 }

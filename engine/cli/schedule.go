@@ -7,6 +7,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/cron"
 	"github.com/otec-tools/sence-engine/engine/nightly"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 )
 
 // cmdSchedule runs every mapping on its schedule until SIGINT or SIGTERM,
@@ -28,13 +29,13 @@ func cmdSchedule(ctx context.Context, e *Env, args []string) int {
 	}
 	var jobs []nightly.Job
 	for _, path := range pos {
-		plan, ds := loadPlan(e, path)
-		if plan == nil || ds.HasErrors() {
+		pl, ds := pipeline.Load(path, e.LookupEnv)
+		if pl == nil || ds.HasErrors() {
 			ds.Print(e.Stderr)
 			fmt.Fprintf(e.Stderr, "%s: el mapeo tiene errores: corríjalos (engine validate) antes de programarlo\n", path)
 			return ExitFailed
 		}
-		expr := plan.Mapping.Run.Schedule
+		expr := pl.Mapping.Run.Schedule
 		if expr == "" {
 			expr = nightly.DefaultSchedule
 		}

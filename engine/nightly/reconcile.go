@@ -11,6 +11,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
@@ -64,11 +65,7 @@ func StudentKey(a payload.Alumno) string {
 // CodigoEnvio names the send of a course on a night: deterministic, so a
 // run that resumes another finds its sends in SENCE's history.
 func CodigoEnvio(oferta, grupo, night string, attempt int) string {
-	c := oferta
-	if grupo != "" && grupo != oferta {
-		c += "-" + grupo
-	}
-	return fmt.Sprintf("%s-%s-i%d", c, strings.ReplaceAll(night, "-", ""), attempt)
+	return sence.CodigoEnvio(oferta, grupo, sence.NightlyAttempt(night, attempt))
 }
 
 // Regression is a progress lower than the one SENCE accepted.

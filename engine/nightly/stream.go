@@ -22,7 +22,7 @@ func (s *Session) Execute(ctx context.Context, courses []*assemble.CourseResult)
 		}
 		return nil
 	})
-	return rep
+	return rep // a list never fails
 }
 
 // Stream runs build, which hands each course to yield as it is built;
@@ -34,10 +34,10 @@ func (s *Session) Execute(ctx context.Context, courses []*assemble.CourseResult)
 // left are found, and the end of the run is recorded and its report
 // written.
 //
-// A build that fails before yielding any course ends the run as Abort
-// does: nothing sent. One that fails later starts no more courses (those
-// already yielded finish). Either way its error is returned with the
-// report.
+// A build that fails before yielding any course returns no report: the
+// caller ends the run with Abort and its own reason (nothing was sent). One
+// that fails later starts no more courses (those already yielded finish)
+// and its error is returned with the report.
 func (s *Session) Stream(ctx context.Context, build func(yield func(*assemble.CourseResult) error) error) (*Report, error) {
 	if !s.cfg.DryRun {
 		s.loadPending(ctx)
@@ -76,7 +76,7 @@ func (s *Session) Stream(ctx context.Context, build func(yield func(*assemble.Co
 	}
 	err := build(yield)
 	if err != nil && built == 0 {
-		return s.Abort(ctx, "no se pudieron construir los envíos desde Moodle (vea los errores más arriba): no se envió nada"), err
+		return nil, err
 	}
 	if err != nil {
 		s.setFatal("no se pudieron construir todos los envíos desde Moodle (vea los errores más arriba): no se empezó ningún curso más; la próxima ejecución envía lo que faltó")
