@@ -55,7 +55,7 @@ const DefaultConcurrency = 4
 
 // Config configures a run.
 type Config struct {
-	Ledger *ledger.Ledger
+	Ledger Store
 	// Sender is nil for a dry run.
 	Sender  Sender
 	Mapping string
@@ -110,6 +110,9 @@ type Session struct {
 	pendingOrder []string
 	retry        map[string]*ledger.Send
 	unresolved   map[string]*ledger.Send
+	// blocked are the courses a ledger failure keeps from being sent
+	// tonight, with why; under mu.
+	blocked map[string]string
 }
 
 func courseKey(oferta, grupo string) string { return oferta + "\x00" + grupo }
@@ -192,16 +195,7 @@ func (s *Session) finish(ctx context.Context) *Report {
 			"desde", d.Since.In(chile.Location).Format(time.RFC3339), "intentos", d.Attempts, "ultimo_error", d.Last, "cursos_no_empezados", s.notStarted)
 	}
 	r.total()
-	dir := filepath.Join(filepath.Dir(s.cfg.Ledger.Path()), "reports")
-	path := filepath.Join(dir, fmt.Sprintf("run-%d.json", s.rec.ID))
-	data, _ := json.MarshalIndent(r, "", "  ")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		s.cfg.Log.Error("no se pudo crear la carpeta de informes", "carpeta", dir, "error", err.Error())
-	} else if err := outfile.WriteAtomic(path, append(data, '\n')); err != nil {
-		s.cfg.Log.Error("no se pudo escribir el informe de la ejecución", "archivo", path, "error", err.Error())
-	} else {
-		r.Path = path
-	}
+	s.writeReport(r)
 	s.rec.FinishedAt, s.rec.Summary, s.rec.Report = r.Finished, r.Summary(), r.Path
 	switch {
 	case r.Interrupted:
@@ -214,7 +208,11 @@ func (s *Session) finish(ctx context.Context) *Report {
 		s.rec.Status = ledger.RunFailed
 	}
 	if err := s.cfg.Ledger.FinishRun(ctx, &s.rec); err != nil {
-		s.cfg.Log.Error("no se pudo registrar el fin de la ejecución", "error", err.Error())
+		// The run stays «running» in the ledger; the next run closes it
+		// as interrupted. The report says so and the run does not end ok.
+		s.ledgerFailed("", "registrar el fin de la ejecución", err)
+		r.total()
+		s.writeReport(r)
 	}
 	s.cfg.Log.Info("ejecución terminada", "ejecucion", s.rec.ID, "resultado", r.Outcome, "resumen", r.Summary(), "informe", r.Path)
 	return r
@@ -263,7 +261,7 @@ func (s *Session) resolveOne(ctx context.Context, p *ledger.Send) {
 	var course payload.Course
 	if err := json.Unmarshal(p.Request, &course); err != nil {
 		// Without its request it cannot be looked up: never resend blindly.
-		s.cfg.Ledger.Note(ctx, p.ID, "el envío registrado está dañado: "+err.Error())
+		s.note(ctx, key, p, "el envío registrado está dañado: "+err.Error())
 		rs.Result = fmt.Sprintf("sin confirmar: el envío registrado está dañado (%v); búsquelo en el historial de SENCE con el codigoEnvio %s", err, p.CodigoEnvio)
 		if tonight {
 			s.setUnresolved(key, p)
@@ -280,7 +278,7 @@ func (s *Session) resolveOne(ctx context.Context, p *ledger.Send) {
 	res, err := s.cfg.Sender.Resolve(context.WithoutCancel(ctx), course, p.PostedAt, s.options(ctx))
 	switch {
 	case err != nil:
-		s.cfg.Ledger.Note(ctx, p.ID, err.Error())
+		s.note(ctx, key, p, err.Error())
 		if errors.Is(err, sence.ErrAuth) {
 			s.setFatal("SENCE rechazó las credenciales al consultar el historial: " + err.Error())
 		}
@@ -307,14 +305,22 @@ func (s *Session) resolveOne(ctx context.Context, p *ledger.Send) {
 		}
 		log.Info("envío pendiente encontrado en el historial de SENCE: se registra sin reenviar", "id_proceso", res.IDProceso)
 	case tonight:
-		s.cfg.Ledger.Unposted(ctx, p.ID, "SENCE no lo recibió (confirmado en el historial)")
+		if err := s.cfg.Ledger.Unposted(ctx, p.ID, "SENCE no lo recibió (confirmado en el historial)"); err != nil {
+			rs.Result = "SENCE no lo recibió (confirmado en el historial), pero no se pudo registrar: " + err.Error()
+			s.ledgerFailed(key, "registrar que SENCE no recibió el envío "+p.CodigoEnvio, err)
+			return
+		}
 		s.mu.Lock()
 		s.retry[key] = p
 		s.mu.Unlock()
 		rs.Result = "SENCE no lo recibió (confirmado en el historial): el curso se envía esta noche"
 		log.Info("un envío pendiente no llegó a SENCE: se envía de nuevo")
 	default:
-		s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "SENCE no lo recibió (confirmado en el historial); lo reemplaza el envío de la noche "+s.cfg.Night)
+		if err := s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "SENCE no lo recibió (confirmado en el historial); lo reemplaza el envío de la noche "+s.cfg.Night); err != nil {
+			rs.Result = "SENCE no lo recibió (confirmado en el historial), pero no se pudo registrar: " + err.Error()
+			s.ledgerFailed(key, "cerrar el envío "+p.CodigoEnvio+" de una noche anterior", err)
+			return
+		}
 		rs.Result = "SENCE no lo recibió (confirmado en el historial): lo reemplaza el envío de esta noche"
 	}
 }
@@ -429,6 +435,11 @@ func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *Cour
 		s.dropRetry(ctx, key, fmt.Sprintf("SENCE no lo recibió; los datos de esta noche ya los tiene (codigoEnvio %s)", done.CodigoEnvio))
 		return
 	}
+	if why := s.blockedReason(key); why != "" {
+		cr.Status, cr.Message = CourseNotSent, why
+		setAll(StudentNotSent, "")
+		return
+	}
 	if p := s.unresolvedSend(key); p != nil {
 		// At most one send a night: whatever changed since, nothing is
 		// sent while SENCE may have tonight's send.
@@ -472,7 +483,14 @@ func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *Cour
 	// stop: cutting it would leave its outcome unknown. Before each POST
 	// the ledger records when it left, for the settle time.
 	opts := s.options(ctx)
-	opts.Posting = func(at time.Time) error { return s.cfg.Ledger.Posting(context.WithoutCancel(ctx), send.ID, at) }
+	opts.Posting = func(at time.Time) error {
+		if err := s.cfg.Ledger.Posting(context.WithoutCancel(ctx), send.ID, at); err != nil {
+			// The POST does not leave; the send stays pending.
+			s.ledgerFailed(key, "registrar la hora del envío "+send.CodigoEnvio, err)
+			return err
+		}
+		return nil
+	}
 	res, err := s.cfg.Sender.SendWith(crashpoint.Trace(context.WithoutCancel(ctx)), course, opts)
 	crashpoint.At(crashpoint.AfterResponse)
 	s.answer(ctx, send, course, res, err, cr, toSend)
@@ -502,7 +520,16 @@ func (s *Session) answeredTonight(ctx context.Context, r *assemble.CourseResult,
 
 // fromItems fills students from the outcomes a send recorded.
 func (s *Session) fromItems(ctx context.Context, send *ledger.Send, students []*StudentReport) {
-	items, _ := s.cfg.Ledger.Items(ctx, send.ID)
+	items, err := s.cfg.Ledger.Items(ctx, send.ID)
+	if err != nil {
+		// Nothing is sent either way; the report cannot say each
+		// student's outcome.
+		s.ledgerFailed("", "leer el resultado de cada alumno del envío "+send.CodigoEnvio, err)
+		for _, st := range students {
+			st.Status, st.Explanation = StudentAccepted, "no se pudo leer del registro su resultado en el envío "+send.CodigoEnvio+": "+err.Error()
+		}
+		return
+	}
 	byRUT := map[string]ledger.Item{}
 	for _, it := range items {
 		if it.Modulo == "" {
@@ -526,8 +553,12 @@ func (s *Session) dropRetry(ctx context.Context, key, why string) {
 	p := s.retry[key]
 	delete(s.retry, key)
 	s.mu.Unlock()
-	if p != nil {
-		s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, why)
+	if p == nil {
+		return
+	}
+	if err := s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, why); err != nil {
+		// It stays pending: the next run looks it up again.
+		s.ledgerFailed("", "cerrar el envío pendiente "+p.CodigoEnvio, err)
 	}
 }
 
@@ -544,15 +575,20 @@ func (s *Session) outbox(ctx context.Context, course *payload.Course, hash strin
 	if p != nil {
 		if p.PayloadHash == hash {
 			if err := s.cfg.Ledger.Adopt(ctx, p.ID, s.rec.ID); err != nil {
+				s.ledgerFailed("", "registrar el reenvío "+p.CodigoEnvio, err)
 				return nil, fmt.Errorf("no se pudo registrar el reenvío: %w", err)
 			}
 			course.CodigoEnvio = p.CodigoEnvio
 			return p, nil
 		}
-		s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "SENCE no lo recibió; lo reemplaza un envío con datos más nuevos")
+		if err := s.cfg.Ledger.Fail(ctx, p.ID, s.cfg.Now(), nil, "SENCE no lo recibió; lo reemplaza un envío con datos más nuevos"); err != nil {
+			s.ledgerFailed("", "cerrar el envío pendiente "+p.CodigoEnvio, err)
+			return nil, fmt.Errorf("no se pudo registrar que el envío %s se reemplaza: %w", p.CodigoEnvio, err)
+		}
 	}
 	attempt, err := s.cfg.Ledger.NextAttempt(ctx, s.cfg.Night, course.CodigoOferta, course.CodigoGrupo)
 	if err != nil {
+		s.ledgerFailed("", "numerar el envío del curso "+course.CodigoOferta, err)
 		return nil, fmt.Errorf("no se pudo leer el registro: %w", err)
 	}
 	course.CodigoEnvio = CodigoEnvio(course.CodigoOferta, course.CodigoGrupo, s.cfg.Night, attempt)
@@ -566,7 +602,8 @@ func (s *Session) outbox(ctx context.Context, course *payload.Course, hash strin
 	send := &ledger.Send{RunID: s.rec.ID, Night: s.cfg.Night, CodigoOferta: course.CodigoOferta, CodigoGrupo: course.CodigoGrupo,
 		Attempt: attempt, CodigoEnvio: course.CodigoEnvio, PayloadHash: hash, Request: req, CreatedAt: s.cfg.Now()}
 	if err := s.cfg.Ledger.AddPending(ctx, send); err != nil {
-		return nil, err
+		s.ledgerFailed("", "guardar el envío "+send.CodigoEnvio+" antes de enviarlo", err)
+		return nil, fmt.Errorf("no se pudo guardar el envío en el registro antes de enviarlo: %w", err)
 	}
 	return send, nil
 }
@@ -622,7 +659,7 @@ func (s *Session) answer(ctx context.Context, send *ledger.Send, course payload.
 		// SENCE may have it and its history did not say so in time: the
 		// send stays pending, and nothing of the course is sent again
 		// until a look-up decides.
-		s.cfg.Ledger.Note(ctx, send.ID, err.Error())
+		s.note(ctx, "", send, err.Error())
 		cr.Status, cr.Message = CourseUnconfirmed, err.Error()
 		for _, st := range students {
 			st.Status = StudentUnconfirmed
@@ -631,7 +668,7 @@ func (s *Session) answer(ctx context.Context, send *ledger.Send, course payload.
 			s.setFatal("SENCE rechazó las credenciales al consultar el historial: no se envían más cursos; revise el RUT OTEC y el token (engine ping)")
 		}
 	case errors.Is(err, sence.ErrAuth):
-		s.cfg.Ledger.Fail(ctx, send.ID, now, nil, err.Error())
+		s.fail(ctx, send, now, nil, err.Error())
 		cr.Status, cr.Message = CourseFailed, err.Error()
 		s.setFatal("SENCE rechazó las credenciales: no se envían más cursos; revise el RUT OTEC y el token (engine ping)")
 		for _, st := range students {
@@ -639,7 +676,7 @@ func (s *Session) answer(ctx context.Context, send *ledger.Send, course payload.
 		}
 	case se != nil && se.Kind == sence.ErrHTTPStatus && se.StatusCode >= 400 && se.StatusCode < 500 && se.StatusCode != http.StatusTooManyRequests:
 		// SENCE refused the request itself: nothing was stored.
-		s.cfg.Ledger.Fail(ctx, send.ID, now, se.Body, err.Error())
+		s.fail(ctx, send, now, se.Body, err.Error())
 		cr.Status, cr.Message = CourseFailed, err.Error()
 		for _, st := range students {
 			st.Status = StudentNotSent
@@ -649,7 +686,11 @@ func (s *Session) answer(ctx context.Context, send *ledger.Send, course payload.
 		// arrived: SENCE does not have it. The send stays pending and the
 		// next run, after one look in the history, sends it again with
 		// the same codigoEnvio.
-		s.cfg.Ledger.Unposted(ctx, send.ID, err.Error())
+		if uerr := s.cfg.Ledger.Unposted(ctx, send.ID, err.Error()); uerr != nil {
+			// It stays pending as posted: the next run looks it up in
+			// the history before anything else, as for a lost answer.
+			s.ledgerFailed("", "registrar que SENCE no recibió el envío "+send.CodigoEnvio, uerr)
+		}
 		cr.Status = CoursePending
 		cr.Message = fmt.Sprintf("%v; queda pendiente: SENCE no lo recibió; la próxima ejecución lo confirma en el historial de SENCE con el codigoEnvio %s y lo envía", err, send.CodigoEnvio)
 		for _, st := range students {
@@ -710,8 +751,7 @@ func (s *Session) record(ctx context.Context, send *ledger.Send, course payload.
 		}
 	}
 	if err := s.cfg.Ledger.Complete(ctx, comp); err != nil {
-		s.cfg.Log.Error("no se pudo registrar la respuesta de SENCE; la próxima ejecución la busca en el historial",
-			"codigoEnvio", send.CodigoEnvio, "error", err.Error())
+		s.ledgerFailed("", "registrar la respuesta de SENCE al envío "+send.CodigoEnvio+" (la próxima ejecución la busca en el historial)", err)
 		return comp, err
 	}
 	return comp, nil
@@ -738,7 +778,7 @@ func (s *Session) save(ctx context.Context, cr *CourseReport) {
 	err := s.cfg.Ledger.SaveCourse(ctx, s.rec.ID, s.cfg.Now(), ledger.CourseRecord{CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo,
 		Label: cr.Name, Status: cr.Status, CodigoEnvio: cr.CodigoEnvio, Message: cr.Message}, students)
 	if err != nil {
-		s.cfg.Log.Error("no se pudo registrar el estado del curso", "codigoOferta", cr.CodigoOferta, "error", err.Error())
+		s.ledgerFailed("", "registrar el estado del curso "+cr.CodigoOferta+" (engine status no lo mostrará)", err)
 	}
 }
 
@@ -819,4 +859,18 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// writeReport writes the JSON report beside the ledger, in reports/.
+func (s *Session) writeReport(r *Report) {
+	dir := filepath.Join(filepath.Dir(s.cfg.Ledger.Path()), "reports")
+	path := filepath.Join(dir, fmt.Sprintf("run-%d.json", s.rec.ID))
+	data, _ := json.MarshalIndent(r, "", "  ")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		s.cfg.Log.Error("no se pudo crear la carpeta de informes", "carpeta", dir, "error", err.Error())
+	} else if err := outfile.WriteAtomic(path, append(data, '\n')); err != nil {
+		s.cfg.Log.Error("no se pudo escribir el informe de la ejecución", "archivo", path, "error", err.Error())
+	} else {
+		r.Path = path
+	}
 }

@@ -204,7 +204,7 @@ func (s *Session) leavers(ctx context.Context, l *leavers) {
 		}
 		accepted, err := s.cfg.Ledger.AcceptedStudents(ctx, oferta)
 		if err != nil {
-			s.cfg.Log.Warn("no se pudo leer lo que SENCE aceptó antes, para buscar alumnos retirados", "codigoOferta", oferta, "error", err.Error())
+			s.ledgerFailed("", "leer lo que SENCE aceptó antes del curso "+oferta+", para buscar alumnos retirados", err)
 			continue
 		}
 		for _, a := range accepted {
@@ -281,6 +281,6 @@ func (s *Session) notices(ctx context.Context, leftOut map[*CourseReport][]ledge
 		}
 	}
 	if err := s.cfg.Ledger.SaveNotices(ctx, s.rec.ID, ns); err != nil {
-		s.cfg.Log.Error("no se pudieron registrar los avisos de la ejecución (engine status no los mostrará)", "error", err.Error())
+		s.ledgerFailed("", "registrar los avisos de la ejecución (engine status no los mostrará)", err)
 	}
 }
