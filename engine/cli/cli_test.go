@@ -210,6 +210,9 @@ func TestExportWritesPrivateFilesWithoutToken(t *testing.T) {
 	if _, err := os.Stat(strictOut); err == nil {
 		t.Errorf("--strict wrote %s", strictOut)
 	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".strict.*")); len(left) != 0 {
+		t.Errorf("--strict left its temporary folder: %v", left)
+	}
 }
 
 func TestDemoEndToEnd(t *testing.T) {

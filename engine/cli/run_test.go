@@ -222,6 +222,10 @@ func TestRunWindow(t *testing.T) {
 	if r.code != ExitProblems || !strings.Contains(r.stderr, "el envío comienza a las 22:00") || srv2.Counts().Sends != 5 {
 		t.Fatalf("--wait-window: exit %d, %d sends\n%s\n%s", r.code, srv2.Counts().Sends, r.stdout, r.stderr)
 	}
+	// The courses waited in a spool beside the ledger, gone once sent.
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(mapping), "state", ".run-spool-*")); len(left) != 0 {
+		t.Errorf("the spool was left behind: %v", left)
+	}
 	l, _ := ledger.Open(ctx, filepath.Join(filepath.Dir(mapping), "state", "ledger.db"))
 	defer l.Close()
 	sends, _ := l.Sends(ctx)
@@ -247,6 +251,27 @@ func TestRunLock(t *testing.T) {
 	lock.Release()
 	if r := runCmd(context.Background(), newClock(22, 30), "run", mapping, "--date", "2026-11-20"); r.code != ExitProblems {
 		t.Fatalf("after release: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// TestRunStrict: run --strict builds every course first (into a spool
+// beside the ledger) and, the demo having excluded students, prints the
+// summary, sends nothing and exits 1, leaving no spool; the run that
+// follows without --strict sends the five courses.
+func TestRunStrict(t *testing.T) {
+	srv := startSimulator(t)
+	mapping := realMapping(t, srv.BaseURL())
+	ctx := context.Background()
+	r := runCmd(ctx, newClock(22, 30), "run", mapping, "--strict")
+	if r.code != ExitProblems || srv.Counts().Sends != 0 || !strings.Contains(r.stdout, "Total: 5 cursos para enviar") {
+		t.Fatalf("--strict: exit %d, %d sends\n%s\n%s", r.code, srv.Counts().Sends, r.stdout, r.stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(mapping), "state", ".run-spool-*")); len(left) != 0 {
+		t.Errorf("the spool was left behind: %v", left)
+	}
+	r = runCmd(ctx, newClock(22, 35), "run", mapping)
+	if r.code != ExitProblems || srv.Counts().Sends != 5 {
+		t.Fatalf("after --strict: exit %d, %d sends\n%s", r.code, srv.Counts().Sends, r.stdout)
 	}
 }
 
