@@ -66,19 +66,27 @@ const (
 	nFields
 )
 
-// fields are the level and key of each field.
-var fields = [nFields]struct {
+// fields are the level and key of each field, in the order of
+// payload.Keys (the f… constants above follow it).
+var fields = func() (out [nFields]struct {
 	level int
 	key   string
-}{
-	{0, "rutOtec"}, {0, "idSistema"}, {0, "token"}, {0, "codigoOferta"}, {0, "codigoGrupo"}, {0, "codigoEnvio"},
-	{0, "cantActividadSincronica"}, {0, "cantActividadAsincronica"}, {0, "listaAlumnos"},
-	{1, "rutAlumno"}, {1, "dvAlumno"}, {1, "tiempoConectividad"}, {1, "estado"}, {1, "porcentajeAvance"},
-	{1, "fechaInicio"}, {1, "fechaFin"}, {1, "fechaEjecucion"}, {1, "evaluacionFinal"}, {1, "listaModulos"},
-	{2, "codigoModulo"}, {2, "tiempoConectividad"}, {2, "estado"}, {2, "porcentajeAvance"}, {2, "fechaInicio"},
-	{2, "fechaFin"}, {2, "notaModulo"}, {2, "cantActividadSincronica"}, {2, "cantActividadAsincronica"}, {2, "listaActividades"},
-	{3, "codigoActividad"},
-}
+}) {
+	i := 0
+	for level, keys := range payload.Keys {
+		for _, k := range keys {
+			if i == int(nFields) {
+				panic("schema: payload.Keys has more keys than the field constants")
+			}
+			out[i].level, out[i].key = level, k.Name
+			i++
+		}
+	}
+	if i != int(nFields) {
+		panic("schema: payload.Keys has fewer keys than the field constants")
+	}
+	return out
+}()
 
 // rule is what the schema asks of one property.
 type rule struct {
@@ -134,21 +142,20 @@ type bound struct {
 }
 
 // The keys each level of a payload.Course carries in JSON: always, or only
-// when set (see treeOf).
-var (
-	alwaysKeys = [levels][]string{
-		{"rutOtec", "idSistema", "token", "codigoOferta", "codigoGrupo", "listaAlumnos"},
-		{"rutAlumno", "dvAlumno", "tiempoConectividad", "estado", "porcentajeAvance", "fechaInicio", "fechaFin", "fechaEjecucion", "listaModulos"},
-		{"codigoModulo", "tiempoConectividad", "estado", "porcentajeAvance", "fechaInicio", "fechaFin", "listaActividades"},
-		{"codigoActividad"},
+// when set (see treeOf), from payload.Keys.
+var alwaysKeys, optionalKeys = func() (always, optional [levels][]string) {
+	for level, keys := range payload.Keys {
+		optional[level] = []string{}
+		for _, k := range keys {
+			if k.Optional {
+				optional[level] = append(optional[level], k.Name)
+			} else {
+				always[level] = append(always[level], k.Name)
+			}
+		}
 	}
-	optionalKeys = [levels][]string{
-		{"codigoEnvio", "cantActividadSincronica", "cantActividadAsincronica"},
-		{"evaluacionFinal"},
-		{"notaModulo", "cantActividadSincronica", "cantActividadAsincronica"},
-		{},
-	}
-)
+	return always, optional
+}()
 
 // Keywords the compiler understands; any other makes compileNative fail.
 var (
