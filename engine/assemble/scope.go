@@ -58,7 +58,7 @@ func sharesActivities(pl *plan.Plan) bool {
 	}
 	for _, s := range progs {
 		for _, id := range s.Prog.Idents {
-			if id == plan.ParentName[mapping.Student] || id == plan.ParentName[mapping.Module] {
+			if id == mapping.ParentNames[mapping.Student] || id == mapping.ParentNames[mapping.Module] {
 				return false
 			}
 		}
@@ -234,7 +234,7 @@ func (b *builder) newScope(lv *plan.Level, row map[string]any, parents []scope) 
 	sc := make(scope, b.scopeSize[lv.Index])
 	sc[plan.NameParams], sc[plan.NameReportDate] = b.plan.Params, b.rep
 	for i, p := range parents {
-		sc[plan.ParentName[i]] = p
+		sc[mapping.ParentNames[i]] = p
 	}
 	for _, col := range lv.From.Columns {
 		if lv.Flat[col] == lv.From {

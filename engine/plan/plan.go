@@ -36,10 +36,7 @@ const (
 )
 
 // ChildList is the name under which a level sees its children.
-var ChildList = [4]string{"students", "modules", "activities", ""}
-
-// ParentName is the name under which lower levels see a level.
-var ParentName = [4]string{"course", "student", "module", "activity"}
+var ChildList = [4]string{mapping.LevelNames[1], mapping.LevelNames[2], mapping.LevelNames[3], ""}
 
 // BuiltinSQLParams are the :names the engine fills in queries.
 var BuiltinSQLParams = []string{"courseids", "reportStart", "reportEnd", "since"}
@@ -373,7 +370,7 @@ func (c *compiler) level(ml *mapping.Level) *Level {
 		levelPos = mapping.Pos{File: c.m.File}
 	}
 	if ml.From == "" {
-		c.errAt(levelPos, "falta «%s.from»: el nombre de la consulta cuyas filas son los %s", name, PluralWords[ml.Index])
+		c.errAt(levelPos, "falta «%s.from»: el nombre de la consulta cuyas filas son los %s", name, mapping.LevelPlurals[ml.Index])
 	}
 	var names []string
 	for _, q := range c.plan.Queries {
@@ -438,13 +435,11 @@ func (c *compiler) level(ml *mapping.Level) *Level {
 	return lv
 }
 
-var PluralWords = [4]string{"cursos", "alumnos", "módulos", "actividades"}
-
 // reserved are names the engine defines at every level.
 func reserved(level int) []string {
 	out := []string{NameParams, NameReportDate}
 	for i := 0; i < level; i++ {
-		out = append(out, ParentName[i])
+		out = append(out, mapping.ParentNames[i])
 	}
 	if ChildList[level] != "" {
 		out = append(out, ChildList[level])
@@ -497,7 +492,7 @@ func (c *compiler) compileLevel(lv *Level, children types.Type) {
 	for i := 0; i < lv.Index; i++ {
 		// Parents are evaluated after their children, so a child sees only
 		// what the parent has before evaluation: its columns and rows.
-		env[ParentName[i]] = c.parentType(c.plan.Levels[i])
+		env[mapping.ParentNames[i]] = c.parentType(c.plan.Levels[i])
 	}
 	if children != nil {
 		env[ChildList[lv.Index]] = children
@@ -741,7 +736,7 @@ func (c *compiler) compileSplit() {
 	if p == nil {
 		return
 	}
-	for _, field := range p.Members[ParentName[mapping.Course]] {
+	for _, field := range p.Members[mapping.ParentNames[mapping.Course]] {
 		for _, s := range clv.Late {
 			if s.Name == field {
 				c.errAt(p.Text.Pos, "«courses.split» no puede leer «course.%s»: se calcula después de repartir a los alumnos", field)
@@ -802,10 +797,10 @@ func (c *compiler) checkParentReads() {
 		}
 		for _, p := range progs {
 			for i := 0; i < l; i++ {
-				for _, field := range p.Members[ParentName[i]] {
+				for _, field := range p.Members[mapping.ParentNames[i]] {
 					for _, s := range c.plan.Levels[i].Late {
 						if s.Name == field {
-							c.errAt(p.Text.Pos, "«%s.%s» depende de los %s y se calcula después de ellos: el nivel %s no puede leerlo", ParentName[i], field, PluralWords[i+1], mapping.LevelNames[l])
+							c.errAt(p.Text.Pos, "«%s.%s» depende de los %s y se calcula después de ellos: el nivel %s no puede leerlo", mapping.ParentNames[i], field, mapping.LevelPlurals[i+1], mapping.LevelNames[l])
 						}
 					}
 				}
