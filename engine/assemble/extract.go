@@ -219,21 +219,6 @@ func keyValues(k string, n int) []any {
 	return out
 }
 
-func asInt(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case int:
-		return int64(x), true
-	case float64:
-		return int64(x), true
-	case string:
-		n, err := strconv.ParseInt(x, 10, 64)
-		return n, err == nil
-	}
-	return 0, false
-}
-
 // canon is the text of a key value, equal across drivers.
 func canon(v any) string {
 	switch x := v.(type) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/dedication"
+	"github.com/otec-tools/sence-engine/engine/fn"
 	"github.com/otec-tools/sence-engine/engine/plan"
 )
 
@@ -123,9 +124,9 @@ func (b *builder) streamEvents(ctx context.Context, sr *sessionRun, ids []int64,
 			return &QueryError{q.Name, q.SQL.Pos, err}
 		}
 		b.stats.Rows++
-		t, ok := asInt(vals[ti])
-		if !ok {
-			continue
+		t, err := fn.Int(vals[ti])
+		if err != nil {
+			continue // no time: not an event
 		}
 		st, inc, err := ks.at(vals, groups)
 		if err != nil {
