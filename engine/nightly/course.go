@@ -55,6 +55,7 @@ func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *Cour
 		return
 	case r.Payload == nil:
 		cr.Status, cr.Message = CourseEmpty, "ningún alumno para informar: el curso no se envía"
+		cr.listed = true
 		return
 	}
 	sent = len(r.Payload.ListaAlumnos)
@@ -86,6 +87,7 @@ func (s *Session) reconcile(ctx context.Context, r *assemble.CourseResult, cr *C
 		return payload.Course{}, nil, false
 	}
 	course, decisions := Reconcile(*r.Payload, accepted, s.cfg.Policy, s.cfg.SkipUnchanged)
+	cr.listed = true // the excluded ones, and below every student of the payload
 	var toSend []*StudentReport
 	for i, d := range decisions {
 		st := &StudentReport{RUT: d.RUT}

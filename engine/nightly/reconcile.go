@@ -1,10 +1,6 @@
 package nightly
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,22 +35,6 @@ func PayloadHash(c payload.Course) string {
 func Fingerprint(a payload.Alumno) string {
 	a.FechaEjecucion = ""
 	return canonicalHash(a)
-}
-
-func canonicalHash(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // payload types always marshal
-	}
-	var tree any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&tree); err != nil {
-		panic(err)
-	}
-	b, _ = json.Marshal(tree) // object keys come out sorted
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // StudentKey is a payload student's RUT as SENCE's answers name it.

@@ -114,6 +114,9 @@ type CourseReport struct {
 	Message      string           `json:"mensaje,omitempty"`
 	Notes        []string         `json:"notas,omitempty"`
 	Students     []*StudentReport `json:"alumnos"`
+	// listed: Students holds every student of the course tonight (the
+	// leavers are those SENCE accepted who are not among them).
+	listed bool
 }
 
 // StudentReport is one student of a course in a run.

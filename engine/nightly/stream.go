@@ -144,20 +144,21 @@ func (s *Session) leftoverPending() []string {
 	return out
 }
 
-// leavers collects, per course code, who tonight's build names, so that
-// the students SENCE accepted in progress and Moodle no longer lists can
-// be found once the build ends (a course code's sections may come from
-// several Moodle courses, not always one after the other). It keeps a
-// RUT per student, not the payloads.
+// leavers collects, per course code, its course reports and the RUTs of
+// the students its notes name, so that the students SENCE accepted in
+// progress and Moodle no longer lists can be found once every course is
+// done (a course code's sections may come from several Moodle courses,
+// not always one after the other). The students sent, held, skipped or
+// excluded are read from the reports themselves.
 type leavers struct {
 	order  []string
 	byCode map[string]*codeSeen
 }
 
 type codeSeen struct {
-	present map[string]bool
 	broken  bool
 	reports []*CourseReport
+	noted   []string // RUTs of the students the notes name
 }
 
 func newLeavers() *leavers { return &leavers{byCode: map[string]*codeSeen{}} }
@@ -165,7 +166,7 @@ func newLeavers() *leavers { return &leavers{byCode: map[string]*codeSeen{}} }
 func (l *leavers) add(cr *CourseReport, r *assemble.CourseResult) {
 	c := l.byCode[r.CodigoOferta]
 	if c == nil {
-		c = &codeSeen{present: map[string]bool{}, broken: r.CodigoOferta == ""}
+		c = &codeSeen{broken: r.CodigoOferta == ""}
 		l.byCode[r.CodigoOferta] = c
 		l.order = append(l.order, r.CodigoOferta)
 	}
@@ -173,19 +174,30 @@ func (l *leavers) add(cr *CourseReport, r *assemble.CourseResult) {
 	if r.Err != nil {
 		c.broken = true
 	}
-	if r.Payload != nil {
-		for _, a := range r.Payload.ListaAlumnos {
-			c.present[StudentKey(a)] = true
-		}
-	}
-	for _, x := range r.Excluded {
-		c.present[normRUT(x.RUT)] = true
-	}
 	for _, n := range r.Notes {
 		if n.RUT != "" {
-			c.present[normRUT(n.RUT)] = true
+			c.noted = append(c.noted, normRUT(n.RUT))
 		}
 	}
+}
+
+// present are the students a course code names tonight, by RUT as the
+// ledger keys them; ok is false when a section's students could not be
+// listed (the ledger failed before they were).
+func (c *codeSeen) present() (map[string]bool, bool) {
+	present := map[string]bool{}
+	for _, r := range c.noted {
+		present[r] = true
+	}
+	for _, cr := range c.reports {
+		if !cr.listed {
+			return nil, false
+		}
+		for _, st := range cr.Students {
+			present[normRUT(st.RUT)] = true
+		}
+	}
+	return present, true
 }
 
 // leavers finds, per course code built tonight, the students SENCE
@@ -202,13 +214,17 @@ func (s *Session) leavers(ctx context.Context, l *leavers) {
 		if c.broken {
 			continue
 		}
+		present, ok := c.present()
+		if !ok {
+			continue
+		}
 		accepted, err := s.cfg.Ledger.AcceptedStudents(ctx, oferta)
 		if err != nil {
 			s.ledgerFailed("", "leer lo que SENCE aceptó antes del curso "+oferta+", para buscar alumnos retirados", err)
 			continue
 		}
 		for _, a := range accepted {
-			if c.present[a.RUT] || a.Estado != 1 {
+			if present[a.RUT] || a.Estado != 1 {
 				continue
 			}
 			at := c.reports[0]
