@@ -1,6 +1,8 @@
 package nightly
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -345,4 +347,46 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
+}
+
+// WriteJSON writes the report as json.MarshalIndent(r, "", "  ") writes
+// it, with a final newline, one course at a time: the whole report of a
+// large site is never in memory as JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	head := *r
+	head.Courses = []*CourseReport{}
+	b, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	const marker = "\n  \"cursos\": []"
+	i := bytes.Index(b, []byte(marker))
+	if i < 0 || len(r.Courses) == 0 {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	}
+	if _, err := w.Write(b[:i+len(marker)-1]); err != nil { // up to "cursos": [
+		return err
+	}
+	for k, c := range r.Courses {
+		cb, err := json.MarshalIndent(c, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n    "
+		if k == 0 {
+			sep = "\n    "
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		if _, err := w.Write(cb); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(w, "\n  ]"); err != nil {
+		return err
+	}
+	_, err = w.Write(append(b[i+len(marker):], '\n'))
+	return err
 }

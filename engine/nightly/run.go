@@ -10,7 +10,6 @@ package nightly
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -303,10 +302,9 @@ func orDash(s string) string {
 func (s *Session) writeReport(r *Report) {
 	dir := filepath.Join(filepath.Dir(s.cfg.Ledger.Path()), "reports")
 	path := filepath.Join(dir, fmt.Sprintf("run-%d.json", s.rec.ID))
-	data, _ := json.MarshalIndent(r, "", "  ")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		s.cfg.Log.Error("no se pudo crear la carpeta de informes", "carpeta", dir, "error", err.Error())
-	} else if err := outfile.WriteAtomic(path, append(data, '\n')); err != nil {
+	} else if err := outfile.WriteAtomicFunc(path, r.WriteJSON); err != nil {
 		s.cfg.Log.Error("no se pudo escribir el informe de la ejecución", "archivo", path, "error", err.Error())
 	} else {
 		r.Path = path

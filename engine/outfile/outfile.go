@@ -6,7 +6,9 @@
 package outfile
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,15 @@ import (
 // temporary file and a rename, so a crash never leaves half a file. The
 // temporaries an earlier crash left for the same file are removed first.
 func WriteAtomic(path string, data []byte) error {
+	return WriteAtomicFunc(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteAtomicFunc is WriteAtomic of what write writes, buffered: a large
+// file is written piece by piece, never whole in memory.
+func WriteAtomicFunc(path string, write func(io.Writer) error) error {
 	prefix := "." + filepath.Base(path) + ".tmp-"
 	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(path), GlobEscape(prefix)+"*")); len(old) > 0 {
 		for _, o := range old {
@@ -29,7 +40,12 @@ func WriteAtomic(path string, data []byte) error {
 	}
 	defer Hold(tmp.Name())()
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	bw := bufio.NewWriterSize(tmp, 1<<16)
+	if err := write(bw); err != nil {
+		tmp.Close()
+		return fmt.Errorf("no se puede escribir %s: %v", path, err)
+	}
+	if err := bw.Flush(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("no se puede escribir %s: %v", path, err)
 	}
