@@ -81,14 +81,7 @@ func (b *builder) courses(ctx context.Context) ([]*courseEntity, []*CourseResult
 			}
 		}
 		sc[lv.From.Name] = row
-		var listed *mapping.ListedCourse
-		if len(list) > 0 {
-			for i := range list {
-				if list[i].Course == id || list[i].Course == shortname {
-					listed = &list[i]
-				}
-			}
-		}
+		listed := listedCourse(list, id, shortname)
 		res := &CourseResult{CourseID: id, Label: labelOf(row, id)}
 		if len(list) > 0 && listed == nil {
 			noteLeftOut(shortname)
@@ -234,4 +227,16 @@ func labelOf(row map[string]any, id string) string {
 		}
 	}
 	return "curso " + id
+}
+
+// listedCourse is the course's entry in courses.list (by id or short
+// name; the last one that names it), nil when the list does not name it.
+func listedCourse(list []mapping.ListedCourse, id, shortname string) *mapping.ListedCourse {
+	var listed *mapping.ListedCourse
+	for i := range list {
+		if list[i].Course == id || list[i].Course == shortname {
+			listed = &list[i]
+		}
+	}
+	return listed
 }

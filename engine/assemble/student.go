@@ -25,57 +25,15 @@ type studentOut struct {
 
 func (b *builder) student(c *courseEntity, row map[string]any, idx index) studentOut {
 	lv := b.plan.Levels[mapping.Student]
-	sc := b.newScope(lv, row, []scope{c.sc})
-	id := ids{b.plan.Levels[0].Key: c.id, lv.Key: canon(row[lv.Key])}
-	who := func() *Exclusion {
-		e := &Exclusion{UserID: id[lv.Key]}
-		if s, ok := sc["label"].(string); ok {
-			e.Label = s
-		}
-		if n, ok := sc["rutAlumno"]; ok && n != nil {
-			e.RUT = fmt.Sprintf("%v-%v", n, sc["dvAlumno"])
-		} else if s, ok := sc["rut"].(string); ok {
-			e.RUT = s
-		}
-		return e
-	}
-	failed := map[string]bool{}
-	var problems []string
-	fail := func(err error) {
-		problems = append(problems, reasons(err)...)
-		for _, n := range failedSteps(err) {
-			failed[n] = true
-		}
-		// The steps skipped because they read a failed one have no value
-		// either.
-		for _, st := range lv.Steps {
-			if !failed[st.Name] && readsAny(st, failed) {
-				failed[st.Name] = true
-			}
-		}
-	}
-	// excluded ends with every problem found, and the split value when
-	// it can be told without the failed values.
-	excluded := func() studentOut {
-		part, known, err := b.split(sc, failed)
-		if err != nil {
-			problems = append(problems, reason(err))
-		}
-		e := who()
-		e.Reasons = problems
-		return studentOut{excl: e, part: part, known: known}
-	}
-	leftOut := func(why string) studentOut {
-		part, known, _ := b.split(sc, failed)
-		n := b.note(lv, who(), why)
-		return studentOut{note: n, part: part, known: known}
-	}
+	sb := &studentBuild{b: b, lv: lv, sc: b.newScope(lv, row, []scope{c.sc}), failed: map[string]bool{}}
+	sb.id = ids{b.plan.Levels[0].Key: c.id, lv.Key: canon(row[lv.Key])}
+	sc, id := sb.sc, sb.id
 	if err := b.attach(lv, sc, id, idx); err != nil {
-		fail(err)
-		return excluded()
+		sb.fail(err)
+		return sb.excluded()
 	}
 	if err := b.evalSteps(lv.Early, sc); err != nil {
-		fail(err)
+		sb.fail(err)
 	}
 	// A student the include rule leaves out is not reported for data that
 	// is not sent, so the rule is read even when a value failed: what it
@@ -85,57 +43,116 @@ func (b *builder) student(c *courseEntity, row map[string]any, idx index) studen
 		ok, why, err := b.include(b.runner(lv.Include), sc)
 		switch {
 		case err != nil:
-			if !readsAny(&plan.Step{Prog: lv.Include}, failed) {
-				fail(err)
+			if !readsAny(&plan.Step{Prog: lv.Include}, sb.failed) {
+				sb.fail(err)
 			}
-		case !ok && (len(problems) == 0 || !readsAny(&plan.Step{Prog: lv.Include}, failed)):
-			return leftOut(why)
+		case !ok && (len(sb.problems) == 0 || !readsAny(&plan.Step{Prog: lv.Include}, sb.failed)):
+			return sb.leftOut(why)
 		}
 	}
-	if len(problems) > 0 {
-		return excluded()
+	if len(sb.problems) > 0 {
+		return sb.excluded()
 	}
 	mods, modList, err := b.modules(c, sc, id, idx)
 	if err != nil {
-		fail(err)
-		return excluded()
+		sb.fail(err)
+		return sb.excluded()
 	}
 	sc[plan.ChildList[mapping.Student]] = mods
 	if err := b.evalSteps(lv.Late, sc); err != nil {
-		fail(err)
-		return excluded()
+		sb.fail(err)
+		return sb.excluded()
 	}
 	if lv.Include != nil && lv.IncludeLate {
 		ok, why, err := b.include(b.runner(lv.Include), sc)
 		if err != nil {
-			fail(err)
-			return excluded()
+			sb.fail(err)
+			return sb.excluded()
 		}
 		if !ok {
-			return leftOut(why)
+			return sb.leftOut(why)
 		}
 	}
 	al := &payload.Alumno{}
 	if err := convertStudent(sc, al); err != nil {
-		fail(err)
-		return excluded()
+		sb.fail(err)
+		return sb.excluded()
 	}
 	al.ListaModulos = modList
-	part, known, err := b.split(sc, failed)
+	part, known, err := b.split(sc, sb.failed)
 	if err != nil {
-		problems = append(problems, reason(err))
-		e := who()
-		e.Reasons = problems
+		sb.problems = append(sb.problems, reason(err))
+		e := sb.who()
+		e.Reasons = sb.problems
 		return studentOut{excl: e, part: part, known: known}
 	}
 	var warns []Note
 	if ws := b.warnings(lv, sc); len(ws) > 0 {
-		w := b.note(lv, who(), "").Who
+		w := b.note(lv, sb.who(), "").Who
 		for _, msg := range ws {
 			warns = append(warns, Note{Level: mapping.Student, Who: w, Msg: msg, Warning: true})
 		}
 	}
-	return studentOut{sc: sc, al: al, who: *who(), part: part, known: known, warns: warns}
+	return studentOut{sc: sc, al: al, who: *sb.who(), part: part, known: known, warns: warns}
+}
+
+// studentBuild is one student being built: the steps that failed and the
+// problems found so far.
+type studentBuild struct {
+	b        *builder
+	lv       *plan.Level
+	sc       scope
+	id       ids
+	failed   map[string]bool
+	problems []string
+}
+
+// who names the student as far as its scope tells.
+func (sb *studentBuild) who() *Exclusion {
+	e := &Exclusion{UserID: sb.id[sb.lv.Key]}
+	if s, ok := sb.sc["label"].(string); ok {
+		e.Label = s
+	}
+	if n, ok := sb.sc["rutAlumno"]; ok && n != nil {
+		e.RUT = fmt.Sprintf("%v-%v", n, sb.sc["dvAlumno"])
+	} else if s, ok := sb.sc["rut"].(string); ok {
+		e.RUT = s
+	}
+	return e
+}
+
+// fail records a step's failure, and the steps it leaves without a value.
+func (sb *studentBuild) fail(err error) {
+	sb.problems = append(sb.problems, reasons(err)...)
+	for _, n := range failedSteps(err) {
+		sb.failed[n] = true
+	}
+	// The steps skipped because they read a failed one have no value
+	// either.
+	for _, st := range sb.lv.Steps {
+		if !sb.failed[st.Name] && readsAny(st, sb.failed) {
+			sb.failed[st.Name] = true
+		}
+	}
+}
+
+// excluded ends with every problem found, and the split value when it can
+// be told without the failed values.
+func (sb *studentBuild) excluded() studentOut {
+	part, known, err := sb.b.split(sb.sc, sb.failed)
+	if err != nil {
+		sb.problems = append(sb.problems, reason(err))
+	}
+	e := sb.who()
+	e.Reasons = sb.problems
+	return studentOut{excl: e, part: part, known: known}
+}
+
+// leftOut ends with a student the include rule leaves out, and why.
+func (sb *studentBuild) leftOut(why string) studentOut {
+	part, known, _ := sb.b.split(sb.sc, sb.failed)
+	n := sb.b.note(sb.lv, sb.who(), why)
+	return studentOut{note: n, part: part, known: known}
 }
 
 // modules builds the modules of one student, with their activities.

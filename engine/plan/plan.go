@@ -214,7 +214,32 @@ func (c *compiler) query(q *mapping.Query) *Query {
 	}
 	out.SQLCols = cols
 	out.Columns = cols
-	// Parameters.
+	hasCourseIDs := c.queryParams(q, out)
+	isCourseFrom := q.Level == mapping.Course && c.m.Levels[mapping.Course].From == q.Name
+	if isCourseFrom && q.Selection != mapping.SelectSelected {
+		c.errAt(q.SelectionPos, "consulta «%s»: la consulta de «courses.from» lee todos los cursos; «selection» solo sirve en las otras consultas de nivel courses", q.Name)
+	}
+	if q.Selection == mapping.SelectUnselected && c.m.Levels[mapping.Course].Unselected.IsZero() {
+		c.warnAt(q.SelectionPos, "consulta «%s»: «selection: unselected» la hace correr solo para «courses.unselected», que no está definido: no se usa", q.Name)
+	}
+	if !hasCourseIDs && !isCourseFrom {
+		c.errAt(q.SQL.Pos, "consulta «%s»: falta el filtro por cursos «IN (:courseids)» dentro del SQL; sin él la consulta leería todos los cursos de Moodle", q.Name)
+	}
+	c.queryTables(q)
+	c.queryKeys(q, out, cols)
+	c.queryWhen(q, out)
+	c.querySessions(q, out, cols)
+	for col, t := range q.Types {
+		if cols != nil && !slices.Contains(cols, col) {
+			c.errAt(q.TypesPos, "consulta «%s»: «types» nombra la columna «%s» (%s), que la consulta no devuelve", q.Name, col, t)
+		}
+	}
+	return out
+}
+
+// queryParams checks the query's :parameters; it says whether the query
+// filters by :courseids.
+func (c *compiler) queryParams(q *mapping.Query, out *Query) bool {
 	known := append(slices.Clone(BuiltinSQLParams), paramNames(c.m)...)
 	hasCourseIDs := false
 	for _, r := range source.Params(q.SQL.Src) {
@@ -238,17 +263,12 @@ func (c *compiler) query(q *mapping.Query) *Query {
 			c.errAt(p, "consulta «%s»: parámetro «:%s» desconocido (use un parámetro de «params» o :courseids, :reportStart, :reportEnd, :since)%s", q.Name, r.Name, hint)
 		}
 	}
-	isCourseFrom := q.Level == mapping.Course && c.m.Levels[mapping.Course].From == q.Name
-	if isCourseFrom && q.Selection != mapping.SelectSelected {
-		c.errAt(q.SelectionPos, "consulta «%s»: la consulta de «courses.from» lee todos los cursos; «selection» solo sirve en las otras consultas de nivel courses", q.Name)
-	}
-	if q.Selection == mapping.SelectUnselected && c.m.Levels[mapping.Course].Unselected.IsZero() {
-		c.warnAt(q.SelectionPos, "consulta «%s»: «selection: unselected» la hace correr solo para «courses.unselected», que no está definido: no se usa", q.Name)
-	}
-	if !hasCourseIDs && !isCourseFrom {
-		c.errAt(q.SQL.Pos, "consulta «%s»: falta el filtro por cursos «IN (:courseids)» dentro del SQL; sin él la consulta leería todos los cursos de Moodle", q.Name)
-	}
-	// Tables.
+	return hasCourseIDs
+}
+
+// queryTables warns of tables the engine does not know and of a written
+// prefix.
+func (c *compiler) queryTables(q *mapping.Query) {
 	tables := moodledb.Tables()
 	for _, r := range source.Tables(q.SQL.Src) {
 		if !slices.Contains(tables, r.Name) {
@@ -263,7 +283,10 @@ func (c *compiler) query(q *mapping.Query) *Query {
 	if strings.Contains(q.SQL.Src, "mdl_") {
 		c.warnAt(q.SQL.Pos, "consulta «%s»: escriba las tablas como {user}, {course}…, no con el prefijo mdl_: el motor aplica el prefijo de source.prefix", q.Name)
 	}
-	// Keys.
+}
+
+// queryKeys finds the identity columns the query carries.
+func (c *compiler) queryKeys(q *mapping.Query, out *Query, cols []string) {
 	keys := c.identityKeys(q.Level)
 	for i, k := range keys {
 		if slices.Contains(cols, k) {
@@ -275,7 +298,10 @@ func (c *compiler) query(q *mapping.Query) *Query {
 			c.errAt(q.SQL.Pos, "consulta «%s» (nivel %s): debe devolver la columna «%s» para unir sus filas con su %s", q.Name, mapping.LevelNames[q.Level], k, mapping.LevelWords[i])
 		}
 	}
-	// When.
+}
+
+// queryWhen evaluates the query's when: false skips it.
+func (c *compiler) queryWhen(q *mapping.Query, out *Query) {
 	if !q.When.IsZero() {
 		env := types.Map{NameParams: c.paramsType()}
 		p, ds := c.ev.Compile(q.When, env, []string{NameParams}, expr.AsBool())
@@ -289,7 +315,10 @@ func (c *compiler) query(q *mapping.Query) *Query {
 			}
 		}
 	}
-	// Sessions.
+}
+
+// querySessions checks a sessions query and sets its rule and columns.
+func (c *compiler) querySessions(q *mapping.Query, out *Query, cols []string) {
 	if s := q.Sessions; s != nil {
 		if cols != nil && !slices.Contains(cols, s.Time) {
 			c.errAt(s.Pos, "consulta «%s»: «sessions.time» nombra la columna «%s», que la consulta no devuelve", q.Name, s.Time)
@@ -301,12 +330,6 @@ func (c *compiler) query(q *mapping.Query) *Query {
 			c.warnAt(q.SQL.Pos, "consulta «%s»: sin «AND <tiempo> >= :since» cada ejecución lee todo el registro de eventos; con él, «engine run» lee solo los eventos desde la ejecución anterior", q.Name)
 		}
 	}
-	for col, t := range q.Types {
-		if cols != nil && !slices.Contains(cols, col) {
-			c.errAt(q.TypesPos, "consulta «%s»: «types» nombra la columna «%s» (%s), que la consulta no devuelve", q.Name, col, t)
-		}
-	}
-	return out
 }
 
 // SessionColumns are what a sessions query gives per key.
@@ -433,18 +456,6 @@ func (c *compiler) level(ml *mapping.Level) *Level {
 		}
 	}
 	return lv
-}
-
-// reserved are names the engine defines at every level.
-func reserved(level int) []string {
-	out := []string{NameParams, NameReportDate}
-	for i := 0; i < level; i++ {
-		out = append(out, mapping.ParentNames[i])
-	}
-	if ChildList[level] != "" {
-		out = append(out, ChildList[level])
-	}
-	return out
 }
 
 // scopeType is what other levels see of a level: its columns, query rows,
