@@ -53,4 +53,6 @@ func TestMoodleWithoutChatAndSurvey(t *testing.T) {
 	}
 }
 
-func replaceDir(s, dir string) string { return string(bytes.ReplaceAll([]byte(s), []byte(dir), []byte("DIR"))) }
+func replaceDir(s, dir string) string {
+	return string(bytes.ReplaceAll([]byte(s), []byte(dir), []byte("DIR")))
+}
