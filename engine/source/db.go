@@ -36,6 +36,7 @@ type DB struct {
 
 	mu       sync.Mutex
 	writeFns map[string]string // function name → why it may write; "" if it may not
+	tables   map[string]bool   // the database's tables, for optional ones
 }
 
 // Config says how to reach the LMS database.
@@ -444,6 +445,10 @@ func (d *DB) Describe(ctx context.Context, tx *sql.Tx, query string, args []any)
 // check refuses what is not a single read, or calls a function that may
 // write, and returns the text to send.
 func (d *DB) check(ctx context.Context, tx *sql.Tx, query string) (string, error) {
+	query, err := d.resolveOptional(ctx, tx, query)
+	if err != nil {
+		return "", err
+	}
 	text, err := CheckStatement(d.Driver, query)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrRefused, err)

@@ -9,6 +9,9 @@ import (
 // The SQL of a mapping is plain SQL with three additions the engine expands:
 //
 //	{user}        a Moodle table; the site's table prefix is applied
+//	{chat?}       an optional Moodle table (a plugin a site may have
+//	              uninstalled): where the database lacks it, an empty table
+//	              with its columns is read instead (see DB.Query)
 //	:courseids    the ids of the batch of courses being read (inside IN (...))
 //	:name         a parameter of the mapping, or :reportStart / :reportEnd / :since
 //
@@ -22,9 +25,10 @@ const (
 )
 
 type sqlToken struct {
-	kind int
-	text string // table or parameter name, or raw text
-	off  int    // byte offset in the source
+	kind     int
+	text     string // table or parameter name, or raw text
+	off      int    // byte offset in the source
+	optional bool   // {table?}
 }
 
 // scan splits SQL into text, {table} and :param tokens.
@@ -87,9 +91,13 @@ func scan(sql string) []sqlToken {
 			for j < len(sql) && isIdent(sql[j]) {
 				j++
 			}
-			if j < len(sql) && sql[j] == '}' && j > i+1 {
+			name, optional := sql[i+1:j], j < len(sql) && sql[j] == '?'
+			if optional {
+				j++
+			}
+			if j < len(sql) && sql[j] == '}' && name != "" {
 				flush(i)
-				out = append(out, sqlToken{kind: tokTable, text: sql[i+1 : j], off: i})
+				out = append(out, sqlToken{kind: tokTable, text: name, off: i, optional: optional})
 				start, i = j+1, j+1
 			} else {
 				i++
@@ -109,6 +117,8 @@ func isIdent(c byte) bool      { return isIdentStart(c) || c >= '0' && c <= '9' 
 type Ref struct {
 	Name string
 	Off  int
+	// Optional is set on a table written {name?}.
+	Optional bool
 }
 
 // Tables lists the {table} references of a query.
@@ -121,7 +131,7 @@ func refs(sql string, kind int) []Ref {
 	var out []Ref
 	for _, t := range scan(sql) {
 		if t.kind == kind {
-			out = append(out, Ref{Name: t.text, Off: t.off})
+			out = append(out, Ref{Name: t.text, Off: t.off, Optional: t.optional})
 		}
 	}
 	return out
@@ -139,6 +149,11 @@ func Expand(sql, prefix string, arg func(name string) (any, bool)) (string, []an
 		case tokText:
 			b.WriteString(t.text)
 		case tokTable:
+			if t.optional {
+				// Resolved by the DB against its catalogue (resolveOptional).
+				b.WriteString(optionalMarker(t.text, prefix+t.text))
+				continue
+			}
 			b.WriteString(prefix + t.text)
 		case tokParam:
 			v, ok := arg(t.text)
