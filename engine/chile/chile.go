@@ -45,8 +45,31 @@ func ParseDate(s string) (time.Time, error) {
 // IsDate says whether s is a date written the only way SENCE accepts it:
 // YYYY-MM-DD, a real calendar day.
 func IsDate(s string) bool {
-	_, err := ParseDate(s)
-	return err == nil
+	_, ok := ParseDay(s)
+	return ok
+}
+
+// ParseDay reads exactly YYYY-MM-DD naming a real calendar day, as
+// midnight UTC: the calendar day alone, without time arithmetic, for the
+// checks made on every student and module (no allocation).
+func ParseDay(s string) (time.Time, bool) {
+	if len(s) != len(DateLayout) {
+		return time.Time{}, false
+	}
+	for i := range len(s) {
+		if c := s[i]; (i == 4 || i == 7) != (c == '-') || c != '-' && (c < '0' || c > '9') {
+			return time.Time{}, false
+		}
+	}
+	y := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	m := time.Month(int(s[5]-'0')*10 + int(s[6]-'0'))
+	d := int(s[8]-'0')*10 + int(s[9]-'0')
+	t := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	// time.Date normalises 02-30 to 03-02: a real day comes back unchanged.
+	if m < 1 || m > 12 || d < 1 || t.Month() != m || t.Day() != d {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // Date is the Chilean calendar day of t, YYYY-MM-DD.

@@ -11,7 +11,7 @@ func TestParseDate(t *testing.T) {
 		ok bool
 	}{
 		{"2026-11-20", true}, {"2024-02-29", true}, {"2025-02-29", false}, {"2026-1-20", false},
-		{"20-11-2026", false}, {"2026-11-20 ", false}, {"", false}, {"2026-13-01", false},
+		{"20-11-2026", false}, {"2026-02-30", false}, {"2026-00-10", false}, {"2026-11-00", false}, {"2026/11/20", false}, {"2026-11-20 ", false}, {"", false}, {"2026-13-01", false},
 	} {
 		d, err := ParseDate(c.in)
 		if (err == nil) != c.ok {
@@ -23,6 +23,9 @@ func TestParseDate(t *testing.T) {
 		}
 		if IsDate(c.in) != c.ok {
 			t.Errorf("IsDate(%q) = %v", c.in, !c.ok)
+		}
+		if day, ok := ParseDay(c.in); ok != c.ok || ok && (day.Format(DateLayout) != c.in || day.Location() != time.UTC) {
+			t.Errorf("ParseDay(%q) = %v, %v", c.in, day, ok)
 		}
 	}
 }

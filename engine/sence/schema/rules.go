@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
@@ -181,25 +182,7 @@ func checkDate(add func(path string, value any, msg string), name string, s *str
 }
 
 // parseDate accepts exactly YYYY-MM-DD naming a real calendar day.
-func parseDate(s string) (time.Time, bool) {
-	if len(s) != len(time.DateOnly) {
-		return time.Time{}, false
-	}
-	for i := range len(s) {
-		if c := s[i]; (i == 4 || i == 7) != (c == '-') || c != '-' && (c < '0' || c > '9') {
-			return time.Time{}, false
-		}
-	}
-	y := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
-	m := time.Month(int(s[5]-'0')*10 + int(s[6]-'0'))
-	d := int(s[8]-'0')*10 + int(s[9]-'0')
-	t := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	// time.Date normalises 02-30 to 03-02: a real day comes back unchanged.
-	if m < 1 || m > 12 || d < 1 || t.Month() != m || t.Day() != d {
-		return time.Time{}, false
-	}
-	return t, true
-}
+func parseDate(s string) (time.Time, bool) { return chile.ParseDay(s) }
 
 func isDV(c byte) bool { return c >= '0' && c <= '9' || c == 'K' || c == 'k' }
 
