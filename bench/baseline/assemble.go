@@ -24,8 +24,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
-	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/chile"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/schema"
 )
 
 // Result is one SENCE course: what would be sent and who was left out with
@@ -56,14 +57,14 @@ type Options struct {
 
 // reportDay is the report date as SENCE writes it.
 func (o *Options) reportDay() string {
-	d := o.ReportDate.In(santiago)
-	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, santiago).Format(time.DateOnly)
+	d := o.ReportDate.In(chile.Location)
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, chile.Location).Format(time.DateOnly)
 }
 
 // reportEnd is the first second after the report date.
 func (o *Options) reportEnd() int64 {
-	d := o.ReportDate.In(santiago)
-	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, santiago).AddDate(0, 0, 1).Unix()
+	d := o.ReportDate.In(chile.Location)
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, chile.Location).AddDate(0, 0, 1).Unix()
 }
 
 type courseRow struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/fn"
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
@@ -87,17 +88,8 @@ func ParamsOf(p map[string]any) (Params, error) {
 	return out, errors.Join(errs...)
 }
 
-// santiago is the time zone of SENCE dates.
-var santiago = func() *time.Location {
-	loc, err := time.LoadLocation("America/Santiago")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
 // date is the Chilean calendar day of a Moodle time.
-func date(t int64) string { return time.Unix(t, 0).In(santiago).Format(time.DateOnly) }
+func date(t int64) string { return time.Unix(t, 0).In(chile.Location).Format(time.DateOnly) }
 
 // pct is the whole percentage done of total, rounded down, 0 to 100.
 func pct(done, total int64) int {

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/bench/site"
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
 )
 
 // NightlyConfig is the benchmark of incremental dedication: two nights of
@@ -111,7 +111,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, logf func(string, ...any)) 
 	// New events: copies of one event in every 1/NewEvents, spread from
 	// the first night's watermark to the time the second night reads.
 	every := int64(math.Max(1, math.Round(1/cfg.NewEvents)))
-	base := day1.Add(22*time.Hour - build.SessionMargin).Unix()
+	base := day1.Add(22*time.Hour - assemble.SessionMargin).Unix()
 	span := day2.Add(22*time.Hour).Unix() - base
 	cols, err := logColumns(ctx, db, table)
 	if err != nil {

@@ -17,13 +17,15 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/bench/baseline"
-	"github.com/otec-tools/sence-engine/engine/build"
-	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
-	"github.com/otec-tools/sence-engine/engine/payload"
-	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
+	"github.com/otec-tools/sence-engine/engine/plan"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/schema"
 	"github.com/otec-tools/sence-engine/engine/source"
-	"github.com/otec-tools/sence-engine/engine/state"
 	moodledemo "github.com/otec-tools/sence-engine/examples/moodle-demo"
 )
 
@@ -41,7 +43,7 @@ type RunConfig struct {
 	// Reference validates with gojsonschema (the reference validator)
 	// instead of the native one.
 	Reference bool
-	// Workers is the engine's build.Options.Workers (0: one per CPU).
+	// Workers is the engine's assemble.Options.Workers (0: one per CPU).
 	Workers int
 	Out     string // the payloads, one JSON line per course
 	// Date is the report date, YYYY-MM-DD (default the demo's); the run
@@ -57,7 +59,7 @@ func (cfg RunConfig) reportDate() (time.Time, error) {
 	if cfg.Date == "" {
 		return demo.DefaultReportDate, nil
 	}
-	d, err := time.ParseInLocation("2006-01-02", cfg.Date, demo.Santiago)
+	d, err := time.ParseInLocation("2006-01-02", cfg.Date, chile.Location)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("--date: %w", err)
 	}
@@ -152,11 +154,11 @@ func (o *output) close() error {
 // the output.
 func Run(ctx context.Context, cfg RunConfig) (*RunStats, error) {
 	start := time.Now()
-	plan, err := Plan(cfg)
+	pl, err := Plan(cfg)
 	if err != nil {
 		return nil, err
 	}
-	db, err := source.Open(ctx, cfg.Dialect, cfg.DSN)
+	db, err := pipeline.Open(ctx, pl.Mapping) // read-only, as every command reads Moodle
 	if err != nil {
 		return nil, err
 	}
@@ -176,9 +178,9 @@ func Run(ctx context.Context, cfg RunConfig) (*RunStats, error) {
 	}
 	switch cfg.Runner {
 	case "engine":
-		err = runEngine(ctx, db, plan, cfg, check, out, st)
+		err = runEngine(ctx, db, pl, cfg, check, out, st)
 	case "handwritten", "perstudent":
-		err = runBaseline(ctx, db, plan, cfg, v, out, st)
+		err = runBaseline(ctx, db, pl, cfg, v, out, st)
 	default:
 		err = fmt.Errorf("ejecutor «%s» desconocido (use %v)", cfg.Runner, Runners)
 	}
@@ -196,7 +198,7 @@ func Run(ctx context.Context, cfg RunConfig) (*RunStats, error) {
 
 // Plan compiles the demo's mapping (the standard preset with the demo's
 // module codes) pointed at the site.
-func Plan(cfg RunConfig) (*build.Plan, error) {
+func Plan(cfg RunConfig) (*plan.Plan, error) {
 	dir, err := os.MkdirTemp("", "sencebench-")
 	if err != nil {
 		return nil, err
@@ -217,53 +219,42 @@ func Plan(cfg RunConfig) (*build.Plan, error) {
 	if err := os.WriteFile(path, []byte(site), 0o600); err != nil {
 		return nil, err
 	}
-	m, ds := mapping.Load(path, mapping.Options{LookupEnv: func(string) (string, bool) { return "", false }})
-	if ds.HasErrors() {
+	pl, ds := pipeline.Load(path, func(string) (string, bool) { return "", false })
+	if pl == nil || ds.HasErrors() {
 		return nil, fmt.Errorf("mapeo del benchmark: %s", ds.Error())
 	}
-	plan, ds := build.Compile(m)
-	if ds.HasErrors() {
-		return nil, fmt.Errorf("mapeo del benchmark: %s", ds.Error())
-	}
-	return plan, nil
+	return pl, nil
 }
 
-// runEngine is the engine's own run: build.Build streams course by course,
-// each payload validated as the CLI validates it, then written.
-func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, cfg RunConfig, check func(*payload.Course) ([]schema.Problem, error), out *output, st *RunStats) error {
+// runEngine is the engine's own run, through the pipeline engine export
+// and engine run take (pipeline.Build: extract, assemble, validate, course
+// by course), each course written as it is built.
+func runEngine(ctx context.Context, db *source.DB, pl *plan.Plan, cfg RunConfig, check func(*payload.Course) ([]schema.Problem, error), out *output, st *RunStats) error {
 	var validate atomic.Int64 // nanoseconds, summed over the workers
 	date, err := cfg.reportDate()
 	if err != nil {
 		return err
 	}
-	opts := build.Options{
+	opts := pipeline.BuildOptions{
 		ReportDate: date,
+		Token:      token,
 		Workers:    cfg.Workers,
 		Now:        func() time.Time { return date.Add(22 * time.Hour) },
-		Check: func(c *payload.Course) []build.Problem {
+		Validate: func(c *payload.Course) ([]schema.Problem, error) {
 			start := time.Now()
 			defer func() { validate.Add(int64(time.Since(start))) }()
-			c.RutOtec, c.Token = rutOtec, token
-			ps, err := check(c)
-			if err != nil {
-				return []build.Problem{{Student: -1, Msg: err.Error()}}
-			}
-			out := make([]build.Problem, len(ps))
-			for i, p := range ps {
-				out[i] = build.Problem{Student: p.Student, Path: p.Path, Msg: p.Msg}
-			}
-			return out
+			return check(c)
 		},
 	}
 	if cfg.Ledger != "" {
-		ledger, err := state.Open(ctx, cfg.Ledger)
+		led, err := ledger.Open(ctx, cfg.Ledger)
 		if err != nil {
 			return err
 		}
-		defer ledger.Close()
-		opts.Sessions = ledger
+		defer led.Close()
+		opts.Sessions = led
 	}
-	stats, err := build.Build(ctx, db, plan, opts, func(r *build.CourseResult) error {
+	b, err := pipeline.Build(ctx, db, pl, opts, func(r *assemble.CourseResult) error {
 		id, err := strconv.ParseInt(r.CourseID, 10, 64)
 		if err != nil {
 			return err
@@ -279,14 +270,17 @@ func runEngine(ctx context.Context, db *source.DB, plan *build.Plan, cfg RunConf
 		slices.SortFunc(l.Excluded, cmp.Compare)
 		return out.write(l)
 	})
-	st.Courses, st.Queries, st.Rows = stats.Courses, stats.Queries, int64(stats.Rows)
-	st.SessionsResumed, st.SessionsFull = stats.SessionsResumed, stats.SessionsFull
+	if b != nil {
+		stats := b.Stats
+		st.Courses, st.Queries, st.Rows = stats.Courses, stats.Queries, int64(stats.Rows)
+		st.SessionsResumed, st.SessionsFull = stats.SessionsResumed, stats.SessionsFull
+	}
 	st.Validate = time.Duration(validate.Load()).Seconds()
 	return err
 }
 
-func runBaseline(ctx context.Context, db *source.DB, plan *build.Plan, cfg RunConfig, v *schema.Validator, out *output, st *RunStats) error {
-	params, err := baseline.ParamsOf(plan.Params)
+func runBaseline(ctx context.Context, db *source.DB, pl *plan.Plan, cfg RunConfig, v *schema.Validator, out *output, st *RunStats) error {
+	params, err := baseline.ParamsOf(pl.Params)
 	if err != nil {
 		return err
 	}
@@ -296,7 +290,7 @@ func runBaseline(ctx context.Context, db *source.DB, plan *build.Plan, cfg RunCo
 	}
 	o := &baseline.Options{
 		Dialect: cfg.Dialect, Prefix: cfg.Prefix, ReportDate: date, Params: params,
-		BatchSize: plan.Mapping.Source.BatchSize, Validator: v, RutOtec: rutOtec, Token: token,
+		BatchSize: pl.Mapping.Source.BatchSize, Validator: v, RutOtec: rutOtec, Token: token,
 	}
 	if cfg.BatchSize > 0 {
 		o.BatchSize = cfg.BatchSize

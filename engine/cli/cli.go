@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/nightly"
 )
 
 // Exit codes, documented in the README.
@@ -30,6 +31,10 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	LookupEnv      func(string) (string, bool)
 	Now            func() time.Time
+	// Sleep waits d or until ctx ends: for the send window, between the
+	// scheduler's runs and between the SENCE client's retries. Tests
+	// replace it with a clock.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 type command struct {
@@ -79,6 +84,9 @@ func RunEnv(ctx context.Context, args []string, e *Env) int {
 	}
 	if e.Now == nil {
 		e.Now = time.Now
+	}
+	if e.Sleep == nil {
+		e.Sleep = nightly.Sleep
 	}
 	if len(args) == 0 {
 		usage(e.Stderr)
@@ -140,10 +148,9 @@ func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
 // reportDate parses --date or takes today in Santiago.
 func reportDate(e *Env, s string) (time.Time, error) {
 	if s == "" {
-		now := e.Now().In(build.Santiago)
-		return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, build.Santiago), nil
+		return chile.Today(e.Now()), nil
 	}
-	d, err := time.ParseInLocation("2006-01-02", s, build.Santiago)
+	d, err := chile.ParseDate(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("--date debe ser una fecha AAAA-MM-DD; se obtuvo «%s»", s)
 	}

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
 
@@ -31,7 +33,7 @@ func run(t *testing.T, env map[string]string, args ...string) result {
 	e := &Env{
 		Stdout: &out, Stderr: &errb,
 		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-		Now:       func() time.Time { return time.Date(2026, 11, 20, 22, 30, 0, 0, demo.Santiago) },
+		Now:       func() time.Time { return time.Date(2026, 11, 20, 22, 30, 0, 0, chile.Location) },
 	}
 	code := RunEnv(context.Background(), args, e)
 	return result{code, out.String(), errb.String()}
@@ -63,7 +65,7 @@ func TestUsageAndUnknownCommand(t *testing.T) {
 }
 
 func TestValidateReportsEveryMistake(t *testing.T) {
-	r := run(t, nil, "validate", "../build/testdata/validate/planted.yaml")
+	r := run(t, nil, "validate", "../plan/testdata/validate/planted.yaml")
 	if r.code != ExitProblems {
 		t.Fatalf("exit %d, want %d\n%s%s", r.code, ExitProblems, r.stdout, r.stderr)
 	}
@@ -85,18 +87,18 @@ func TestValidateReportsEveryMistake(t *testing.T) {
 
 // TestValidateOfflineMistakes: engine validate, without a database, finds
 // each planted mistake of a site file once, at its line and column in that
-// file (the golden file of engine/build, written there by its test).
+// file (the golden file of engine/plan, written there by its test).
 func TestValidateOfflineMistakes(t *testing.T) {
-	const file = "../build/testdata/validate/offline.yaml"
+	const file = "../plan/testdata/validate/offline.yaml"
 	r := run(t, nil, "validate", file)
 	if r.code != ExitProblems {
 		t.Fatalf("exit %d, want %d\n%s%s", r.code, ExitProblems, r.stdout, r.stderr)
 	}
-	golden, err := os.ReadFile("../build/testdata/validate/offline.golden")
+	golden, err := os.ReadFile("../plan/testdata/validate/offline.golden")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strings.ReplaceAll(string(golden), "testdata/validate/", "../build/testdata/validate/")
+	want := strings.ReplaceAll(string(golden), "testdata/validate/", "../plan/testdata/validate/")
 	if r.stdout != want {
 		t.Errorf("validate printed:\n%s\nwant (offline.golden):\n%s", r.stdout, want)
 	}
@@ -187,7 +189,7 @@ func TestExportWritesPrivateFilesWithoutToken(t *testing.T) {
 			t.Errorf("%s lacks the token placeholder", f)
 		}
 	}
-	var sum Summary
+	var sum pipeline.Summary
 	b, _ := os.ReadFile(filepath.Join(out, "resumen.json"))
 	if err := json.Unmarshal(b, &sum); err != nil || sum.Excluded != 4 || sum.Sendable != 5 || sum.Failed != 1 ||
 		len(sum.Unselected) != 1 || sum.Unselected[0].Shortname != "BODEGA 2026" {
@@ -207,6 +209,9 @@ func TestExportWritesPrivateFilesWithoutToken(t *testing.T) {
 	}
 	if _, err := os.Stat(strictOut); err == nil {
 		t.Errorf("--strict wrote %s", strictOut)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".strict.*")); len(left) != 0 {
+		t.Errorf("--strict left its temporary folder: %v", left)
 	}
 }
 
@@ -316,7 +321,7 @@ func TestSendRefusesOutsideWindow(t *testing.T) {
 	os.WriteFile(p, []byte("version: 1\nextends: "+filepath.Join(dd, "mapping.yaml")+"\nsence:\n  simulator: null\n  baseUrl: "+srv.BaseURL()+"\n"), 0o600)
 	var out, errb bytes.Buffer
 	e := &Env{Stdout: &out, Stderr: &errb, LookupEnv: func(string) (string, bool) { return "", false },
-		Now: func() time.Time { return time.Date(2026, 11, 20, 15, 0, 0, 0, demo.Santiago) }}
+		Now: func() time.Time { return time.Date(2026, 11, 20, 15, 0, 0, 0, chile.Location) }}
 	code := RunEnv(context.Background(), []string{"send", p, "--date", "2026-11-20"}, e)
 	if code != ExitFailed || !strings.Contains(errb.String(), "fuera de la ventana de envío") {
 		t.Errorf("exit %d: %s", code, errb.String())
@@ -328,12 +333,12 @@ func TestSendRefusesOutsideWindow(t *testing.T) {
 
 func TestInWindow(t *testing.T) {
 	dd := demoDir(t)
-	plan, _ := loadPlan(&Env{LookupEnv: func(string) (string, bool) { return "", false }}, filepath.Join(dd, "mapping.yaml"))
+	pl, _ := pipeline.Load(filepath.Join(dd, "mapping.yaml"), func(string) (string, bool) { return "", false })
 	for _, c := range []struct {
 		h, m int
 		want bool
 	}{{21, 59, false}, {22, 0, true}, {23, 59, true}, {0, 0, false}, {12, 0, false}} {
-		got := inWindow(plan.Mapping, time.Date(2026, 11, 20, c.h, c.m, 0, 0, demo.Santiago))
+		got := pipeline.InWindow(pl.Mapping, time.Date(2026, 11, 20, c.h, c.m, 0, 0, chile.Location))
 		if got != c.want {
 			t.Errorf("%02d:%02d: %v, want %v", c.h, c.m, got, c.want)
 		}

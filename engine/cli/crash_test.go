@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	nightly "github.com/otec-tools/sence-engine/engine/run"
+	"github.com/otec-tools/sence-engine/engine/crashpoint"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/state"
 )
 
 // The crash tests run the real engine binary against the simulator in a
@@ -36,32 +36,46 @@ const crashToken = "5EEBF607-25A9-4DB2-A4DD-5D31BDAE3220" // the demo mapping's 
 // module code is an error, its look-alike course is not selected.
 const demoCourses = 5
 
+// binary is cmd/engine built once for the package's tests with some
+// build tags.
+type binary struct {
+	tags []string
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	engineOnce sync.Once
-	engineBin  string
-	engineErr  error
+	// crashBinary has the crash points (-tags crashtest): the crash tests
+	// and every test that runs the real binary use it.
+	crashBinary = &binary{tags: []string{"-tags", "crashtest"}}
+	// shippedBinary is built as a release is, without the crash points.
+	shippedBinary = &binary{}
 )
 
-// engineBinary builds cmd/engine once for the package's tests.
-func engineBinary(t *testing.T) string {
+func (b *binary) build(t *testing.T) string {
 	t.Helper()
-	engineOnce.Do(func() {
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "engine-bin-")
 		if err != nil {
-			engineErr = err
+			b.err = err
 			return
 		}
-		engineBin = filepath.Join(dir, "engine")
-		out, err := exec.Command("go", "build", "-o", engineBin, "github.com/otec-tools/sence-engine/cmd/engine").CombinedOutput()
+		b.path = filepath.Join(dir, "engine")
+		args := append(append([]string{"build"}, b.tags...), "-o", b.path, "github.com/otec-tools/sence-engine/cmd/engine")
+		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
-			engineErr = fmt.Errorf("go build: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
-	if engineErr != nil {
-		t.Fatal(engineErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return engineBin
+	return b.path
 }
+
+// engineBinary is cmd/engine with the crash points.
+func engineBinary(t *testing.T) string { return crashBinary.build(t) }
 
 // crashSetup is one night: a simulator process, the demo database and a
 // mapping pointing at the simulator.
@@ -115,7 +129,7 @@ func (s *crashSetup) run(t *testing.T, crashAt string) (code int, killed bool, s
 	cmd := exec.Command(s.bin, "run", s.mapping, "--date", "2026-11-20", "--ignore-window", "--log-format", "json")
 	cmd.Env = append(os.Environ(), "SENCE_TOKEN="+crashToken)
 	if crashAt != "" {
-		cmd.Env = append(cmd.Env, nightly.CrashEnv+"="+crashAt)
+		cmd.Env = append(cmd.Env, crashpoint.Env+"="+crashAt)
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -136,11 +150,11 @@ func (s *crashSetup) crash(t *testing.T, crashAt string) {
 	if !killed || !strings.Contains(stderr, "el proceso se detiene en "+crashAt) {
 		t.Fatalf("%s: the engine was not killed at its crash point\n%s\n%s", crashAt, stdout, stderr)
 	}
-	if point != nightly.CrashAfterRequest {
+	if point != crashpoint.AfterRequest {
 		return
 	}
 	ctx := context.Background()
-	l, err := state.Open(ctx, s.ledger)
+	l, err := ledger.Open(ctx, s.ledger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +218,7 @@ func (s *crashSetup) check(t *testing.T) {
 	if err := jsonUnmarshal(b, &sim); err != nil {
 		t.Fatal(err)
 	}
-	l, err := state.Open(ctx, s.ledger)
+	l, err := ledger.Open(ctx, s.ledger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,14 +252,14 @@ func (s *crashSetup) check(t *testing.T) {
 	for _, snd := range sends {
 		p, ok := byCode[snd.CodigoEnvio]
 		switch {
-		case snd.Status == state.SendPending:
+		case snd.Status == ledger.SendPending:
 			t.Errorf("%s still pending", snd.CodigoEnvio)
-		case state.Answered(snd.Status) && (!ok || p.IDProceso != snd.IDProceso):
+		case ledger.Answered(snd.Status) && (!ok || p.IDProceso != snd.IDProceso):
 			t.Errorf("ledger says %s is process %s, the simulator has %+v", snd.CodigoEnvio, snd.IDProceso, p.IDProceso)
-		case snd.Status == state.SendFailed && ok:
+		case snd.Status == ledger.SendFailed && ok:
 			t.Errorf("ledger says %s failed, but SENCE processed it", snd.CodigoEnvio)
 		}
-		if state.Answered(snd.Status) {
+		if ledger.Answered(snd.Status) {
 			answered[snd.CodigoOferta] = true
 		}
 		if strings.Contains(string(snd.Request), crashToken) {
@@ -266,12 +280,25 @@ func (s *crashSetup) check(t *testing.T) {
 	}
 }
 
+// TestCrashHookNotShipped: the engine built as a release is (go build,
+// no tag) ignores the crash variable: the run armed to die before its
+// first send sends every course once, as a run without it does.
+func TestCrashHookNotShipped(t *testing.T) {
+	s := newCrashSetup(t)
+	s.bin = shippedBinary.build(t)
+	code, killed, stdout, stderr := s.run(t, crashpoint.BeforeSend+":1")
+	if killed || code != ExitProblems || strings.Contains(stderr, "el proceso se detiene") {
+		t.Fatalf("the shipped binary obeyed %s: exit %d, killed %v\n%s\n%s", crashpoint.Env, code, killed, stdout, stderr)
+	}
+	s.check(t)
+}
+
 func TestCrashAndResume(t *testing.T) {
 	for _, at := range []string{
-		nightly.CrashBeforeSend + ":1",
-		nightly.CrashAfterRequest + ":2",
-		nightly.CrashAfterResponse + ":3",
-		nightly.CrashBeforeRecord + ":4",
+		crashpoint.BeforeSend + ":1",
+		crashpoint.AfterRequest + ":2",
+		crashpoint.AfterResponse + ":3",
+		crashpoint.BeforeRecord + ":4",
 	} {
 		t.Run(at, func(t *testing.T) {
 			s := newCrashSetup(t)
@@ -345,7 +372,7 @@ func TestSlowSENCEKilledAndRestarted(t *testing.T) {
 		t.Fatalf("the simulator had every course already when the engine was killed: the restart proves nothing")
 	}
 	ctx := context.Background()
-	l, err := state.Open(ctx, s.ledger)
+	l, err := ledger.Open(ctx, s.ledger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/moodledb"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
+	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 	moodledemo "github.com/otec-tools/sence-engine/examples/moodle-demo"
 	yaml "go.yaml.in/yaml/v3"
@@ -84,8 +85,8 @@ func prepareDemo(ctx context.Context, dir string, reportDate time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, "roster.yaml"), append([]byte("# Lo que el simulador de SENCE tiene inscrito: cursos, alumnos y módulos.\n"), rb...)); err != nil {
+	if err := outfile.WriteAtomic(filepath.Join(dir, "roster.yaml"), append([]byte("# Lo que el simulador de SENCE tiene inscrito: cursos, alumnos y módulos.\n"), rb...)); err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(dir, "mapping.yaml"), moodledemo.Mapping)
+	return outfile.WriteAtomic(filepath.Join(dir, "mapping.yaml"), moodledemo.Mapping)
 }

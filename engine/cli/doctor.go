@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/otec-tools/sence-engine/engine/doctor"
-	"github.com/otec-tools/sence-engine/engine/payload"
-	"github.com/otec-tools/sence-engine/engine/rut"
-	"github.com/otec-tools/sence-engine/engine/schema"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 )
 
 // cmdDoctor says whether the Moodle site is ready to report to SENCE
@@ -27,32 +24,17 @@ func cmdDoctor(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
 	}
-	plan, ds := loadPlan(e, pos[0])
-	if plan == nil || ds.HasErrors() {
+	pl, ds := pipeline.Load(pos[0], e.LookupEnv)
+	if pl == nil || ds.HasErrors() {
 		ds.Print(e.Stdout)
 		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) y vuelva a ejecutar engine doctor")
 		return ExitProblems
 	}
-	m := plan.Mapping
-	db, err := openSource(ctx, m)
-	if err != nil {
+	rep, err := pipeline.Doctor(ctx, pl, d, e.Now)
+	if err != nil && pipeline.KindOf(err) == pipeline.Problems {
 		fmt.Fprintf(e.Stdout, "La base de datos de Moodle no responde:\n  PROBLEMA  %v\n", err)
 		return ExitProblems
 	}
-	defer db.Close()
-	v, err := schema.New()
-	if err != nil {
-		fmt.Fprintln(e.Stderr, err)
-		return ExitFailed
-	}
-	// The payloads are validated as export validates them; the RUT of the
-	// OTEC is SENCE's business, not Moodle's, so a placeholder stands in
-	// for a missing one.
-	rutOtec := m.Sence.RutOtec
-	if _, err := rut.Parse(rutOtec); err != nil {
-		rutOtec = "76543210-3"
-	}
-	rep, err := doctor.Run(ctx, db, plan, doctor.Options{ReportDate: d, Now: e.Now, Check: checker(v, rutOtec, payload.RedactedToken)})
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "engine doctor no pudo terminar la revisión: %v\n", err)
 		return ExitFailed

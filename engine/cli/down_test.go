@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
@@ -25,10 +24,6 @@ import (
 // says since when SENCE does not answer: in the report, and in the log
 // instead of a warning per attempt.
 func TestRunAgainstDeadSENCE(t *testing.T) {
-	defer func(s func(context.Context) func(context.Context, time.Duration) error) { retrySleep = s }(retrySleep)
-	retrySleep = func(context.Context) func(context.Context, time.Duration) error {
-		return func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
-	}
 	var requests atomic.Int64
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -70,7 +65,7 @@ func TestRunAgainstDeadSENCE(t *testing.T) {
 			b, _ := os.ReadFile(mapping)
 			os.WriteFile(mapping, append(b, "  concurrency: 1\n"...), 0o600)
 			ctx := context.Background()
-			r := runCmd(ctx, newClock(22, 30), "run", mapping, "--date", "2026-11-20")
+			r := runCmdEnv(ctx, newClock(22, 30), noWait, "run", mapping, "--date", "2026-11-20")
 			if r.code != ExitFailed {
 				t.Fatalf("exit %d, want %d\n%s", r.code, ExitFailed, r.stdout)
 			}

@@ -1,342 +1,186 @@
 package cli
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
-	"sort"
+	"io"
 	"strings"
 
-	"github.com/otec-tools/sence-engine/engine/build"
-	"github.com/otec-tools/sence-engine/engine/infile"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
+	"github.com/otec-tools/sence-engine/engine/plan"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
-// An export directory holds exactly one export: a JSON per course and
-// resumen.json, which lists them. It is written whole into a hidden
-// temporary directory beside the target (readable only by its owner) and
-// renamed into place, so that a reader, send --from included, sees the
-// previous export or the new one and never a mix; a crash leaves at most
-// hidden temporaries, which the next export removes.
-
-const summaryFile = "resumen.json"
-
-// Name patterns of an export's temporaries beside its target DIR:
-// .DIR.export-* while it is written, .DIR.old-* while the previous export
-// is being replaced.
-func exportTemp(dir string) string { return "." + filepath.Base(dir) + ".export-" }
-func exportOld(dir string) string  { return "." + filepath.Base(dir) + ".old-" }
-
-// isExportTemporary says whether dir is one of those temporaries.
-func isExportTemporary(dir string) bool {
-	b := filepath.Base(filepath.Clean(dir))
-	return strings.HasPrefix(b, ".") && (strings.Contains(b, ".export-") || strings.Contains(b, ".old-"))
+// buildFlags are shared by export, send and run.
+type buildFlags struct {
+	date    *string
+	courses multi
+	strict  *bool
 }
 
-func writeExport(dir string, results []*build.CourseResult, sum *Summary) error {
-	// Absolute, so that «.» or «out/» name the folder itself.
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
+func addBuildFlags(fs *flag.FlagSet) *buildFlags {
+	bf := &buildFlags{}
+	bf.date = fs.String("date", "", "fecha de reporte `AAAA-MM-DD` (por omisión, hoy en America/Santiago)")
+	fs.Var(&bf.courses, "course", "solo este curso (su `código`: codigoOferta, nombre corto o id); se puede repetir")
+	bf.strict = fs.Bool("strict", false, "cualquier problema es fatal: no se exporta ni envía nada si algún alumno queda excluido")
+	return bf
+}
+
+// loadPlan loads a mapping for a command that builds or sends: on errors
+// it prints them and what to do, and returns nil.
+func loadPlan(e *Env, path string) *plan.Plan {
+	pl, ds := pipeline.Load(path, e.LookupEnv)
+	if pl == nil || ds.HasErrors() {
+		ds.Print(e.Stderr)
+		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) antes de continuar")
+		return nil
 	}
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return fmt.Errorf("no se puede crear la carpeta %s: %v", parent, err)
+	return pl
+}
+
+// exitOfFailure prints a pipeline step's error and returns its exit code.
+func exitOfFailure(e *Env, err error) int {
+	fmt.Fprintln(e.Stderr, err)
+	switch pipeline.KindOf(err) {
+	case pipeline.Problems:
+		return ExitProblems
+	case pipeline.Usage:
+		return ExitUsage
 	}
-	if err := checkExportTarget(dir); err != nil {
-		return err
+	return ExitFailed
+}
+
+func cmdExport(ctx context.Context, e *Env, args []string) int {
+	fs := newFlags(e, "export", "MAPEO.yaml")
+	bf := addBuildFlags(fs.FlagSet)
+	out := fs.String("out", "", "`carpeta` donde escribir un JSON por curso y resumen.json (sin ella, solo el resumen en pantalla)")
+	includeToken := fs.Bool("include-token", false, "escribe el token real en los JSON (por omisión se reemplaza por "+payload.RedactedToken+")")
+	pos, code, done := fs.parseN(args, 1, 1)
+	if done {
+		return code
 	}
-	removeExportLeftovers(dir)
-	tmp, err := os.MkdirTemp(parent, exportTemp(dir)+"*") // mode 0700
-	if err != nil {
-		return fmt.Errorf("no se puede escribir en %s: %v", parent, err)
+	pl := loadPlan(e, pos[0])
+	if pl == nil {
+		return ExitProblems
 	}
-	release := holdTemporary(tmp)
-	defer release()
-	done := false
-	defer func() {
-		if !done {
-			os.RemoveAll(tmp)
+	token := payload.RedactedToken
+	if *includeToken {
+		t, err := pipeline.ReadToken(pl)
+		if err != nil {
+			fmt.Fprintln(e.Stderr, err)
+			return ExitUsage
 		}
-	}()
-	for _, r := range results {
-		if r.Payload == nil {
+		token = t
+	}
+	date, err := reportDate(e, *bf.date)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return ExitUsage
+	}
+	b, err := pipeline.Export(ctx, pl, pipeline.ExportOptions{Dir: *out, Strict: *bf.strict,
+		Build: pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: token, Now: e.Now}})
+	if errors.Is(err, pipeline.ErrStrict) {
+		printSummary(e.Stdout, b.Summary)
+		fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se escribió nada")
+		return ExitProblems
+	}
+	if err != nil {
+		return exitOfFailure(e, err)
+	}
+	sum := b.Summary
+	printSummary(e.Stdout, sum)
+	if *out != "" {
+		fmt.Fprintf(e.Stdout, "\nArchivos escritos en %s (%d cursos, resumen.json)\n", *out, sum.Sendable)
+	}
+	if sum.Sendable == 0 {
+		fmt.Fprintln(e.Stderr, nothingToSend(b))
+		return ExitProblems
+	}
+	if !sum.Clean() {
+		return ExitProblems
+	}
+	return ExitOK
+}
+
+// nothingToSend says why a build gave no course to send and what to do.
+func nothingToSend(b *pipeline.Built) string {
+	return "no hay ningún curso para enviar: " + b.WhyNothing()
+}
+
+func printSummary(w io.Writer, s *pipeline.Summary) {
+	fmt.Fprintf(w, "Fecha de reporte: %s (America/Santiago)\n", s.ReportDate)
+	for _, c := range s.Courses {
+		printCourseSummary(w, c)
+	}
+	printUnselected(w, s.Unselected)
+	fmt.Fprintf(w, "\nTotal: %d cursos para enviar, %d alumnos incluidos, %d excluidos", s.Sendable, s.Included, s.Excluded)
+	if s.Failed > 0 {
+		fmt.Fprintf(w, ", %d cursos con error", s.Failed)
+	}
+	if n := len(s.Unselected); n > 0 {
+		fmt.Fprintf(w, ", %s", diag.Plural(n, "curso de Moodle que parece SENCE no se informa", "cursos de Moodle que parecen SENCE no se informan"))
+	}
+	fmt.Fprintln(w)
+}
+
+func printCourseSummary(w io.Writer, c pipeline.CourseSummary) {
+	fmt.Fprintf(w, "\nCurso %s", c.CodigoOferta)
+	if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
+		fmt.Fprintf(w, " grupo %s", c.CodigoGrupo)
+	}
+	if c.Nombre != "" {
+		fmt.Fprintf(w, " (%s)", c.Nombre)
+	}
+	fmt.Fprintf(w, ": %d alumnos incluidos, %d excluidos\n", c.Incluidos, len(c.Excluidos))
+	if c.Error != "" {
+		fmt.Fprintf(w, "  ERROR: %s\n", c.Error)
+	}
+	for _, x := range c.Excluidos {
+		who := x.RUT
+		if who == "" {
+			who = "usuario Moodle id " + x.UserID
+		}
+		who = strings.TrimSpace(who + " " + paren(x.Label))
+		for _, r := range x.Reasons {
+			fmt.Fprintf(w, "  excluido %s: %s\n", who, r)
+		}
+	}
+	for _, n := range c.Notas {
+		if n.Warning {
+			fmt.Fprintf(w, "  aviso %s: %s\n", n.Who, n.Msg)
 			continue
 		}
-		b, err := payload.Marshal(r.Payload)
-		if err != nil {
-			return err
-		}
-		if err := writeNew(filepath.Join(tmp, FileName(r.Payload)), b); err != nil {
-			return fmt.Errorf("no se puede escribir el curso %s en %s: %v", r.Payload.CodigoOferta, dir, err)
-		}
-	}
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := writeNew(filepath.Join(tmp, summaryFile), append(b, '\n')); err != nil {
-		return fmt.Errorf("no se puede escribir %s en %s: %v", summaryFile, dir, err)
-	}
-	syncDir(tmp)
-	// Swap: the previous export steps aside, the new one takes its name.
-	var old string
-	if _, err := os.Lstat(dir); err == nil {
-		old = filepath.Join(parent, exportOld(dir)+filepath.Base(tmp)[len(exportTemp(dir)):])
-		if err := os.Rename(dir, old); err != nil {
-			return fmt.Errorf("no se puede reemplazar la exportación anterior en %s: %v", dir, err)
-		}
-		defer holdTemporary(old)()
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if old != "" {
-			os.Rename(old, dir)
-		}
-		return fmt.Errorf("no se puede escribir %s: %v", dir, err)
-	}
-	done = true
-	syncDir(parent)
-	if old != "" {
-		os.RemoveAll(old)
-	}
-	return nil
-}
-
-// checkExportTarget accepts a missing or empty directory, or one that
-// holds an export (resumen.json and course files, also an export of an
-// earlier version with stale course files beside it); anything else is
-// someone's folder, and export will not replace it.
-func checkExportTarget(dir string) error {
-	st, err := os.Lstat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("no se puede usar %s: %v", dir, err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("%s existe y no es una carpeta: indique en --out una carpeta nueva o una exportación anterior", dir)
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("no se puede leer %s: %v", dir, err)
-	}
-	if len(ents) == 0 {
-		return nil
-	}
-	var others []string
-	hasSummary := false
-	for _, e := range ents {
-		n := e.Name()
-		switch {
-		case n == summaryFile && e.Type().IsRegular():
-			hasSummary = true
-		case strings.HasSuffix(n, ".json") && e.Type().IsRegular() && isCourseFile(filepath.Join(dir, n)):
-		case strings.HasPrefix(n, ".") && strings.Contains(n, ".json.") && e.Type().IsRegular():
-			// a temporary of an earlier version's writer
-		default:
-			others = append(others, n)
-		}
-	}
-	if hasSummary && len(others) == 0 {
-		return nil
-	}
-	why := "no tiene " + summaryFile
-	if len(others) > 0 {
-		q := quoteAll(others)
-		if len(q) > 3 {
-			q = append(q[:3], "…")
-		}
-		why = "tiene " + strings.Join(q, ", ")
-	}
-	return fmt.Errorf("la carpeta %s no está vacía y no es una exportación anterior (%s): export reemplaza la carpeta entera; indique en --out una carpeta nueva o vacía", dir, why)
-}
-
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = "«" + s + "»"
-	}
-	return out
-}
-
-// isCourseFile says whether a file holds a SENCE course payload.
-func isCourseFile(path string) bool {
-	b, err := infile.Read(path, infile.CourseLimit)
-	if err != nil {
-		return false
-	}
-	_, err = decodeCourse(b)
-	return err == nil
-}
-
-// removeExportLeftovers removes what an interrupted export of dir left
-// beside it.
-func removeExportLeftovers(dir string) {
-	parent := filepath.Dir(dir)
-	for _, prefix := range []string{exportTemp(dir), exportOld(dir)} {
-		matches, _ := filepath.Glob(filepath.Join(parent, globEscape(prefix)+"*"))
-		for _, m := range matches {
-			os.RemoveAll(m)
-		}
-	}
-}
-
-func globEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
-}
-
-// writeNew writes a new file readable only by its owner and flushes it.
-func writeNew(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// syncDir makes the names in dir durable (best effort: not every system
-// can sync a directory).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
-
-// WriteFileAtomic writes a file readable only by its owner, through a
-// temporary file and a rename, so a crash never leaves half a file. The
-// temporaries an earlier crash left for the same file are removed first.
-func WriteFileAtomic(path string, data []byte) error {
-	prefix := "." + filepath.Base(path) + ".tmp-"
-	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(path), globEscape(prefix)+"*")); len(old) > 0 {
-		for _, o := range old {
-			os.Remove(o)
-		}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), prefix+"*") // mode 0600
-	if err != nil {
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	defer holdTemporary(tmp.Name())()
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("no se puede escribir %s: %v", path, err)
-	}
-	return nil
-}
-
-// decodeCourse reads a course payload strictly.
-func decodeCourse(b []byte) (payload.Course, error) {
-	var c payload.Course
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, err
-	}
-	if c.CodigoOferta == "" {
-		return c, errors.New("falta codigoOferta")
-	}
-	return c, nil
-}
-
-// readExport reads the courses of an export directory for send --from. The
-// directory must hold exactly what its resumen.json lists, each course
-// file matching its entry: a folder with files from two exports, or a
-// temporary left by an interrupted export, is refused.
-func readExport(dir string, only []string) ([]payload.Course, error) {
-	if isExportTemporary(dir) {
-		return nil, fmt.Errorf("%s es un resto temporal de una exportación interrumpida, no una exportación: use la carpeta que indicó en --out (la próxima exportación borra este resto)", dir)
-	}
-	b, err := infile.Read(filepath.Join(dir, summaryFile), infile.CourseLimit)
-	if err != nil {
-		return nil, fmt.Errorf("%s no es una exportación completa: no se puede leer %s (%v); genérela con engine export --out %s", dir, summaryFile, err, dir)
-	}
-	var sum Summary
-	if err := json.Unmarshal(b, &sum); err != nil {
-		return nil, fmt.Errorf("%s/%s está dañado (%v): vuelva a exportar con engine export --out %s", dir, summaryFile, err, dir)
-	}
-	listed := map[string]CourseSummary{}
-	for _, c := range sum.Courses {
-		if c.Archivo != "" {
-			listed[c.Archivo] = c
-		}
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("no se puede leer %s: %v", dir, err)
-	}
-	var files, extra []string
-	for _, e := range ents {
-		n := e.Name()
-		switch {
-		case n == summaryFile:
-		case listed[n].Archivo != "" && e.Type().IsRegular():
-			files = append(files, n)
-		default:
-			extra = append(extra, n)
-		}
-	}
-	redo := fmt.Sprintf("vuelva a exportar con engine export --out %s", dir)
-	if len(extra) > 0 {
-		return nil, fmt.Errorf("%s tiene archivos que su %s no lista (%s): no es una sola exportación; %s", dir, summaryFile, strings.Join(quoteAll(extra), ", "), redo)
-	}
-	if len(files) != len(listed) || len(listed) != sum.Sendable {
-		var missing []string
-		for n := range listed {
-			if !slices.Contains(files, n) {
-				missing = append(missing, n)
-			}
-		}
-		sort.Strings(missing)
-		return nil, fmt.Errorf("a %s le faltan cursos que su %s lista (%s): %s", dir, summaryFile, strings.Join(quoteAll(missing), ", "), redo)
-	}
-	sort.Strings(files)
-	var out []payload.Course
-	for _, n := range files {
-		f := filepath.Join(dir, n)
-		b, err := infile.Read(f, infile.CourseLimit)
-		if err != nil {
-			return nil, fmt.Errorf("no se puede leer %s: %v", f, err)
-		}
-		c, err := decodeCourse(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s no es un envío de SENCE válido: %v", f, err)
-		}
-		want := listed[n]
-		if c.CodigoOferta != want.CodigoOferta || c.CodigoGrupo != want.CodigoGrupo || len(c.ListaAlumnos) != want.Incluidos {
-			return nil, fmt.Errorf("%s no corresponde a su %s (curso %s grupo %s con %d alumnos; el resumen dice %s grupo %s con %d): no es una sola exportación; %s",
-				f, summaryFile, c.CodigoOferta, c.CodigoGrupo, len(c.ListaAlumnos), want.CodigoOferta, want.CodigoGrupo, want.Incluidos, redo)
-		}
-		if len(only) > 0 && !slices.Contains(only, c.CodigoOferta) {
+		if n.Who == "" {
+			fmt.Fprintf(w, "  no se informa: %s\n", n.Msg)
 			continue
 		}
-		out = append(out, c)
+		fmt.Fprintf(w, "  no se informa %s: %s\n", n.Who, n.Msg)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no hay cursos para enviar en %s", dir)
+}
+
+// printUnselected lists the Moodle courses the selection left out that
+// the mapping reports, by name.
+func printUnselected(w io.Writer, list []assemble.UnselectedCourse) {
+	if len(list) == 0 {
+		return
 	}
-	return out, nil
+	fmt.Fprintln(w, "\nCursos de Moodle que no se informan a SENCE:")
+	for _, u := range list {
+		fmt.Fprintf(w, "  «%s»", u.Shortname)
+		if u.Fullname != "" && u.Fullname != u.Shortname {
+			fmt.Fprintf(w, " (%s)", u.Fullname)
+		}
+		fmt.Fprintf(w, ", id %s: %s\n", u.CourseID, u.Reason)
+	}
+}
+
+func paren(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(" + s + ")"
 }

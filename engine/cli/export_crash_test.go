@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 )
 
 // TestExportCrash: the real binary killed with SIGKILL while export --out
@@ -72,7 +74,7 @@ func TestExportCrash(t *testing.T) {
 		// earlier one; never both courses, never a course without its
 		// resumen.json.
 		if _, err := os.Stat(out); err == nil {
-			got, err := readExport(out, nil)
+			got, err := pipeline.ReadExport(out, nil)
 			if err != nil {
 				t.Fatalf("kill %d: send --from refuses the export folder: %v", i, err)
 			}
@@ -90,7 +92,7 @@ func TestExportCrash(t *testing.T) {
 				caughtTemp++
 			}
 			p := filepath.Join(parent, e.Name())
-			if !isExportTemporary(p) {
+			if !pipeline.IsExportTemporary(p) {
 				t.Fatalf("kill %d: unexpected %s beside the export", i, e.Name())
 			}
 			filepath.Walk(p, func(path string, info os.FileInfo, err error) error {
@@ -99,7 +101,7 @@ func TestExportCrash(t *testing.T) {
 				}
 				return nil
 			})
-			if _, err := readExport(p, nil); err == nil {
+			if _, err := pipeline.ReadExport(p, nil); err == nil {
 				t.Errorf("kill %d: send --from accepts the temporary %s", i, e.Name())
 			}
 		}

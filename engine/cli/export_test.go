@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 )
 
 func dirNames(t *testing.T, dir string) []string {
@@ -55,7 +57,7 @@ func TestExportReplacesTheWholeDirectory(t *testing.T) {
 	if st, _ := os.Stat(out); st.Mode().Perm() != 0o700 {
 		t.Errorf("export folder mode %v, want 0700", st.Mode().Perm())
 	}
-	courses, err := readExport(out, nil)
+	courses, err := pipeline.ReadExport(out, nil)
 	if err != nil || len(courses) != 1 {
 		t.Errorf("send --from reads %d courses, %v", len(courses), err)
 	}
@@ -64,7 +66,7 @@ func TestExportReplacesTheWholeDirectory(t *testing.T) {
 	stale, _ := os.ReadFile(filepath.Join(out, "AYSEN-26-03-11-0102.json"))
 	os.WriteFile(filepath.Join(out, "AYSEN-26-03-11-0999.json"), []byte(strings.Replace(string(stale), "0102", "0999", -1)), 0o600)
 	os.WriteFile(filepath.Join(out, ".resumen.json.123456"), []byte("{"), 0o600)
-	if _, err := readExport(out, nil); err == nil || !strings.Contains(err.Error(), "«AYSEN-26-03-11-0999.json»") {
+	if _, err := pipeline.ReadExport(out, nil); err == nil || !strings.Contains(err.Error(), "«AYSEN-26-03-11-0999.json»") {
 		t.Errorf("send --from accepted a folder with a course its resumen.json does not list: %v", err)
 	}
 	// The course has excluded students: written, and exit 1.

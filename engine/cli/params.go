@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/mappings"
 )
@@ -123,7 +124,7 @@ func writeParams(w io.Writer, m *mapping.Mapping) {
 			declared++
 		}
 	}
-	fmt.Fprintf(w, "Parámetros de %s (%s", m.File, plural(len(m.Params), "parámetro", "parámetros"))
+	fmt.Fprintf(w, "Parámetros de %s (%s", m.File, diag.Plural(len(m.Params), "parámetro", "parámetros"))
 	switch declared {
 	case 0:
 		fmt.Fprint(w, "; el mapeo no los declara: se aceptan con cualquier nombre y valor")

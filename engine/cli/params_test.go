@@ -73,7 +73,7 @@ func TestParamsNeedsNoSecrets(t *testing.T) {
 	if r := run(t, nil, "params", "../../examples/site/mapping.yaml"); r.code != ExitOK || !strings.Contains(r.stdout, "passGrade: 4.0\n  número; definido en ../../examples/site/mapping.yaml:21") {
 		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	r := run(t, nil, "params", "../build/testdata/validate/offline.yaml")
+	r := run(t, nil, "params", "../plan/testdata/validate/offline.yaml")
 	if r.code != ExitProblems || r.stdout != "" || !strings.Contains(r.stderr, "offline.yaml:22:3: error: parámetro desconocido «passGrde»; ¿quiso decir «passGrade»?") {
 		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

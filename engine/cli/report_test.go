@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
-	"github.com/otec-tools/sence-engine/engine/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -155,7 +156,7 @@ func TestRunGroupsAsSections(t *testing.T) {
 		t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	golden(t, "run-groups.golden", withoutPaths(r.stdout))
-	l, err := state.Open(ctx, filepath.Join(dd, "groups.db"))
+	l, err := ledger.Open(ctx, filepath.Join(dd, "groups.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +168,8 @@ func TestRunGroupsAsSections(t *testing.T) {
 		}
 	}
 	want := []string{
-		"COD-SEC-000106001 CAP-26-01-13-0106-1-COD-SEC-000106001-20261120-i1 " + state.SendAccepted,
-		"COD-SEC-000106002 CAP-26-01-13-0106-1-COD-SEC-000106002-20261120-i1 " + state.SendAccepted,
+		"COD-SEC-000106001 CAP-26-01-13-0106-1-COD-SEC-000106001-20261120-i1 " + ledger.SendAccepted,
+		"COD-SEC-000106002 CAP-26-01-13-0106-1-COD-SEC-000106002-20261120-i1 " + ledger.SendAccepted,
 	}
 	slices.Sort(codes)
 	if !slices.Equal(codes, want) {
@@ -206,7 +207,7 @@ func TestRunLeavers(t *testing.T) {
 		t.Fatalf("night 1: exit %d\n%s", r.code, r.stdout)
 	}
 	// Two students accepted in progress leave.
-	l, err := state.Open(ctx, filepath.Join(dd, "ledger.db"))
+	l, err := ledger.Open(ctx, filepath.Join(dd, "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestRunLeavers(t *testing.T) {
 	}
 	db.Close()
 
-	night2 := &testClock{t: time.Date(2026, 11, 21, 22, 30, 0, 0, demo.Santiago)}
+	night2 := &testClock{t: time.Date(2026, 11, 21, 22, 30, 0, 0, chile.Location)}
 	r := runCmd(ctx, night2, "run", mapping, "--date", "2026-11-21")
 	if r.code != ExitProblems {
 		t.Fatalf("night 2: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -286,12 +287,12 @@ func TestRunLeavers(t *testing.T) {
 	// estado 3 and SENCE accepts it; the removed one has no data to send
 	// and is still reported.
 	send := site(t, dd, "leavers.yaml", "params:\n  leavers: send\nrun:\n  concurrency: 1\n")
-	night3 := &testClock{t: time.Date(2026, 11, 22, 22, 30, 0, 0, demo.Santiago)}
+	night3 := &testClock{t: time.Date(2026, 11, 22, 22, 30, 0, 0, chile.Location)}
 	r = runCmd(ctx, night3, "run", send, "--date", "2026-11-22")
 	if r.code != ExitProblems || !strings.Contains(r.stdout, "retirado "+removed) || strings.Contains(r.stdout, suspended+": dejó de estar activo") {
 		t.Fatalf("night 3: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	l, err = state.Open(ctx, filepath.Join(dd, "ledger.db")) // the demo's run.ledger, shared
+	l, err = ledger.Open(ctx, filepath.Join(dd, "ledger.db")) // the demo's run.ledger, shared
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,20 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
-	"github.com/otec-tools/sence-engine/engine/payload"
-	nightly "github.com/otec-tools/sence-engine/engine/run"
-	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/chile"
+	"github.com/otec-tools/sence-engine/engine/crashpoint"
+	"github.com/otec-tools/sence-engine/engine/nightly"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 )
 
 // runOptions are the flags of engine run, shared with engine schedule.
@@ -34,13 +33,6 @@ type runOptions struct {
 	log            *slog.Logger
 	progress       bool // draw a progress line on stderr (a terminal)
 }
-
-// retrySleep makes the SENCE client's wait between retries, ending it when
-// the run is told to stop; tests replace it so they don't wait.
-var retrySleep = nightly.SleepUnless
-
-// runSleep waits for the send window; tests replace it.
-var runSleep = nightly.Sleep
 
 func cmdRun(ctx context.Context, e *Env, args []string) int {
 	fs := newFlags(e, "run", "MAPEO.yaml")
@@ -97,137 +89,57 @@ func isTerminal(w io.Writer) bool {
 // runMapping is one run of a mapping: the whole of engine run after the
 // flags, and what engine schedule runs each time.
 func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
-	plan, ds := loadPlan(e, path)
-	if plan == nil || ds.HasErrors() {
+	pl, ds := pipeline.Load(path, e.LookupEnv)
+	if pl == nil || ds.HasErrors() {
 		ds.Print(e.Stderr)
 		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) antes de continuar")
 		return ExitFailed
 	}
-	m := plan.Mapping
+	m := pl.Mapping
 	date, err := reportDate(e, o.date)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
 	}
-	crashAt, _ := e.LookupEnv(nightly.CrashEnv)
-	crash, err := nightly.ParseCrash(crashAt, e.Stderr)
-	if err != nil {
+	if err := crashpoint.Arm(e.LookupEnv, e.Stderr); err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
-	}
-	ledgerPath, err := filepath.Abs(state.DefaultPath(m.File, m.Run.Ledger))
-	if err != nil {
-		fmt.Fprintln(e.Stderr, err)
-		return ExitFailed
-	}
-	lock, err := state.AcquireLock(ledgerPath, e.Now())
-	if err != nil {
-		fmt.Fprintln(e.Stderr, err)
-		return ExitFailed
-	}
-	defer lock.Release()
-	ledger, err := state.Open(ctx, ledgerPath)
-	if err != nil {
-		fmt.Fprintln(e.Stderr, err)
-		return ExitFailed
-	}
-	defer ledger.Close()
-
-	var conn *senceConn
-	if !o.dryRun || o.seed {
-		conn, err = connect(ctx, e, plan, func(c *sence.Config) {
-			c.Logger = o.log
-			c.Sleep = retrySleep(ctx)
-		})
-		if err != nil {
-			fmt.Fprintln(e.Stderr, err)
-			return ExitFailed
-		}
-		defer conn.Close()
-	}
-	// Outside the window a real SENCE is not sent to; the in-process
-	// simulator is exempt, so the demo works at any hour.
-	window := nightly.NewWindow(m.Sence.Window)
-	guarded := !o.dryRun && !conn.simulated && !o.ignoreWindow
-	opens, closes := window.Bounds(e.Now())
-	cfg := nightly.Config{Ledger: ledger, Mapping: m.File, Night: date.Format("2006-01-02"), Policy: m.Run.Policy,
-		SkipUnchanged: m.Run.SkipUnchanged, Concurrency: m.Run.Concurrency, DryRun: o.dryRun, ResendChanged: o.resend,
-		Now: e.Now, Log: o.log, WriteFile: WriteFileAtomic, Crash: crash}
-	if guarded {
-		cfg.Deadline = closes
-	}
-	if !o.dryRun {
-		cfg.Sender = conn.client
 	}
 	var bar *progressLine
+	no := pipeline.NightlyOptions{ReportDate: date, Courses: o.courses, Strict: o.strict, DryRun: o.dryRun,
+		IgnoreWindow: o.ignoreWindow, WaitWindow: o.waitWindow, Seed: o.seed, Since: o.since, ResendChanged: o.resend,
+		FullDedication: o.fullDedication, Log: o.log, Now: e.Now, Sleep: e.Sleep,
+		OutsideWindow: func() { outsideWindow(e, m) },
+		Waiting: func(opens time.Time) {
+			fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza a las %s (hora de Chile)\n", opens.In(chile.Location).Format("15:04 del 2006-01-02"))
+		},
+		Seeded: func(since string, res nightly.SeedResult) {
+			fmt.Fprintf(e.Stdout, "Historial de SENCE desde %s: %d procesos; se registró lo que SENCE ya aceptó de %d alumnos (%d registros).\n\n",
+				since, res.Processes, res.Students, res.Records)
+		},
+		Simulated:    func() { fmt.Fprintln(e.Stdout, "(envío al simulador local de SENCE, no al servicio real)") },
+		StrictFailed: func(sum *pipeline.Summary) { printSummary(e.Stdout, sum) },
+	}
 	if o.progress {
 		bar = &progressLine{w: e.Stderr}
-		cfg.Progress = bar.show
+		no.Progress = bar.show
 	}
-	sess, err := nightly.Start(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(e.Stderr, err)
-		return ExitFailed
-	}
-	finish := func(rep *nightly.Report) int {
-		bar.clear()
-		rep.WriteText(e.Stdout)
-		if rep.Path != "" {
-			fmt.Fprintf(e.Stdout, "Informe: %s\n", rep.Path)
-		}
-		return exitOf(rep)
-	}
-	if guarded && !o.waitWindow && !window.Contains(e.Now()) {
-		windowCheck(e, conn, m, false)
-		return finish(sess.Abort(ctx, fmt.Sprintf("fuera de la ventana de envío de SENCE (%s, hora de Chile): no se envió nada", window)))
-	}
-
-	bf := &buildFlags{date: &o.date, courses: o.courses, strict: &o.strict, sessions: ledger, recompute: o.fullDedication}
-	b, code := buildAll(ctx, e, path, bf, payload.RedactedToken)
-	results, stats := b.results, b.stats
-	if stats.SessionsResumed+stats.SessionsFull > 0 {
-		o.log.Info("dedicación desde el registro de eventos de Moodle",
-			"cursos_desde_la_ejecucion_anterior", stats.SessionsResumed, "cursos_desde_el_inicio", stats.SessionsFull, "filas_leidas", stats.Rows)
-	}
-	if code == ExitUsage {
-		sess.Abort(ctx, "--course no nombra ningún curso SENCE del mapeo (vea más arriba): no se envió nada")
-		return ExitUsage
-	}
-	if code != ExitOK {
-		return finish(sess.Abort(ctx, "no se pudieron construir los envíos desde Moodle (vea los errores más arriba): no se envió nada"))
-	}
-	if o.strict {
-		if sum := summarize(b, o.date, e); sum.Excluded > 0 || sum.Failed > 0 {
-			printSummary(e.Stdout, sum)
-			sess.Abort(ctx, "--strict: hay alumnos excluidos o cursos con error; no se envió nada")
+	rep, err := pipeline.Nightly(ctx, pl, no)
+	if rep == nil {
+		if errors.Is(err, pipeline.ErrStrict) {
 			return ExitProblems
 		}
+		return exitOfFailure(e, err)
 	}
-	if guarded && o.waitWindow && e.Now().Before(opens) {
-		fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza a las %s (hora de Chile)\n", opens.In(build.Santiago).Format("15:04 del 2006-01-02"))
-		o.log.Info("esperando la ventana de envío de SENCE", "abre", opens.Format(time.RFC3339))
-		if err := nightly.SleepUntil(ctx, opens, e.Now, runSleep); err != nil {
-			return finish(sess.Abort(ctx, "la ejecución se detuvo mientras esperaba la ventana de envío: no se envió nada"))
-		}
+	bar.clear()
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
 	}
-	if o.seed {
-		since := o.since
-		if since == "" {
-			since = date.AddDate(-1, 0, 0).Format("2006-01-02")
-		}
-		res, err := nightly.Seed(ctx, ledger, conn.client, since)
-		if err != nil {
-			return finish(sess.Abort(ctx, "no se pudo leer el historial de SENCE para registrar lo ya aceptado: "+err.Error()))
-		}
-		fmt.Fprintf(e.Stdout, "Historial de SENCE desde %s: %d procesos; se registró lo que SENCE ya aceptó de %d alumnos (%d registros).\n\n",
-			since, res.Processes, res.Students, res.Records)
+	rep.WriteText(e.Stdout)
+	if rep.Path != "" {
+		fmt.Fprintf(e.Stdout, "Informe: %s\n", rep.Path)
 	}
-	if conn != nil && conn.simulated && !o.dryRun {
-		fmt.Fprintln(e.Stdout, "(envío al simulador local de SENCE, no al servicio real)")
-	}
-	sess.Unselected(b.unselected)
-	sess.WhenNothing(whyNothing(b, len(b.unselected) > 0))
-	return finish(sess.Execute(ctx, results))
+	return exitOf(rep)
 }
 
 // exitOf is the exit code of a run: 0 all accepted, 1 students rejected,

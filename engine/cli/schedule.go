@@ -4,14 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/otec-tools/sence-engine/engine/cron"
-	nightly "github.com/otec-tools/sence-engine/engine/run"
+	"github.com/otec-tools/sence-engine/engine/nightly"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 )
-
-// schedulerSleep is the scheduler's wait; tests replace it with a clock.
-var schedulerSleep func(ctx context.Context, d time.Duration) error
 
 // cmdSchedule runs every mapping on its schedule until SIGINT or SIGTERM,
 // then lets the runs in progress finish their current request and exits
@@ -32,13 +29,13 @@ func cmdSchedule(ctx context.Context, e *Env, args []string) int {
 	}
 	var jobs []nightly.Job
 	for _, path := range pos {
-		plan, ds := loadPlan(e, path)
-		if plan == nil || ds.HasErrors() {
+		pl, ds := pipeline.Load(path, e.LookupEnv)
+		if pl == nil || ds.HasErrors() {
 			ds.Print(e.Stderr)
 			fmt.Fprintf(e.Stderr, "%s: el mapeo tiene errores: corríjalos (engine validate) antes de programarlo\n", path)
 			return ExitFailed
 		}
-		expr := plan.Mapping.Run.Schedule
+		expr := pl.Mapping.Run.Schedule
 		if expr == "" {
 			expr = nightly.DefaultSchedule
 		}
@@ -54,7 +51,7 @@ func cmdSchedule(ctx context.Context, e *Env, args []string) int {
 		}})
 	}
 	log.Info("programador iniciado", "mapeos", len(jobs), "zona", "America/Santiago")
-	s := nightly.Scheduler{Jobs: jobs, Now: e.Now, Sleep: schedulerSleep, Log: log}
+	s := nightly.Scheduler{Jobs: jobs, Now: e.Now, Sleep: e.Sleep, Log: log}
 	s.Serve(ctx)
 	return ExitOK
 }

@@ -6,107 +6,38 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"sort"
-	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/payload"
-	nightly "github.com/otec-tools/sence-engine/engine/run"
+	"github.com/otec-tools/sence-engine/engine/nightly"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
+	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence"
-	"github.com/otec-tools/sence-engine/engine/sence/simulator"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
-// senceConn is a SENCE client for a mapping: the real service, or an
-// in-process simulator when the mapping says `sence.simulator`.
-type senceConn struct {
-	client    *sence.Client
-	sim       *simulator.Server
-	simulated bool
-}
-
-func (c *senceConn) Close() {
-	if c.sim != nil {
-		c.sim.Close()
-	}
-}
-
-// simulatorState is where an in-process simulator keeps what it accepted,
-// so that successive runs of a mapping see SENCE's memory.
-func simulatorState(m *mapping.Mapping) string {
-	return filepath.Join(filepath.Dir(m.File), ".sence-simulator.json")
-}
-
-// connect builds the SENCE client of a mapping; opts adjust the client's
-// configuration (run sets its logger and an interruptible retry sleep).
-func connect(ctx context.Context, e *Env, plan *build.Plan, opts ...func(*sence.Config)) (*senceConn, error) {
-	m := plan.Mapping
-	token, err := readToken(plan)
-	if err != nil {
-		return nil, err
-	}
-	// After a few requests in a row fail for want of SENCE, none more is
-	// made: a run then stops starting courses, and send stops sending.
-	cfg := sence.Config{BaseURL: m.Sence.BaseURL, RutOtec: m.Sence.RutOtec, Token: token, Timeout: m.Sence.Timeout, Settle: m.Sence.Settle, Now: e.Now,
-		DownAfter: sence.DefaultDownAfter}
-	conn := &senceConn{}
-	if m.Sence.Simulator {
-		opts := simulator.Options{
-			Credentials: []simulator.Credential{{RutOtec: m.Sence.RutOtec, Token: token}},
-			StatePath:   simulatorState(m),
-		}
-		if m.Sence.SimRoster != "" {
-			r, err := simulator.LoadRoster(m.Sence.SimRoster)
-			if err != nil {
-				return nil, err
-			}
-			opts.Roster = r
-		}
-		srv, err := simulator.Start(ctx, "127.0.0.1:0", opts)
-		if err != nil {
-			return nil, err
-		}
-		conn.sim, conn.simulated = srv, true
-		cfg.BaseURL = srv.BaseURL()
-		cfg.Timeout = 30 * time.Second
-		if cfg.Settle == 0 || cfg.Settle < cfg.Timeout {
-			cfg.Settle = cfg.Timeout // the in-process simulator stores before it answers
-		}
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	c, err := sence.New(cfg)
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	conn.client = c
-	return conn, nil
-}
-
-// inWindow reports whether t lies in the mapping's daily send window.
-func inWindow(m *mapping.Mapping, t time.Time) bool {
-	return nightly.NewWindow(m.Sence.Window).Contains(t)
-}
-
 // windowCheck refuses to send to the real SENCE outside its window.
-func windowCheck(e *Env, conn *senceConn, m *mapping.Mapping, ignore bool) bool {
-	if conn.simulated || ignore || inWindow(m, e.Now()) {
+func windowCheck(e *Env, conn *pipeline.Conn, m *mapping.Mapping, ignore bool) bool {
+	if conn.Simulated || ignore || pipeline.InWindow(m, e.Now()) {
 		return true
 	}
+	outsideWindow(e, m)
+	return false
+}
+
+// outsideWindow says that nothing is sent outside SENCE's window.
+func outsideWindow(e *Env, m *mapping.Mapping) {
 	w := m.Sence.Window
 	if w.Start == "" {
 		w.Start, w.End = "22:00", "00:00"
 	}
 	fmt.Fprintf(e.Stderr, "fuera de la ventana de envío de SENCE (%s a %s, hora de Chile; ahora son las %s): no se envía nada.\nSENCE pide un envío diario dentro de esa ventana; para enviar igual use --ignore-window.\n",
-		w.Start, w.End, e.Now().In(build.Santiago).Format("15:04"))
-	return false
+		w.Start, w.End, e.Now().In(chile.Location).Format("15:04"))
 }
 
-// codigoEnvio names one send, so it can be found in SENCE's history.
 // courseName is how a payload is named to a person: its codigoOferta, and
 // its codigoGrupo when it differs (a course sent in several sections).
 func courseName(oferta, grupo string) string {
@@ -114,14 +45,6 @@ func courseName(oferta, grupo string) string {
 		return oferta + " grupo " + grupo
 	}
 	return oferta
-}
-
-func codigoEnvio(c *payload.Course, now time.Time) string {
-	s := fmt.Sprintf("%s-%s", c.CodigoOferta, now.In(build.Santiago).Format("20060102-150405"))
-	if c.CodigoGrupo != c.CodigoOferta {
-		s = fmt.Sprintf("%s-%s-%s", c.CodigoOferta, c.CodigoGrupo, now.In(build.Santiago).Format("20060102-150405"))
-	}
-	return s
 }
 
 // sendReport is the outcome of sending a set of courses.
@@ -133,19 +56,17 @@ type sendReport struct {
 	Failed   int
 }
 
-// sendOne sends one course and prints its outcome; o bounds the wait for
-// the history when its answer is lost.
-func sendOne(ctx context.Context, w io.Writer, client *sence.Client, c payload.Course, o sence.SendOptions, rep *sendReport) *sence.SendResult {
+// sent prints the outcome of one course sent and counts it.
+func (rep *sendReport) sent(w io.Writer, c payload.Course, res *sence.SendResult, err error) {
 	rep.Courses++
-	res, err := client.SendWith(ctx, c, o)
 	if err != nil {
 		rep.Failed++
 		if errors.Is(err, sence.ErrUnknownOutcome) {
 			fmt.Fprintf(w, "\nCurso %s: SIN CONFIRMAR (codigoEnvio %s): %v\n", courseName(c.CodigoOferta, c.CodigoGrupo), orDash(c.CodigoEnvio), err)
-			return nil
+			return
 		}
 		fmt.Fprintf(w, "\nCurso %s: NO ENVIADO: %v\n", courseName(c.CodigoOferta, c.CodigoGrupo), err)
-		return nil
+		return
 	}
 	printSendResult(w, res)
 	a, r, u := res.Count()
@@ -155,7 +76,6 @@ func sendOne(ctx context.Context, w io.Writer, client *sence.Client, c payload.C
 	if len(res.SendErrors)+len(res.CourseErrors) > 0 {
 		rep.Failed++
 	}
-	return res
 }
 
 func printSendResult(w io.Writer, res *sence.SendResult) {
@@ -201,8 +121,8 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	if done {
 		return code
 	}
-	plan, ds := loadPlan(e, pos[0])
-	if plan == nil || ds.HasErrors() {
+	pl, ds := pipeline.Load(pos[0], e.LookupEnv)
+	if pl == nil || ds.HasErrors() {
 		ds.Print(e.Stderr)
 		return ExitProblems
 	}
@@ -210,66 +130,44 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	excluded := 0
 	if *from != "" {
 		var err error
-		courses, err = readExport(*from, bf.courses)
+		courses, err = pipeline.ReadExport(*from, bf.courses)
 		if err != nil {
 			fmt.Fprintln(e.Stderr, err)
 			return ExitFailed
 		}
 	} else {
-		b, code := buildAll(ctx, e, pos[0], bf, payload.RedactedToken)
+		var code int
+		courses, excluded, code = buildToSend(ctx, e, pl, bf)
 		if code != ExitOK {
 			return code
 		}
-		results := b.results
-		sum := summarize(b, *bf.date, e)
-		printSummary(e.Stdout, sum)
-		if sum.Sendable == 0 {
-			fmt.Fprintln(e.Stderr, nothingToSend(b, sum))
-			return ExitProblems
-		}
-		excluded = sum.Excluded + sum.Failed
-		if *bf.strict && excluded > 0 {
-			fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se envía nada")
-			return ExitProblems
-		}
-		for _, r := range results {
-			if r.Payload != nil {
-				courses = append(courses, *r.Payload)
-			}
-		}
 	}
-	conn, err := connect(ctx, e, plan)
+	conn, err := pipeline.Connect(ctx, pl, e.Now)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitFailed
 	}
 	defer conn.Close()
-	if !windowCheck(e, conn, plan.Mapping, *ignoreWindow) {
+	if !windowCheck(e, conn, pl.Mapping, *ignoreWindow) {
 		return ExitFailed
 	}
-	if conn.simulated {
+	if conn.Simulated {
 		fmt.Fprintln(e.Stdout, "\n(envío al simulador local de SENCE, no al servicio real)")
 	}
 	// A lost answer is waited for in the history while the window lasts.
 	opts := sence.SendOptions{Stop: ctx} // a signal stops waiting for the history, not the POST
-	if !conn.simulated && !*ignoreWindow {
-		_, opts.Until = nightly.NewWindow(plan.Mapping.Sence.Window).Bounds(e.Now())
+	if !conn.Simulated && !*ignoreWindow {
+		_, opts.Until = nightly.NewWindow(pl.Mapping.Sence.Window).Bounds(e.Now())
 	}
 	var rep sendReport
-	for i, c := range courses {
-		if ctx.Err() != nil {
-			// A signal: the course in flight was finished (its outcome is
-			// known); the rest are not started.
-			fmt.Fprintf(e.Stdout, "\nInterrumpido: %d cursos no se enviaron; vuelva a ejecutar el envío para enviarlos\n", len(courses)-i)
-			rep.Failed += len(courses) - i
-			break
-		}
-		if c.CodigoEnvio == "" {
-			c.CodigoEnvio = codigoEnvio(&c, e.Now())
-		}
-		// The request in flight is finished even on a signal; the signal
-		// only stops waiting for SENCE's history (opts.Stop).
-		sendOne(context.WithoutCancel(ctx), e.Stdout, conn.client, c, opts, &rep)
+	left := pipeline.Send(ctx, conn, courses, opts, e.Now, func(c payload.Course, res *sence.SendResult, err error) {
+		rep.sent(e.Stdout, c, res, err)
+	})
+	if left > 0 {
+		// A signal: the course in flight was finished (its outcome is
+		// known); the rest are not started.
+		fmt.Fprintf(e.Stdout, "\nInterrumpido: %d cursos no se enviaron; vuelva a ejecutar el envío para enviarlos\n", left)
+		rep.Failed += left
 	}
 	fmt.Fprintf(e.Stdout, "\nEnviados %d cursos: %d alumnos aceptados, %d rechazados, %d sin cambios, %d cursos con error\n", rep.Courses, rep.Accepted, rep.Rejected, rep.Same, rep.Failed)
 	switch {
@@ -281,20 +179,65 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	return ExitOK
 }
 
+// buildToSend builds the courses engine send sends now and prints their
+// summary; it returns the payloads and how many students and courses were
+// left out.
+func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]payload.Course, int, int) {
+	m := pl.Mapping
+	if m.Sence.RutOtec == "" {
+		fmt.Fprintf(e.Stderr, "%s: falta sence.rutOtec (el RUT de la OTEC, como 76543210-3)\n", m.File)
+		return nil, 0, ExitProblems
+	}
+	date, err := reportDate(e, *bf.date)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return nil, 0, ExitUsage
+	}
+	db, err := pipeline.Open(ctx, m)
+	if err != nil {
+		fmt.Fprintln(e.Stderr, err)
+		return nil, 0, ExitFailed
+	}
+	defer db.Close()
+	var courses []payload.Course
+	b, err := pipeline.Build(ctx, db, pl, pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: payload.RedactedToken, Now: e.Now},
+		func(r *assemble.CourseResult) error {
+			if r.Payload != nil {
+				courses = append(courses, *r.Payload)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, 0, exitOfFailure(e, err)
+	}
+	sum := b.Summary
+	printSummary(e.Stdout, sum)
+	if sum.Sendable == 0 {
+		fmt.Fprintln(e.Stderr, nothingToSend(b))
+		return nil, 0, ExitProblems
+	}
+	excluded := sum.Excluded + sum.Failed
+	if *bf.strict && excluded > 0 {
+		fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se envía nada")
+		return nil, 0, ExitProblems
+	}
+	return courses, excluded, ExitOK
+}
+
 // loadAndConnect loads a mapping and connects to its SENCE service; on
 // failure it has printed why and returns the exit code.
-func loadAndConnect(ctx context.Context, e *Env, path string) (*build.Plan, *senceConn, int) {
-	plan, ds := loadPlan(e, path)
-	if plan == nil || ds.HasErrors() {
+func loadAndConnect(ctx context.Context, e *Env, path string) (*plan.Plan, *pipeline.Conn, int) {
+	pl, ds := pipeline.Load(path, e.LookupEnv)
+	if pl == nil || ds.HasErrors() {
 		ds.Print(e.Stderr)
 		return nil, nil, ExitProblems
 	}
-	conn, err := connect(ctx, e, plan)
+	conn, err := pipeline.Connect(ctx, pl, e.Now)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return nil, nil, ExitUsage
 	}
-	return plan, conn, ExitOK
+	return pl, conn, ExitOK
 }
 
 func cmdPing(ctx context.Context, e *Env, args []string) int {
@@ -303,19 +246,19 @@ func cmdPing(ctx context.Context, e *Env, args []string) int {
 	if done {
 		return code
 	}
-	plan, conn, code := loadAndConnect(ctx, e, pos[0])
+	pl, conn, code := loadAndConnect(ctx, e, pos[0])
 	if conn == nil {
 		return code
 	}
 	defer conn.Close()
-	err := conn.client.Ping(ctx)
+	err := conn.Client.Ping(ctx)
 	switch {
 	case err == nil:
 		where := "SENCE"
-		if conn.simulated {
+		if conn.Simulated {
 			where = "el simulador local de SENCE"
 		}
-		fmt.Fprintf(e.Stdout, "ok: %s responde y acepta el RUT OTEC %s y el token\n", where, plan.Mapping.Sence.RutOtec)
+		fmt.Fprintf(e.Stdout, "ok: %s responde y acepta el RUT OTEC %s y el token\n", where, pl.Mapping.Sence.RutOtec)
 		return ExitOK
 	case errors.Is(err, sence.ErrAuth):
 		fmt.Fprintf(e.Stdout, "credenciales rechazadas: %v\n", err)
@@ -337,7 +280,7 @@ func cmdHistory(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	if *since != "" {
-		if _, err := time.Parse("2006-01-02", *since); err != nil {
+		if !chile.IsDate(*since) {
 			fmt.Fprintf(e.Stderr, "--since debe ser una fecha AAAA-MM-DD; se obtuvo «%s»\n", *since)
 			return ExitUsage
 		}
@@ -347,7 +290,7 @@ func cmdHistory(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	defer conn.Close()
-	procs, err := conn.client.History(ctx, sence.HistoryQuery{Since: *since, CodigoExterno: *codigo, IDProceso: *process})
+	procs, err := conn.Client.History(ctx, sence.HistoryQuery{Since: *since, CodigoExterno: *codigo, IDProceso: *process})
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		if errors.Is(err, sence.ErrAuth) {
@@ -401,17 +344,18 @@ func cmdSenceTest(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	defer conn.Close()
-	c := sence.IntegrationTestPayload("PRUEBA-INTEGRACION-" + e.Now().In(build.Santiago).Format("20060102-150405"))
+	c := sence.IntegrationTestPayload("PRUEBA-INTEGRACION-" + sence.SendStamp(e.Now()))
 	where := "SENCE (producción: SENCE no tiene ambiente de pruebas)"
-	if conn.simulated {
+	if conn.Simulated {
 		where = "el simulador local de SENCE"
 	}
 	fmt.Fprintf(e.Stdout, "Enviando la prueba de integración oficial de SENCE a %s:\ncurso %s, módulo %s, alumnos de prueba %d, avance y tiempo en 0.\n",
 		where, c.CodigoOferta, c.ListaAlumnos[0].ListaModulos[0].CodigoModulo, len(c.ListaAlumnos))
 	var rep sendReport
-	res := sendOne(context.WithoutCancel(ctx), e.Stdout, conn.client, c, sence.SendOptions{Stop: ctx}, &rep) // finished even on a signal
+	res, err := conn.Client.SendWith(context.WithoutCancel(ctx), c, sence.SendOptions{Stop: ctx}) // finished even on a signal
+	rep.sent(e.Stdout, c, res, err)
 	switch {
-	case res == nil:
+	case err != nil:
 		return ExitFailed
 	case rep.Rejected > 0 || rep.Failed > 0:
 		fmt.Fprintln(e.Stdout, "\nLa prueba de integración NO pasó: corrija lo indicado y repítala.")

@@ -6,9 +6,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/otec-tools/sence-engine/engine/outfile"
 )
 
 // Interrupted is the cause of a command's context when the engine received
@@ -86,7 +87,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case <-expired:
 		fmt.Fprintf(stderr, "engine: «%s» no se detuvo a tiempo tras %s: se detiene ahora\n", name, signalName(sig))
 	}
-	removeTemporaries()
+	outfile.RemoveHeld()
 	return ExitFailed
 }
 
@@ -94,32 +95,4 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func interrupted(ctx context.Context) (*Interrupted, bool) {
 	in, ok := context.Cause(ctx).(*Interrupted)
 	return in, ok
-}
-
-// temporaries are files and directories a command is writing, removed if
-// the engine has to stop before the command cleans up itself.
-var temporaries = struct {
-	sync.Mutex
-	paths map[string]bool
-}{paths: map[string]bool{}}
-
-// holdTemporary registers path for removal on a forced stop; the returned
-// function unregisters it (once the command has renamed or removed it).
-func holdTemporary(path string) func() {
-	temporaries.Lock()
-	temporaries.paths[path] = true
-	temporaries.Unlock()
-	return func() {
-		temporaries.Lock()
-		delete(temporaries.paths, path)
-		temporaries.Unlock()
-	}
-}
-
-func removeTemporaries() {
-	temporaries.Lock()
-	defer temporaries.Unlock()
-	for p := range temporaries.paths {
-		os.RemoveAll(p)
-	}
 }

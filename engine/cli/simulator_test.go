@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 const simToken = "5EEBF607-25A9-4DB2-A4DD-5D31BDAE3220"

@@ -9,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	nightly "github.com/otec-tools/sence-engine/engine/run"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/nightly"
 )
 
 // cmdStatus reads the ledger; it takes no lock, so it works during a run.
@@ -43,7 +43,7 @@ func cmdStatus(ctx context.Context, e *Env, args []string) int {
 		ds.Print(e.Stderr)
 		fmt.Fprintln(e.Stderr, "atención: el mapeo tiene errores y la próxima ejecución no enviará nada hasta corregirlos (engine validate); se muestra igual el registro")
 	}
-	path, err := filepath.Abs(state.DefaultPath(m.File, m.Run.Ledger))
+	path, err := filepath.Abs(ledger.DefaultPath(m.File, m.Run.Ledger))
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitFailed
@@ -54,7 +54,7 @@ func cmdStatus(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintf(e.Stdout, "Todavía no hay registro (%s): este mapeo aún no se ha ejecutado con engine run, así que nada se ha enviado a SENCE. Programe la ejecución nocturna (ver «Programarlo» en el README).\n", path)
 		return ExitProblems
 	}
-	ledger, err := state.Open(ctx, path)
+	ledger, err := ledger.Open(ctx, path)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitFailed

@@ -14,9 +14,9 @@
 // since is the previous watermark, and folds into the saved state only
 // those with t < upto, the new watermark. upto must be a time before which
 // the log is complete when the run reads it: Moodle writes an event when it
-// happens, so the time of reading less a few minutes (the engine runs at
-// 22:00; the report day ends at midnight, and the events of those two hours
-// are written after the run). The events from upto to reportEnd count in
+// happens, so the time of reading less a margin (one hour,
+// assemble.SessionMargin: the engine runs at 22:00; the report day ends at
+// midnight, and the events of those two hours are written after the run). The events from upto to reportEnd count in
 // tonight's totals and are read again tomorrow.
 package dedication
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/dedication"
-	"github.com/otec-tools/sence-engine/engine/state"
+	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
 // full is the recomputation the increments must equal, written out from
@@ -98,7 +98,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 		const day = 86400
 		nights := 2 + r.IntN(8)
 		log := randomLog(r, rule, 1+r.IntN(12), int64(nights+1)*day)
-		store, err := state.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
+		store, err := ledger.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +169,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 // or the rule changed) starts over; a replacement drops the old keys.
 func TestStoreFingerprint(t *testing.T) {
 	ctx := context.Background()
-	store, err := state.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
+	store, err := ledger.Open(ctx, filepath.Join(t.TempDir(), "ledger.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

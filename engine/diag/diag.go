@@ -152,3 +152,12 @@ func distance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// Plural is a count with its noun in Spanish: "1 curso", "3 cursos" (one
+// and many may carry a verb: "curso quedó", "cursos quedaron").
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

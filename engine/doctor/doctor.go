@@ -5,7 +5,9 @@
 // excludes, leaves out or warns about is what it reports), and reads with
 // a few set-based queries of its own what the build does not: the site's
 // time zone and completion setting, each course's completion setting and
-// grade categories. It only reads.
+// grade categories. It only reads. It also holds the database check of
+// validate --db (CheckDatabase) and the Moodle settings SENCE depends on
+// (CheckDedicationBlock).
 package doctor
 
 import (
@@ -18,11 +20,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/build"
+	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/fn"
 	"github.com/otec-tools/sence-engine/engine/mapping"
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/plan"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
 )
 
@@ -31,7 +35,7 @@ type Options struct {
 	// ReportDate is the day the build reports, as export's --date.
 	ReportDate time.Time
 	// Check validates a payload as export does (nil: no validation).
-	Check func(*payload.Course) []build.Problem
+	Check func(*payload.Course) []assemble.Problem
 	Now   func() time.Time
 }
 
@@ -103,7 +107,7 @@ func (c *Course) finding(format string, args ...any) {
 // Run checks the site. An error means the check could not finish (the
 // context ended, the database stopped answering); what the site lacks is
 // in the report.
-func Run(ctx context.Context, db *source.DB, plan *build.Plan, opts Options) (*Report, error) {
+func Run(ctx context.Context, db *source.DB, pl *plan.Plan, opts Options) (*Report, error) {
 	d := opts.ReportDate
 	if d.IsZero() {
 		now := time.Now
@@ -112,11 +116,11 @@ func Run(ctx context.Context, db *source.DB, plan *build.Plan, opts Options) (*R
 		}
 		d = now()
 	}
-	rep := &Report{ReportDate: d.In(build.Santiago).Format("2006-01-02"), Courses: []*Course{}}
-	m := plan.Mapping
+	rep := &Report{ReportDate: d.In(chile.Location).Format("2006-01-02"), Courses: []*Course{}}
+	m := pl.Mapping
 
 	// The mapping's queries against this database, as validate --db.
-	ds := build.CheckDatabase(ctx, db, plan)
+	ds := CheckDatabase(ctx, db, pl)
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
@@ -127,7 +131,7 @@ func Run(ctx context.Context, db *source.DB, plan *build.Plan, opts Options) (*R
 		return rep, nil
 	}
 	n := 0
-	for _, q := range plan.Queries {
+	for _, q := range pl.Queries {
 		if q.Level >= 0 && !q.SQL.IsZero() && !q.Skipped {
 			n++
 		}
@@ -135,35 +139,35 @@ func Run(ctx context.Context, db *source.DB, plan *build.Plan, opts Options) (*R
 	rep.ok("base de datos: las %d consultas del mapeo corren en %s con el prefijo de tablas «%s», como las ejecuta engine export", n, m.Source.Driver, m.Source.Prefix)
 	if len(ds) == 0 { // a warning is the dedication block's limit
 		switch {
-		case build.ReadsDedicationBlock(plan):
+		case ReadsDedicationBlock(pl):
 			rep.ok("bloque «Dedicación al curso»: instalado, y corta las sesiones tras 45 minutos sin clics, como pide SENCE")
-		case plan.Params["dedicationSource"] == "log":
-			rep.ok("tiempo de conexión: se calcula del registro de eventos de Moodle con la regla de SENCE (params.dedicationSource: log, brecha máxima de %v segundos), sin el bloque «Dedicación al curso»", plan.Params["maxGap"])
+		case pl.Params["dedicationSource"] == "log":
+			rep.ok("tiempo de conexión: se calcula del registro de eventos de Moodle con la regla de SENCE (params.dedicationSource: log, brecha máxima de %v segundos), sin el bloque «Dedicación al curso»", pl.Params["maxGap"])
 		}
 	}
-	c := &checker{db: db, plan: plan, rep: rep}
+	c := &checker{db: db, plan: pl, rep: rep}
 	c.site(ctx)
 
 	// Every course, built as export builds it.
-	var unselected []build.UnselectedCourse
-	stats, err := build.Build(ctx, db, plan, build.Options{
+	var unselected []assemble.UnselectedCourse
+	stats, err := assemble.Build(ctx, db, pl, assemble.Options{
 		ReportDate:   d,
 		Check:        opts.Check,
 		Now:          opts.Now,
-		OnUnselected: func(u build.UnselectedCourse) { unselected = append(unselected, u) },
+		OnUnselected: func(u assemble.UnselectedCourse) { unselected = append(unselected, u) },
 	}, c.add)
 	if err != nil {
 		return rep, err
 	}
 	rep.Checked = true
 	if len(c.order) == 0 {
-		rep.finding("%s", build.WhyNothing(plan, stats, 0, false))
+		rep.finding("%s", assemble.WhyNothing(pl, stats, 0, false))
 	} else {
 		verb := "quedaron seleccionados"
 		if len(c.order) == 1 {
 			verb = "quedó seleccionado"
 		}
-		rep.ok("%d de los %d cursos de Moodle %s como cursos SENCE: un curso lo es si %s", len(c.order), stats.CoursesSeen, verb, build.SelectionRule(plan))
+		rep.ok("%d de los %d cursos de Moodle %s como cursos SENCE: un curso lo es si %s", len(c.order), stats.CoursesSeen, verb, assemble.SelectionRule(pl))
 	}
 	for _, u := range unselected {
 		who := "«" + u.Shortname + "»"
@@ -194,7 +198,7 @@ func where(d diag.Diagnostic) string {
 // does not say.
 type checker struct {
 	db    *source.DB
-	plan  *build.Plan
+	plan  *plan.Plan
 	rep   *Report
 	order []string // course ids in build order
 	byID  map[string]*built
@@ -208,13 +212,13 @@ type built struct {
 	modules  []string        // codes of the modules sent, in order
 	noSync   map[string]bool // modules sent without a synchronous class
 	students int
-	excluded []build.Exclusion
+	excluded []assemble.Exclusion
 	notes    []string
 	later    int
 	sendable bool
 }
 
-func (c *checker) add(r *build.CourseResult) error {
+func (c *checker) add(r *assemble.CourseResult) error {
 	if c.byID == nil {
 		c.byID = map[string]*built{}
 	}
@@ -344,7 +348,7 @@ func (c *checker) courses(ctx context.Context) error {
 			crs.finding("%s", b.err)
 		}
 		if len(b.modules) > 0 {
-			crs.ok("%s con código y actividades obligatorias (con finalización): %s", plural(len(b.modules), "módulo", "módulos"), strings.Join(b.modules, ", "))
+			crs.ok("%s con código y actividades obligatorias (con finalización): %s", diag.Plural(len(b.modules), "módulo", "módulos"), strings.Join(b.modules, ", "))
 			if len(b.noSync) == 0 {
 				crs.ok("cada módulo tiene al menos una clase sincrónica (params.syncModules)")
 			}
@@ -368,7 +372,7 @@ func (c *checker) courses(ctx context.Context) error {
 			crs.finding("%s", n)
 		}
 		if b.students > 0 {
-			crs.ok("%s para informar, con RUT válido y fechas", plural(b.students, "alumno", "alumnos"))
+			crs.ok("%s para informar, con RUT válido y fechas", diag.Plural(b.students, "alumno", "alumnos"))
 		} else if b.err == "" && !b.sendable && len(b.excluded) == 0 {
 			crs.ok("todavía ningún alumno para informar")
 		}
@@ -436,13 +440,6 @@ func (c *checker) read(ctx context.Context, sql string, ids []int64) ([][]any, e
 	return out, rows.Err()
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // WriteText writes the report for a person: the site, then each course,
 // each check passed (ok) or to fix (PROBLEMA), and the verdict.
 func (r *Report) WriteText(w io.Writer) {
@@ -468,18 +465,18 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		if c.Later > 0 {
 			fmt.Fprintf(w, "  (además, %s por ahora por un motivo que no es de configuración, como una matrícula que aún no comienza o un alumno que se retiró: engine export dice cuál)\n",
-				plural(c.Later, "alumno no se informa", "alumnos no se informan"))
+				diag.Plural(c.Later, "alumno no se informa", "alumnos no se informan"))
 		}
 	}
 	n := r.Findings()
 	switch {
 	case !r.Checked:
 		fmt.Fprintf(w, "\nResultado: %s; los cursos no se revisaron porque la base de datos rechaza las consultas del mapeo: corrija eso primero y vuelva a ejecutar engine doctor.\n",
-			plural(n, "problema que corregir", "problemas que corregir"))
+			diag.Plural(n, "problema que corregir", "problemas que corregir"))
 	case n == 0:
 		fmt.Fprintln(w, "\nResultado: listo para informar a SENCE. Siga con engine ping (credenciales de SENCE) y engine run --dry-run.")
 	default:
 		fmt.Fprintf(w, "\nResultado: %s antes de informar a SENCE (lo que no se corrija no se informa, o se informa mal).\n",
-			plural(n, "problema que corregir", "problemas que corregir"))
+			diag.Plural(n, "problema que corregir", "problemas que corregir"))
 	}
 }

@@ -3,10 +3,10 @@ package eval
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/otec-tools/sence-engine/engine/fn"
 )
 
 // Functions the engine adds to engine/fn's: they read Moodle's own value
@@ -26,19 +26,11 @@ var ExtraDocs = []struct{ Name, Signature, Description, Example, Result string }
 	{"jsonValue", "jsonValue(texto, \"ruta.al.valor\")", "lee un valor de un texto JSON (por ejemplo la columna meta de bigbluebuttonbn_logs); nil si no existe", `jsonValue("{\"data\":{\"duration\":1800}}", "data.duration")`, "1800"},
 }
 
+// number reads a grade or bound the way the expression functions read
+// numbers (fn.Float).
 func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case float64:
-		return x, true
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
-	}
-	return 0, false
+	f, err := fn.Float(v)
+	return f, err == nil
 }
 
 func gradePct(args ...any) (any, error) {

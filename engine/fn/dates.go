@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"time"
+
+	"github.com/otec-tools/sence-engine/engine/chile"
 )
 
 // maxEpoch is 9999-12-31 23:59:59 UTC: later values are not dates in
@@ -165,21 +167,11 @@ func dayArg(name string, v any) (time.Time, error) {
 	return day, nil
 }
 
-// parseDay accepts exactly YYYY-MM-DD naming a real calendar day.
+// parseDay accepts exactly YYYY-MM-DD naming a real calendar day
+// (chile.ParseDay), year 1 excepted.
 func parseDay(s string) (time.Time, bool) {
-	if len(s) != len(time.DateOnly) {
-		return time.Time{}, false
-	}
-	for i := range len(s) {
-		if c := s[i]; (i == 4 || i == 7) != (c == '-') || c != '-' && (c < '0' || c > '9') {
-			return time.Time{}, false
-		}
-	}
-	y := int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
-	m := time.Month(int(s[5]-'0')*10 + int(s[6]-'0'))
-	d := int(s[8]-'0')*10 + int(s[9]-'0')
-	t := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	if m < 1 || m > 12 || d < 1 || t.Month() != m || t.Day() != d || t.IsZero() {
+	t, ok := chile.ParseDay(s)
+	if !ok || t.IsZero() {
 		return time.Time{}, false
 	}
 	return t, true

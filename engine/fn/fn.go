@@ -11,11 +11,10 @@ package fn
 
 import (
 	"fmt"
-	"sync"
 	"time"
-	_ "time/tzdata" // America/Santiago must be known on hosts without a zoneinfo database (Windows)
 
 	"github.com/expr-lang/expr"
+	"github.com/otec-tools/sence-engine/engine/chile"
 )
 
 // Doc documents one function for users (Spanish). Example is an expression
@@ -53,23 +52,11 @@ type def struct {
 	types []any
 }
 
-// Santiago is the time zone of SENCE and of Chile's OTECs.
-const Santiago = "America/Santiago"
-
-var defaultLocation = sync.OnceValue(func() *time.Location {
-	loc, err := time.LoadLocation(Santiago)
-	if err != nil {
-		// time/tzdata is embedded: only a broken build gets here.
-		panic("fn: " + err.Error())
-	}
-	return loc
-})
-
 // Options registers the functions with expr. Dates are read and written in
 // loc (America/Santiago when nil, DST included).
 func Options(loc *time.Location) []expr.Option {
 	if loc == nil {
-		loc = defaultLocation()
+		loc = chile.Location
 	}
 	var opts []expr.Option
 	for _, d := range defs {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
+	"github.com/otec-tools/sence-engine/engine/chile"
 )
 
 // eval compiles src with the functions (America/Santiago) and runs it.
@@ -264,7 +265,7 @@ func TestDate(t *testing.T) {
 // TestEpochDateRoundTrip covers every day of two years in Chile (both DST
 // changes each year): epoch gives the first second of the day.
 func TestEpochDateRoundTrip(t *testing.T) {
-	loc, err := time.LoadLocation(Santiago)
+	loc, err := time.LoadLocation(chile.Zone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +602,7 @@ func FuzzDate(f *testing.F) {
 	for _, s := range []string{"1788229800", " 1788229800 ", "0", "-1", "1e3", "1788229800.5", "", "abc", "253402300800", "9223372036854775807", "1e308"} {
 		f.Add(s)
 	}
-	loc, err := time.LoadLocation(Santiago)
+	loc, err := time.LoadLocation(chile.Zone)
 	if err != nil {
 		f.Fatal(err)
 	}

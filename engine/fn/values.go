@@ -179,3 +179,16 @@ func show(v any) string {
 	}
 	return "«" + s + "»"
 }
+
+// Int reads a whole number from whatever a database driver or an
+// expression gives (integers of any size, integral floats, decimal texts
+// and bytes): the rules of toInt(). The engine reads numbers through Int
+// and Float wherever a value may come from either.
+func Int(v any) (int64, error) { return toInteger(v) }
+
+// Float reads a number from whatever a database driver or an expression
+// gives: the rules of toFloat().
+func Float(v any) (float64, error) {
+	n, err := toNum(v)
+	return n.f, err
+}

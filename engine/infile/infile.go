@@ -8,9 +8,10 @@ package infile
 import (
 	"errors"
 	"fmt"
-	"github.com/otec-tools/sence-engine/engine/diag"
 	"io"
 	"io/fs"
+
+	"github.com/otec-tools/sence-engine/engine/diag"
 )
 
 // Limits of the files the engine reads.

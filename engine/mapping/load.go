@@ -432,7 +432,7 @@ func (l *loader) duration(n *yaml.Node, where string) time.Duration {
 	return 0
 }
 
-var topKeys = []string{"version", "extends", "source", "sence", "run", "parameters", "params", "checks", "queries", "courses", "students", "modules", "activities"}
+var topKeys = append([]string{"version", "extends", "source", "sence", "run", "parameters", "params", "checks", "queries"}, LevelNames[:]...)
 
 func (l *loader) decode(root *yaml.Node, m *Mapping) {
 	for i := range m.Levels {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/otec-tools/sence-engine/engine/mapping"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -18,7 +19,8 @@ var update = flag.Bool("update", false, "rewrite schemas/mapping.schema.json and
 const schemaFile = "../../schemas/mapping.schema.json"
 
 // TestSchemaIsCurrent: the editor schema's parameters of each preset are
-// generated from the preset's declarations; a declaration changed without
+// generated from the preset's declarations, and each level's SENCE fields
+// from payload.Keys; a declaration changed without
 // regenerating fails here (go test ./engine/mapping -run SchemaIsCurrent
 // -update rewrites the file; review the diff).
 func TestSchemaIsCurrent(t *testing.T) {
@@ -44,6 +46,14 @@ func TestSchemaIsCurrent(t *testing.T) {
 	}
 	set(t, root, allOf, "allOf")
 	set(t, root, presetParams, "definitions", "presetParams")
+	// Each level's SENCE fields, from payload.Keys.
+	for level, name := range mapping.LevelNames {
+		var props []string
+		for _, f := range payload.Fields[level] {
+			props = append(props, fmt.Sprintf(`%q: {"type": "string", "description": "Expresión (expr-lang) evaluada por cada entidad del nivel"}`, f.Name))
+		}
+		set(t, root, []byte("{"+strings.Join(props, ", ")+"}"), "properties", name, "properties", "fields", "properties")
+	}
 	var b bytes.Buffer
 	writeJSON(&b, root, "")
 	b.WriteByte('\n')

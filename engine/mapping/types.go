@@ -238,8 +238,17 @@ const (
 // LevelNames are the YAML section names of the levels.
 var LevelNames = [4]string{"courses", "students", "modules", "activities"}
 
-// LevelWords are the Spanish names of the levels, for messages.
-var LevelWords = [4]string{"curso", "alumno", "módulo", "actividad"}
+// LevelWords are the Spanish names of the levels, for messages, and
+// LevelPlurals their plurals.
+var (
+	LevelWords   = [4]string{"curso", "alumno", "módulo", "actividad"}
+	LevelPlurals = [4]string{"cursos", "alumnos", "módulos", "actividades"}
+)
+
+// ParentNames are the names under which lower levels see an entity of a
+// level (student.rutAlumno); a level sees its children's list under the
+// next level's name (LevelNames).
+var ParentNames = [4]string{"course", "student", "module", "activity"}
 
 // DefaultKeys are the identity columns of each level.
 var DefaultKeys = [4]string{"courseid", "userid", "sectionid", "cmid"}

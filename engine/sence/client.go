@@ -28,8 +28,9 @@ import (
 	"time"
 	_ "time/tzdata" // America/Santiago on machines without a zoneinfo database
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Defaults, from SENCE's recommendations where SENCE gives one.
@@ -51,9 +52,6 @@ const (
 	dateFmt   = "2006-01-02"
 	userAgent = "sence-engine"
 )
-
-// Location is America/Santiago, the zone of SENCE's dates and send window.
-var Location = mustLoadLocation("America/Santiago")
 
 func mustLoadLocation(name string) *time.Location {
 	loc, err := time.LoadLocation(name)
@@ -413,7 +411,7 @@ func (c *Client) History(ctx context.Context, q HistoryQuery) ([]Process, error)
 // Santiago). It succeeds only when SENCE is reachable and accepts the
 // credentials; the error's class says which step failed.
 func (c *Client) Ping(ctx context.Context) error {
-	u, err := c.historyURL(HistoryQuery{Since: c.now().In(Location).Format(dateFmt)})
+	u, err := c.historyURL(HistoryQuery{Since: c.now().In(chile.Location).Format(dateFmt)})
 	if err != nil {
 		return err
 	}

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
 

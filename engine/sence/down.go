@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/otec-tools/sence-engine/engine/chile"
 )
 
 // SENCE may be down for a whole night: unreachable, refusing connections,
@@ -59,7 +61,7 @@ func (c *Client) downError(op string) *Error {
 	}
 	return &Error{Kind: ErrUnreachable, also: []error{ErrDown}, Op: op,
 		What: fmt.Sprintf("SENCE no responde desde las %s (hora de Chile): %d intentos seguidos fallaron (el último: %s) y no se intentó de nuevo",
-			d.Since.In(Location).Format("15:04:05"), d.Attempts, d.Last),
+			d.Since.In(chile.Location).Format("15:04:05"), d.Attempts, d.Last),
 		Hint: fmt.Sprintf("nada de esta operación llegó a SENCE y la próxima ejecución lo intenta de nuevo; "+firewallHint+", y si SENCE está caído, espere a que vuelva", c.host)}
 }
 

@@ -1,8 +1,8 @@
 package sence
 
 import (
-	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // SENCE's integration test: there is no sandbox, so an OTEC proves its

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Resolve decides the fate of a send whose outcome is unknown (the process

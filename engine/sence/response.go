@@ -7,8 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
 
@@ -210,11 +210,7 @@ func DatePart(s string) string {
 // IsDate reports whether s is a date written the only way SENCE accepts
 // it: "yyyy-mm-dd", a real calendar day.
 func IsDate(s string) bool {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return false
-	}
-	_, err := time.Parse("2006-01-02", s)
-	return err == nil
+	return chile.IsDate(s)
 }
 
 // objects decodes a JSON array of objects; null is an empty list.

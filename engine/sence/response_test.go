@@ -8,8 +8,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 func readTestdata(t testing.TB, path string) []byte {

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Outcome is what happened to one student of a send.

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/chile"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // SENCE is slow: a send may be processed, and recorded in historialEnvios,
@@ -227,7 +228,7 @@ func (c *Client) lookDelay(n int, l Look) time.Duration {
 func (c *Client) find(ctx context.Context, sent payload.Course, since time.Time) (*Process, bool, error) {
 	// A day of margin: SENCE's clock and the Santiago date may disagree
 	// around midnight, the middle of the send window's end.
-	from := since.In(Location).AddDate(0, 0, -1).Format(dateFmt)
+	from := since.In(chile.Location).AddDate(0, 0, -1).Format(dateFmt)
 	procs, err := c.History(ctx, HistoryQuery{Since: from, CodigoExterno: sent.CodigoEnvio})
 	if err != nil {
 		return nil, false, err

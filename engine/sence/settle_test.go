@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
@@ -20,10 +21,10 @@ import (
 // TestDecide is the rule for a send whose outcome is unknown, case by
 // case: never "send again" on a failed read, never before the settle time.
 func TestDecide(t *testing.T) {
-	posted := time.Date(2026, 11, 20, 22, 10, 0, 0, sence.Location)
+	posted := time.Date(2026, 11, 20, 22, 10, 0, 0, chile.Location)
 	settle := 10 * time.Minute
 	before, after := posted.Add(3*time.Minute), posted.Add(10*time.Minute)
-	until := time.Date(2026, 11, 21, 0, 0, 0, 0, sence.Location)
+	until := time.Date(2026, 11, 21, 0, 0, 0, 0, chile.Location)
 	down := &sence.Error{Kind: sence.ErrHTTPStatus, StatusCode: 502, What: "SENCE respondió HTTP 502"}
 	auth := &sence.Error{Kind: sence.ErrAuth, What: "SENCE rechazó las credenciales"}
 	for _, c := range []struct {

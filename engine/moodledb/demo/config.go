@@ -16,19 +16,9 @@ package demo
 
 import (
 	"time"
-	_ "time/tzdata" // the same America/Santiago rules on every machine
+
+	"github.com/otec-tools/sence-engine/engine/chile"
 )
-
-// Santiago is the time zone SENCE dates are taken in.
-var Santiago = mustLoad("America/Santiago")
-
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
 
 // Config sizes and seeds a dataset.
 type Config struct {
@@ -68,7 +58,7 @@ type Config struct {
 }
 
 // DefaultReportDate is the report date of DemoConfig.
-var DefaultReportDate = time.Date(2026, time.November, 20, 0, 0, 0, 0, Santiago)
+var DefaultReportDate = time.Date(2026, time.November, 20, 0, 0, 0, 0, chile.Location)
 
 // DemoConfig is the dataset of the demo, the tests and the golden files:
 // four SENCE courses of five modules of seven activities, sixteen ordinary
@@ -126,7 +116,7 @@ const day = 86400
 
 func newClock(reportDate time.Time) clock {
 	y, m, d := reportDate.Date()
-	return clock{base: time.Date(y, m, d, 0, 0, 0, 0, Santiago).Unix()}
+	return clock{base: time.Date(y, m, d, 0, 0, 0, 0, chile.Location).Unix()}
 }
 
 // at is sec seconds into day d (0 = the report date). Times the dataset

@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // Answer bodies, with SENCE's field order.
@@ -80,7 +81,7 @@ func (s *Simulator) process(body map[string]any) (answer any, stored bool, err e
 		courseProblem = catalogued("003", oferta)
 	}
 
-	now := s.opts.Clock().In(sence.Location)
+	now := s.opts.Clock().In(chile.Location)
 	s.state.LastProcess++
 	pid := s.state.LastProcess
 	proc := sence.Process{

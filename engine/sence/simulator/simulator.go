@@ -18,9 +18,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
 	"github.com/otec-tools/sence-engine/engine/rut"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
 // BasePath is the path of SENCE's API; the simulator also serves it at

@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/payload"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/simulator"
 )
 
@@ -44,7 +45,7 @@ func (c *fixedClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return
 func (c *fixedClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 func newClock() *fixedClock {
-	return &fixedClock{t: time.Date(2024, 5, 10, 22, 15, 0, 0, sence.Location)}
+	return &fixedClock{t: time.Date(2024, 5, 10, 22, 15, 0, 0, chile.Location)}
 }
 
 func start(t *testing.T, opts simulator.Options) *simulator.Server {

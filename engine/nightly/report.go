@@ -1,0 +1,392 @@
+package nightly
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/diag"
+)
+
+// Statuses of a course in a run, as the report and the ledger name them.
+const (
+	CourseAccepted = "aceptado"    // SENCE stored every student
+	CoursePartial  = "parcial"     // SENCE stored some students and rejected others
+	CourseRejected = "rechazado"   // SENCE processed it and stored no student
+	CoursePending  = "pendiente"   // SENCE does not have it (unreachable, 503) or has it unrecorded: the next run finishes it
+	CourseNotSent  = "no-enviado"  // the run stopped before sending it (window, signal, SENCE unavailable)
+	CourseFailed   = "fallido"     // SENCE refused it without processing (credentials, HTTP error)
+	CourseDone     = "ya-enviado"  // already answered tonight with the same data: not sent again
+	CourseNothing  = "sin-envio"   // every student held or unchanged: nothing to send
+	CourseEmpty    = "sin-alumnos" // the build left no student to report
+	CourseError    = "error"       // the course could not be built
+	CourseDryRun   = "simulado"    // --dry-run: would be sent
+)
+
+// CourseUnconfirmed and StudentUnconfirmed: SENCE may have tonight's send
+// of the course and its history did not say so before the window closed or
+// the run stopped: nothing of the course is sent until a look-up by its
+// codigoEnvio decides (sence.Decide).
+const (
+	CourseUnconfirmed  = "sin-confirmar"
+	StudentUnconfirmed = "sin-confirmar"
+)
+
+// Statuses of a student in a run.
+const (
+	StudentAccepted  = "aceptado"
+	StudentUnchanged = "sin-cambios" // SENCE answered 025 with the value sent: it already had it
+	StudentRejected  = "rechazado"
+	StudentHeld      = "retenido"   // progress below what SENCE accepted, policy hold
+	StudentExcluded  = "excluido"   // failed validation: not sent
+	StudentSkipped   = "omitido"    // unchanged since accepted, run.skipUnchanged
+	StudentPending   = "pendiente"  // sent, outcome unknown yet
+	StudentNotSent   = "no-enviado" // the course was not sent
+	StudentDryRun    = "se-enviaria"
+	// StudentLeft: SENCE accepted the student before (in progress) and
+	// tonight Moodle no longer has them among the course's students.
+	StudentLeft = "retirado"
+)
+
+// Troubled are the student statuses engine status lists.
+var Troubled = []string{StudentRejected, StudentHeld, StudentExcluded, StudentPending, StudentUnconfirmed, StudentNotSent}
+
+// Outcome classes of a whole run, for the exit code.
+const (
+	OutcomeOK       = "ok"            // everything sent and accepted
+	OutcomeProblems = "con-problemas" // done, but students rejected, excluded or held
+	OutcomeFailed   = "fallida"       // work left undone: the next run finishes it
+)
+
+// Report is the machine-readable account of a run (reports/run-ID.json).
+type Report struct {
+	RunID    int64     `json:"ejecucion"`
+	Mapping  string    `json:"mapeo"`
+	Night    string    `json:"fechaReporte"`
+	Started  time.Time `json:"inicio"`
+	Finished time.Time `json:"fin"`
+	DryRun   bool      `json:"simulacion"`
+	Policy   string    `json:"politica"`
+	// Outcome is ok, con-problemas or fallida; Interrupted marks a run
+	// stopped by a signal.
+	Outcome     string `json:"resultado"`
+	Interrupted bool   `json:"interrumpida,omitempty"`
+	// Messages explain why a run stopped early or failed.
+	Messages []string `json:"mensajes,omitempty"`
+	// NothingToSend says why the run had no course to send (none
+	// selected, or none with a student to report): such a run did no
+	// useful work, and its outcome is never ok.
+	NothingToSend string `json:"nadaQueEnviar,omitempty"`
+	// Resumed are the sends an earlier run left pending and this run
+	// resolved first.
+	Resumed []ResumedSend   `json:"pendientesAnteriores,omitempty"`
+	Courses []*CourseReport `json:"cursos"`
+	// Unconfirmed counts the courses «sin confirmar» (among Totals'
+	// CoursesUndone).
+	Unconfirmed int `json:"cursosSinConfirmar,omitempty"`
+	// Unselected are the Moodle courses the selection left out that look
+	// like SENCE courses: not sent, reported by name.
+	Unselected []assemble.UnselectedCourse `json:"cursosNoSeleccionados,omitempty"`
+	Totals     Totals                      `json:"totales"`
+	// Path is where the report was written ("" if it could not be).
+	Path string `json:"-"`
+}
+
+// ResumedSend is a pending send of an earlier run and what became of it.
+type ResumedSend struct {
+	CodigoOferta string `json:"codigoOferta"`
+	CodigoGrupo  string `json:"codigoGrupo"`
+	CodigoEnvio  string `json:"codigoEnvio"`
+	Result       string `json:"resultado"`
+	IDProceso    string `json:"idProceso,omitempty"`
+}
+
+// CourseReport is one course of a run.
+type CourseReport struct {
+	CodigoOferta string           `json:"codigoOferta"`
+	CodigoGrupo  string           `json:"codigoGrupo"`
+	Name         string           `json:"nombre,omitempty"`
+	Status       string           `json:"estado"`
+	CodigoEnvio  string           `json:"codigoEnvio,omitempty"`
+	IDProceso    string           `json:"idProceso,omitempty"`
+	Message      string           `json:"mensaje,omitempty"`
+	Notes        []string         `json:"notas,omitempty"`
+	Students     []*StudentReport `json:"alumnos"`
+	// listed: Students holds every student of the course tonight (the
+	// leavers are those SENCE accepted who are not among them).
+	listed bool
+}
+
+// StudentReport is one student of a course in a run.
+type StudentReport struct {
+	RUT         string   `json:"rut,omitempty"`
+	MoodleID    string   `json:"idMoodle,omitempty"`
+	Name        string   `json:"nombre,omitempty"`
+	Status      string   `json:"estado"`
+	Code        string   `json:"codigo,omitempty"`
+	Explanation string   `json:"explicacion,omitempty"`
+	Regressions []string `json:"regresiones,omitempty"`
+}
+
+// Key is the student's key in the ledger: the RUT, or moodle:ID.
+func (s *StudentReport) Key() string {
+	if s.RUT != "" {
+		return s.RUT
+	}
+	return "moodle:" + s.MoodleID
+}
+
+// Totals count a run's courses and students.
+type Totals struct {
+	Courses         int `json:"cursos"`
+	CoursesSent     int `json:"cursosEnviados"`
+	CoursesDone     int `json:"cursosYaEnviados"`
+	CoursesUndone   int `json:"cursosSinTerminar"`
+	CoursesInError  int `json:"cursosConError"`
+	Students        int `json:"alumnos"`
+	Accepted        int `json:"aceptados"`
+	Unchanged       int `json:"sinCambios"`
+	Rejected        int `json:"rechazados"`
+	Held            int `json:"retenidos"`
+	Excluded        int `json:"excluidos"`
+	Skipped         int `json:"omitidos"`
+	Pending         int `json:"pendientes"`
+	NotSent         int `json:"noEnviados"`
+	WouldSend       int `json:"seEnviarian"`
+	WithRegressions int `json:"conRegresiones"`
+	Left            int `json:"retirados"`
+	Unselected      int `json:"cursosNoSeleccionados"`
+}
+
+// total recomputes Totals and Outcome from the courses.
+func (r *Report) total() {
+	t := Totals{Courses: len(r.Courses), Unselected: len(r.Unselected)}
+	for _, c := range r.Courses {
+		switch c.Status {
+		case CourseAccepted, CoursePartial, CourseRejected:
+			t.CoursesSent++
+		case CourseDone:
+			t.CoursesDone++
+		case CoursePending, CourseNotSent, CourseFailed, CourseUnconfirmed:
+			t.CoursesUndone++
+		case CourseError:
+			t.CoursesInError++
+		}
+		for _, s := range c.Students {
+			t.Students++
+			if len(s.Regressions) > 0 {
+				t.WithRegressions++
+			}
+			switch s.Status {
+			case StudentAccepted:
+				t.Accepted++
+			case StudentUnchanged:
+				t.Unchanged++
+			case StudentRejected:
+				t.Rejected++
+			case StudentHeld:
+				t.Held++
+			case StudentExcluded:
+				t.Excluded++
+			case StudentSkipped:
+				t.Skipped++
+			case StudentPending, StudentUnconfirmed:
+				t.Pending++
+			case StudentNotSent:
+				t.NotSent++
+			case StudentDryRun:
+				t.WouldSend++
+			case StudentLeft:
+				t.Left++
+			}
+		}
+	}
+	r.Totals = t
+	r.Unconfirmed = 0
+	for _, c := range r.Courses {
+		if c.Status == CourseUnconfirmed {
+			r.Unconfirmed++
+		}
+	}
+	switch {
+	case t.CoursesUndone > 0 || r.Interrupted || len(r.Messages) > 0:
+		r.Outcome = OutcomeFailed
+	case t.Rejected+t.Held+t.Excluded+t.CoursesInError > 0 || r.NothingToSend != "":
+		r.Outcome = OutcomeProblems
+	default:
+		r.Outcome = OutcomeOK
+	}
+}
+
+// Summary is the report in one line.
+func (r *Report) Summary() string {
+	t := r.Totals
+	var s string
+	if r.DryRun {
+		s = fmt.Sprintf("simulación: %d cursos, %d alumnos se enviarían, %d retenidos, %d omitidos, %d excluidos",
+			t.Courses, t.WouldSend, t.Held, t.Skipped, t.Excluded)
+	} else {
+		s = fmt.Sprintf("%d cursos: %d enviados, %d ya enviados esta noche, %d sin terminar; alumnos: %d aceptados, %d sin cambios, %d rechazados, %d retenidos, %d excluidos, %d omitidos",
+			t.Courses, t.CoursesSent, t.CoursesDone, t.CoursesUndone, t.Accepted, t.Unchanged, t.Rejected, t.Held, t.Excluded, t.Skipped)
+	}
+	if t.Left > 0 {
+		s += fmt.Sprintf(", %d retirados", t.Left)
+	}
+	if t.Unselected > 0 {
+		s += fmt.Sprintf("; %d cursos de Moodle que parecen SENCE no se informan", t.Unselected)
+	}
+	if r.NothingToSend != "" {
+		s += "; ningún curso para enviar"
+	}
+	return s
+}
+
+// WriteText writes the report for a person: every course, and every
+// student that needs attention.
+func (r *Report) WriteText(w io.Writer) {
+	title := "Ejecución"
+	if r.DryRun {
+		title = "Simulación (--dry-run: no se envió nada)"
+	}
+	fmt.Fprintf(w, "%s %d, fecha de reporte %s (America/Santiago), política %s\n", title, r.RunID, r.Night, r.Policy)
+	for _, p := range r.Resumed {
+		fmt.Fprintf(w, "\nEnvío pendiente de una ejecución anterior %s (curso %s): %s\n", p.CodigoEnvio, p.CodigoOferta, p.Result)
+	}
+	for _, c := range r.Courses {
+		fmt.Fprintf(w, "\nCurso %s", c.CodigoOferta)
+		if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
+			fmt.Fprintf(w, " grupo %s", c.CodigoGrupo)
+		}
+		if c.Name != "" {
+			fmt.Fprintf(w, " (%s)", c.Name)
+		}
+		fmt.Fprintf(w, ": %s", c.Status)
+		if c.IDProceso != "" {
+			fmt.Fprintf(w, ", proceso SENCE %s", c.IDProceso)
+		}
+		if c.CodigoEnvio != "" {
+			fmt.Fprintf(w, ", codigoEnvio %s", c.CodigoEnvio)
+		}
+		fmt.Fprintln(w)
+		if c.Message != "" {
+			fmt.Fprintf(w, "  %s\n", c.Message)
+		}
+		for _, n := range c.Notes {
+			fmt.Fprintf(w, "  nota: %s\n", n)
+		}
+		for _, s := range c.Students {
+			who := s.RUT
+			if who == "" {
+				who = "usuario Moodle id " + s.MoodleID
+			}
+			if s.Name != "" {
+				who += " (" + s.Name + ")"
+			}
+			for _, g := range s.Regressions {
+				fmt.Fprintf(w, "  regresión %s: %s\n", who, g)
+			}
+			switch s.Status {
+			case StudentAccepted, StudentSkipped, StudentDryRun, StudentNotSent:
+				continue
+			}
+			code := ""
+			if s.Code != "" {
+				code = " [" + s.Code + "]"
+			}
+			line := fmt.Sprintf("  %s %s%s", s.Status, who, code)
+			if s.Explanation != "" {
+				line += ": " + s.Explanation
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if len(r.Unselected) > 0 {
+		fmt.Fprintln(w, "\nCursos de Moodle que no se informan a SENCE:")
+		for _, u := range r.Unselected {
+			fmt.Fprintf(w, "  «%s»", u.Shortname)
+			if u.Fullname != "" && u.Fullname != u.Shortname {
+				fmt.Fprintf(w, " (%s)", u.Fullname)
+			}
+			fmt.Fprintf(w, ", id %s: %s\n", u.CourseID, u.Reason)
+		}
+	}
+	fmt.Fprintf(w, "\nTotal: %s\n", r.Summary())
+	for _, m := range r.Messages {
+		fmt.Fprintf(w, "ATENCIÓN: %s\n", m)
+	}
+	if r.NothingToSend != "" {
+		fmt.Fprintf(w, "ATENCIÓN: %s\n", r.NothingToSend)
+	}
+	if r.Unconfirmed > 0 {
+		fmt.Fprintf(w, "ATENCIÓN: %s sin confirmar: SENCE puede tener su envío de esta noche y su historial no lo mostró a tiempo; no se reenvió para no duplicarlo. Búsquelo en el historial de SENCE por su codigoEnvio (engine history MAPEO.yaml --code CODIGO); la próxima ejecución lo consulta antes de enviar nada.\n",
+			diag.Plural(r.Unconfirmed, "curso quedó", "cursos quedaron"))
+	}
+	switch r.Outcome {
+	case OutcomeFailed:
+		fmt.Fprintln(w, "Resultado: quedó trabajo sin terminar; la próxima ejecución lo completa sin duplicar envíos.")
+	case OutcomeProblems:
+		if r.NothingToSend != "" && r.Totals.Rejected+r.Totals.Held+r.Totals.Excluded+r.Totals.CoursesInError == 0 {
+			fmt.Fprintln(w, "Resultado: no se envió nada porque no hay nada que enviar: revise la selección de cursos.")
+			break
+		}
+		fmt.Fprintln(w, "Resultado: terminó, pero hay alumnos rechazados, excluidos o retenidos: revíselos (engine status).")
+	default:
+		fmt.Fprintln(w, "Resultado: todo enviado y aceptado.")
+	}
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, sep)
+}
+
+// WriteJSON writes the report as json.MarshalIndent(r, "", "  ") writes
+// it, with a final newline, one course at a time: the whole report of a
+// large site is never in memory as JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	head := *r
+	head.Courses = []*CourseReport{}
+	b, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	const marker = "\n  \"cursos\": []"
+	i := bytes.Index(b, []byte(marker))
+	if i < 0 || len(r.Courses) == 0 {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	}
+	if _, err := w.Write(b[:i+len(marker)-1]); err != nil { // up to "cursos": [
+		return err
+	}
+	for k, c := range r.Courses {
+		cb, err := json.MarshalIndent(c, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n    "
+		if k == 0 {
+			sep = "\n    "
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		if _, err := w.Write(cb); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(w, "\n  ]"); err != nil {
+		return err
+	}
+	_, err = w.Write(append(b[i+len(marker):], '\n'))
+	return err
+}

@@ -1,7 +1,0 @@
-//go:build !unix
-
-package run
-
-import "os"
-
-func killSelf() { os.Exit(137) }

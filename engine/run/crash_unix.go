@@ -1,9 +1,0 @@
-//go:build unix
-
-package run
-
-import "syscall"
-
-// killSelf dies as a crash or an OOM kill would: SIGKILL, no deferred
-// function, no flush.
-func killSelf() { syscall.Kill(syscall.Getpid(), syscall.SIGKILL) }
