@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/mappingtest"
 	"github.com/otec-tools/sence-engine/engine/pipeline"
 )
@@ -126,8 +127,14 @@ func printBuilt(e *Env, b mappingtest.Built) {
 			fmt.Fprintf(e.Stdout, "       curso %s: no se construyó: %v\n", name, r.Err)
 			continue
 		}
+		out := len(r.Excluded)
+		for _, n := range r.Notes {
+			if n.Level == mapping.Student && !n.Warning {
+				out++
+			}
+		}
 		fmt.Fprintf(e.Stdout, "       curso %s: %s, %s\n", name,
-			diag.Plural(len(r.Sent), "alumno enviado", "alumnos enviados"), diag.Plural(len(r.Excluded), "excluido", "excluidos"))
+			diag.Plural(len(r.Sent), "alumno enviado", "alumnos enviados"), diag.Plural(out, "no enviado", "no enviados"))
 		for _, x := range r.Excluded {
 			fmt.Fprintf(e.Stdout, "         excluido %s: %s\n", strings.TrimSpace(x.Label+" "+x.RUT), strings.Join(x.Reasons, "; "))
 		}
