@@ -89,19 +89,24 @@ func cmdTest(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintf(e.Stderr, "ninguna prueba se ejecutó: --run %q no calza con el nombre de ninguna (%s en total)\n", *run, diag.Plural(filtered, "prueba", "pruebas"))
 		return ExitUsage
 	}
-	parts := []string{diag.Plural(passed, "pasa", "pasan")}
-	if failed > 0 {
-		parts = append(parts, diag.Plural(failed, "falla", "fallan"))
+	var line string
+	if total > 0 {
+		parts := []string{diag.Plural(passed, "pasa", "pasan")}
+		if failed > 0 {
+			parts = append(parts, diag.Plural(failed, "falla", "fallan"))
+		}
+		if broken > 0 {
+			parts = append(parts, diag.Plural(broken, "no se pudo ejecutar", "no se pudieron ejecutar"))
+		}
+		line = fmt.Sprintf("%s en %s: %s", diag.Plural(total, "prueba", "pruebas"), diag.Plural(len(sources)-badFiles, "archivo", "archivos"), strings.Join(parts, ", "))
+		if filtered > 0 {
+			line += fmt.Sprintf("; %s por --run", diag.Plural(filtered, "omitida", "omitidas"))
+		}
+		line += "; "
 	}
-	if broken > 0 {
-		parts = append(parts, diag.Plural(broken, "no se pudo ejecutar", "no se pudieron ejecutar"))
-	}
-	line := fmt.Sprintf("%s en %s: %s", diag.Plural(total, "prueba", "pruebas"), diag.Plural(len(sources)-badFiles, "archivo", "archivos"), strings.Join(parts, ", "))
-	if filtered > 0 {
-		line += fmt.Sprintf("; %s por --run", diag.Plural(filtered, "omitida", "omitidas"))
-	}
-	if badFiles > 0 {
-		line += fmt.Sprintf("; %s con errores no se %s", diag.Plural(badFiles, "archivo", "archivos"), map[bool]string{true: "ejecutó", false: "ejecutaron"}[badFiles == 1])
+	line += diag.Plural(badFiles, "archivo con errores no se ejecutó", "archivos con errores no se ejecutaron")
+	if badFiles == 0 {
+		line = strings.TrimSuffix(line, "; 0 archivos con errores no se ejecutaron")
 	}
 	fmt.Fprintln(e.Stderr, line)
 	switch {

@@ -129,46 +129,52 @@ func moodleTime(s string) (time.Time, error) {
 }
 
 // RowsSQL is the SQLite query that returns a test's rows for a query
-// instead of running it: the rows as written, every column of any row in
-// each (NULL where a row lacks it). When the query it replaces reads
-// :courseids, so does this one, so that each batch of courses gets its
-// own rows as from the database. No rows give the replaced query's
-// columns and no row.
-func RowsSQL(q QueryRows, replaced string) string {
-	if len(q.Rows) == 0 {
-		return "SELECT * FROM (" + replaced + ") AS replaced WHERE 1 = 0"
-	}
-	var cols []string
-	seen := map[string]bool{}
+// instead of running it: cols are the columns the replaced query returns
+// (NULL where a row leaves one out; a column it does not return is an
+// error at its place). With courseIDs (the replaced query reads
+// :courseids) it keeps the rows of the batch's courses, as the database
+// would.
+func RowsSQL(file string, q QueryRows, cols []string, courseIDs bool) (string, diag.List) {
+	var ds diag.List
 	for _, r := range q.Rows {
 		for _, c := range r.Cells {
-			if !seen[c.Column] {
-				seen[c.Column] = true
-				cols = append(cols, c.Column)
+			if !slices.Contains(cols, c.Column) {
+				msg := fmt.Sprintf("la consulta %s no devuelve la columna «%s» (columnas: %s)", q.Query, c.Column, strings.Join(cols, ", "))
+				if s := diag.Suggest(c.Column, cols); s != "" {
+					msg += fmt.Sprintf("; ¿quiso decir «%s»?", s)
+				}
+				ds.Errorf(file, c.Pos.Line, c.Pos.Col, "%s", msg)
 			}
 		}
 	}
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = moodledb.QuoteIdent(moodledb.SQLite, c)
+	}
 	var selects []string
-	for i, r := range q.Rows {
+	for _, r := range q.Rows {
 		vals := map[string]any{}
 		for _, c := range r.Cells {
 			vals[c.Column] = c.Value
 		}
-		var items []string
-		for _, c := range cols {
-			item := literal(vals[c])
-			if i == 0 {
-				item += " AS " + moodledb.QuoteIdent(moodledb.SQLite, c)
-			}
-			items = append(items, item)
+		items := make([]string, len(cols))
+		for i, c := range cols {
+			items[i] = literal(vals[c]) + " AS " + quoted[i]
 		}
 		selects = append(selects, "SELECT "+strings.Join(items, ", "))
 	}
-	q2 := "SELECT * FROM (" + strings.Join(selects, " UNION ALL ") + ") AS given"
-	if strings.Contains(replaced, ":courseids") && seen["courseid"] {
-		q2 += " WHERE given.courseid IN (:courseids)"
+	if len(selects) == 0 {
+		items := make([]string, len(cols))
+		for i := range cols {
+			items[i] = "NULL AS " + quoted[i]
+		}
+		selects = append(selects, "SELECT "+strings.Join(items, ", ")+" WHERE 1 = 0")
 	}
-	return q2
+	sql := "SELECT " + strings.Join(quoted, ", ") + " FROM (" + strings.Join(selects, " UNION ALL ") + ") given"
+	if courseIDs && slices.Contains(cols, "courseid") {
+		sql += " WHERE courseid IN (:courseids)"
+	}
+	return sql, ds
 }
 
 // literal writes a value as an SQLite literal.

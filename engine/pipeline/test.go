@@ -78,10 +78,12 @@ func TestFile(ctx context.Context, path string, data []byte, o TestOptions) *Tes
 	res := &TestFileResult{Path: path}
 	f, ds := mappingtest.Decode(path, data)
 	res.Diags = ds
-	if f == nil || ds.HasErrors() {
+	if f == nil || f.Mapping == "" && o.Mapping == "" {
 		return res
 	}
-	m, ds := loadTestMapping(f, o)
+	// The mapping is loaded even when the file has errors, to report them
+	// all at once.
+	m, base, ds := loadTestMapping(f, o)
 	res.Diags = append(res.Diags, ds...)
 	if m == nil || res.Diags.HasErrors() {
 		return res
@@ -96,7 +98,7 @@ func TestFile(ctx context.Context, path string, data []byte, o TestOptions) *Tes
 		}
 		start := time.Now()
 		r := TestResult{Name: t.Name, Pos: t.Pos}
-		r.Built, r.Failures, r.Err = runTest(ctx, f, t, m)
+		r.Built, r.Failures, r.Err = runTest(ctx, f, t, m, base)
 		r.Elapsed = time.Since(start)
 		res.Tests = append(res.Tests, r)
 	}
@@ -106,7 +108,7 @@ func TestFile(ctx context.Context, path string, data []byte, o TestOptions) *Tes
 // loadTestMapping loads the mapping under test with the file's params and
 // queries over it: the file's own lines are the overlay (every other line
 // blank), so a problem in them is reported at the test file's line.
-func loadTestMapping(f *mappingtest.File, o TestOptions) (*mapping.Mapping, diag.List) {
+func loadTestMapping(f *mappingtest.File, o TestOptions) (*mapping.Mapping, *plan.Plan, diag.List) {
 	target := f.Mapping
 	if o.Mapping != "" {
 		target = o.Mapping
@@ -129,20 +131,22 @@ func loadTestMapping(f *mappingtest.File, o TestOptions) (*mapping.Mapping, diag
 			errs = append(errs, d)
 		}
 	}
+	var pl *plan.Plan
 	if m != nil && !errs.HasErrors() {
-		// Compiled once here for its diagnostics; each test compiles
-		// again with its own query rows.
-		_, cds := plan.Compile(m)
+		// Compiled once here for its diagnostics and its queries'
+		// columns; each test compiles again with its own query rows.
+		var cds diag.List
+		pl, cds = plan.Compile(m)
 		for _, d := range cds {
 			if d.Severity == diag.Error {
 				errs = append(errs, d)
 			}
 		}
 	}
-	return m, errs
+	return m, pl, errs
 }
 
-func runTest(ctx context.Context, f *mappingtest.File, t mappingtest.Test, m *mapping.Mapping) (got mappingtest.Built, _ []mappingtest.Failure, _ error) {
+func runTest(ctx context.Context, f *mappingtest.File, t mappingtest.Test, m *mapping.Mapping, base *plan.Plan) (got mappingtest.Built, _ []mappingtest.Failure, _ error) {
 	// The test's query rows replace those queries in a copy of the mapping.
 	mc := *m
 	mc.Queries = slices.Clone(m.Queries)
@@ -161,12 +165,22 @@ func runTest(ctx context.Context, f *mappingtest.File, t mappingtest.Test, m *ma
 			problems = append(problems, msg)
 			continue
 		}
-		q.SQL = mapping.Text{Src: mappingtest.RowsSQL(qr, q.SQL.Src), Pos: qr.Pos}
+		var compiled *plan.Query
+		for _, c := range base.Queries {
+			if c.Name == qr.Query {
+				compiled = c
+			}
+		}
+		if compiled.Skipped {
+			problems = append(problems, fmt.Sprintf("%s:%d:%d: la consulta «%s» no se ejecuta con los parámetros de esta prueba (when: %s): sus filas no se usarían; quítelas o cambie params", f.Path, qr.Pos.Line, qr.Pos.Col, qr.Query, strings.TrimSpace(q.When.Src)))
+			continue
+		}
+		src, ds := mappingtest.RowsSQL(f.Path, qr, compiled.SQLCols, strings.Contains(q.SQL.Src, ":courseids"))
+		problems = append(problems, lines(ds)...)
+		q.SQL = mapping.Text{Src: src, Pos: qr.Pos}
 	}
 	inserts, ds := mappingtest.Inserts(f.Path, m.Source.Prefix, f.Tables, t.Tables)
-	for _, d := range ds {
-		problems = append(problems, d.File+":"+fmt.Sprint(d.Line)+":"+fmt.Sprint(d.Col)+": "+d.Msg)
-	}
+	problems = append(problems, lines(ds)...)
 	if len(problems) > 0 {
 		return got, nil, fmt.Errorf("%s", strings.Join(problems, "\n"))
 	}
@@ -207,6 +221,15 @@ func runTest(ctx context.Context, f *mappingtest.File, t mappingtest.Test, m *ma
 	}
 	got.Unselected = b.Summary.Unselected
 	return got, mappingtest.Compare(t, got), nil
+}
+
+// lines are diagnostics as file:line:col: message.
+func lines(ds diag.List) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Col, d.Msg))
+	}
+	return out
 }
 
 // load inserts a test's rows, in one transaction.
