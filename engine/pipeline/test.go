@@ -172,7 +172,7 @@ func runTest(ctx context.Context, f *mappingtest.File, t mappingtest.Test, m *ma
 			}
 		}
 		if compiled.Skipped {
-			problems = append(problems, fmt.Sprintf("%s:%d:%d: la consulta «%s» no se ejecuta con los parámetros de esta prueba (when: %s): sus filas no se usarían; quítelas o cambie params", f.Path, qr.Pos.Line, qr.Pos.Col, qr.Query, strings.TrimSpace(q.When.Src)))
+			problems = append(problems, fmt.Sprintf("%s:%d:%d: la consulta «%s» no se ejecuta con los parámetros de este archivo (when: %s): sus filas no se usarían; quítelas o cambie params", f.Path, qr.Pos.Line, qr.Pos.Col, qr.Query, strings.TrimSpace(q.When.Src)))
 			continue
 		}
 		src, ds := mappingtest.RowsSQL(f.Path, qr, compiled.SQLCols, strings.Contains(q.SQL.Src, ":courseids"))
