@@ -84,6 +84,11 @@ func cmdTest(ctx context.Context, e *Env, args []string) int {
 			}
 		}
 	}
+	if ctx.Err() != nil {
+		// Stopped between tests: what ran is not the whole answer.
+		fmt.Fprintln(e.Stderr, "engine test: interrumpido")
+		return ExitFailed
+	}
 	total := passed + failed + broken
 	if total == 0 && badFiles == 0 {
 		fmt.Fprintf(e.Stderr, "ninguna prueba se ejecutó: --run %q no calza con el nombre de ninguna (%s en total)\n", *run, diag.Plural(filtered, "prueba", "pruebas"))

@@ -529,7 +529,8 @@ func (d *decoder) kind(n *yaml.Node, k yaml.Kind, where, want string) bool {
 
 // fields checks a map's keys and returns each key's value.
 func (d *decoder) fields(n *yaml.Node, what string, allowed ...string) map[string]*yaml.Node {
-	if !d.kind(n, yaml.MappingNode, what, "un mapa (clave: valor)") {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s debe ser un mapa (clave: valor)", what)
 		return nil
 	}
 	d.repeated(n)
