@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -145,5 +147,17 @@ func TestEngineTestUsage(t *testing.T) {
 		if r.code != ExitUsage || !strings.Contains(r.stderr, c.msg) {
 			t.Errorf("engine test %v: exit %d, want 2 and %q:\n%s", c.args, r.code, c.msg, r.stderr)
 		}
+	}
+}
+
+// TestEngineTestInterrupted: a stop before the tests have run ends with
+// 3, never with a summary of what did.
+func TestEngineTestInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := RunEnv(ctx, []string{"test", "--preset"}, &Env{Stdout: &out, Stderr: &errb, LookupEnv: func(string) (string, bool) { return "", false }})
+	if code != ExitFailed || !strings.Contains(errb.String(), "engine test: interrumpido") || strings.Contains(out.String(), "ok ") {
+		t.Errorf("exit %d\n%s%s", code, out.String(), errb.String())
 	}
 }
