@@ -11,6 +11,17 @@ import (
 //go:embed *.yaml
 var FS embed.FS
 
+// Tests are the preset's own tests (tests/*.test.yaml, the format of
+// engine/mappingtest): one file per rule of moodle.yaml, run by
+// `engine test --preset` and by go test.
+//
+//go:embed tests/*.test.yaml
+var Tests embed.FS
+
+// TestsDir is where the preset's tests are in the source tree, the name
+// under which engine test reports them.
+const TestsDir = "mappings/tests"
+
 // Preset returns the bytes of the embedded preset NAME (without .yaml).
 func Preset(name string) ([]byte, bool) {
 	if strings.ContainsAny(name, `/\.`) {
@@ -25,6 +36,9 @@ func Names() []string {
 	var out []string
 	entries, _ := fs.ReadDir(FS, ".")
 	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") {
+			continue
+		}
 		out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
 	}
 	return out

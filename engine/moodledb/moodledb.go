@@ -125,6 +125,9 @@ func Tables() []string {
 type Column struct {
 	Name string
 	Type string // as written in the DDL, e.g. "BIGINT", "VARCHAR(255)", "NUMERIC(10,5)"
+	// NotNull without Default: an INSERT must give the column a value
+	// (engine test gives 0 or '' to those a test leaves out).
+	NotNull, Default bool
 }
 
 // columnRe reads a column definition line of the DDL.
@@ -143,7 +146,7 @@ func Columns(dialect, table string) ([]Column, error) {
 		var out []Column
 		for _, line := range strings.Split(st.text, "\n")[1:] {
 			if m := columnRe.FindStringSubmatch(line); m != nil {
-				out = append(out, Column{Name: m[1], Type: m[2]})
+				out = append(out, Column{Name: m[1], Type: m[2], NotNull: strings.Contains(line, " NOT NULL"), Default: strings.Contains(line, " DEFAULT ")})
 			}
 		}
 		return out, nil

@@ -437,7 +437,12 @@ func (c *compiler) level(ml *mapping.Level) *Level {
 			lv.Queries = append(lv.Queries, q)
 		}
 	}
-	// Flat names: columns that only one single-row query of the level has.
+	// Flat names: columns that only one single-row query of the level has,
+	// and the identity keys, read from the first query that has them (the
+	// level's own, from, which has a row for every entity): taken from a
+	// later query, a key would be nil for an entity that query has no row
+	// for (a module's sectionid for a student without completions or log
+	// events in it).
 	count := map[string]int{}
 	for _, q := range lv.Queries {
 		if q.Multiple {
@@ -445,7 +450,7 @@ func (c *compiler) level(ml *mapping.Level) *Level {
 		}
 		for _, col := range q.Columns {
 			count[col]++
-			if count[col] == 1 || slices.Contains(lv.IDKeys, col) {
+			if count[col] == 1 {
 				lv.Flat[col] = q
 			}
 		}
