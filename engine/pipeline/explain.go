@@ -696,20 +696,14 @@ func studentOutcome(sid string, st *traced, results []*assemble.CourseResult) (s
 			}
 		}
 	}
-	if r := r0(results); r != nil && r.Err != nil {
+	if len(results) > 0 && results[0].Err != nil {
+		r := results[0]
 		return "excluido", []string{"el curso no se puede enviar: " + r.Err.Error()}
 	}
 	if inc := st.find("include"); inc != nil && inc.Error == "" {
 		return "no se informa", []string{fmt.Sprintf("la regla «include» da %v: lo deja fuera sin decir por qué", showValue(inc.Value))}
 	}
 	return "no se informa", []string{"el motor no lo incluyó en ningún envío"}
-}
-
-func r0(rs []*assemble.CourseResult) *assemble.CourseResult {
-	if len(rs) == 0 {
-		return nil
-	}
-	return rs[0]
 }
 
 func (e *traced) find(name string) *Evaluation {
