@@ -19,7 +19,7 @@ func cmdExplain(ctx context.Context, e *Env, args []string) int {
 	course := fs.String("course", "", "el curso (su `código`: codigoOferta, nombre corto o id); obligatorio")
 	student := fs.String("student", "", "el alumno: su `RUT` (12345678-5) o su id de usuario de Moodle; obligatorio")
 	module := fs.String("module", "", "solo este módulo (su `código` de módulo SENCE o el id de su sección)")
-	field := fs.String("field", "", "solo las expresiones con este `nombre` (un campo, una variable, include o un aviso), en cada nivel")
+	field := fs.String("field", "", "en cada nivel, solo la expresión con este `nombre` (un campo, una variable, include o un aviso) y las que ella lee")
 	date := fs.String("date", "", "fecha de reporte `AAAA-MM-DD` (por omisión, hoy en America/Santiago)")
 	asJSON := fs.Bool("json", false, "muestra la explicación en JSON (versión 1)")
 	pos, code, done := fs.parseN(args, 1, 1)
