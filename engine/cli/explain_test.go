@@ -1,11 +1,17 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/otec-tools/sence-engine/engine/moodledb"
+	"github.com/otec-tools/sence-engine/engine/moodledb/dbtest"
+	"github.com/otec-tools/sence-engine/engine/moodledb/demo"
 )
 
 // TestExplainGolden pins what engine explain shows on the demo: a student
@@ -165,6 +171,48 @@ func TestExplainExitCodes(t *testing.T) {
 			r := run(t, tc.env, append([]string{"explain"}, tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.want) {
 				t.Errorf("exit %d, want %d; want %q in\n%s%s", r.code, tc.code, tc.want, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// TestExplainSameOnEveryDatabase: the demo loaded into SQLite, PostgreSQL
+// and MariaDB gives the same explanation of the student with estado 3:
+// the same values read, from the same rows, and the same SQL as run.
+func TestExplainSameOnEveryDatabase(t *testing.T) {
+	var first string
+	for _, dialect := range []string{"sqlite", "postgres", "mysql"} {
+		t.Run(dbtest.Name(dialect), func(t *testing.T) {
+			db, dsn := dbtest.OpenDSN(t, dialect)
+			ctx := context.Background()
+			if err := moodledb.CreateSchema(ctx, db, dialect, "mdl_"); err != nil {
+				t.Fatal(err)
+			}
+			if err := demo.Generate(demo.DemoConfig()).Load(ctx, db, dialect, "mdl_"); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			m := filepath.Join(dir, "site.yaml")
+			text := fmt.Sprintf("version: 1\nextends: moodle\nsource:\n  driver: %s\n  dsn: %q\nsence:\n  rutOtec: \"76543210-3\"\n  token: ${SENCE_TOKEN}\n", dialect, dsn)
+			if err := os.WriteFile(m, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := run(t, map[string]string{"SENCE_TOKEN": secretToken}, "explain", m, "--course", "AYSEN-26-03-11-0102", "--student", "16987654-1", "--date", "2026-11-20", "--field", "estado")
+			if r.code != ExitOK || !strings.Contains(r.stdout, "campo estado = 3") {
+				t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if first == "" {
+				first = r.stdout
+				return
+			}
+			if r.stdout != first {
+				gl, wl := strings.Split(r.stdout, "\n"), strings.Split(first, "\n")
+				for i := 0; i < len(gl) && i < len(wl); i++ {
+					if gl[i] != wl[i] {
+						t.Fatalf("line %d differs from SQLite's:\n got  %s\n want %s", i+1, gl[i], wl[i])
+					}
+				}
+				t.Fatalf("%d lines, SQLite's %d", len(gl), len(wl))
 			}
 		})
 	}
