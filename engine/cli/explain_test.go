@@ -135,7 +135,8 @@ func TestExplainJSONShape(t *testing.T) {
 }
 
 // TestExplainExitCodes: what names nothing is a usage mistake (2) that
-// lists the nearest names; a mapping with errors is 1; a database that
+// lists the nearest names; a mapping with errors, or a course whose error
+// leaves no student built, is 1 (with the expression that failed); a database that
 // cannot be read is 3; a student by Moodle id or by RUT in any form is
 // the same student.
 func TestExplainExitCodes(t *testing.T) {
@@ -164,6 +165,7 @@ func TestExplainExitCodes(t *testing.T) {
 		{"no student", nil, append([]string{m}, course...), ExitUsage, "falta --student"},
 		{"no course", nil, []string{m, "--student", "9"}, ExitUsage, "falta --course"},
 		{"bad date", nil, []string{m, "--course", "X", "--student", "9", "--date", "20-11-2026"}, ExitUsage, "--date debe ser una fecha AAAA-MM-DD"},
+		{"course with an error", nil, []string{m, "--course", "CAP-26-01-13-0105-1", "--student", "1"}, ExitProblems, "(«modulesCheck», en moodle.yaml:513:7)"},
 		{"mapping with errors", nil, append([]string{bad, "--student", "9"}, course...), ExitProblems, "¿quiso decir «passed»?"},
 		{"database missing", map[string]string{"MOODLE_DEMO_DB": filepath.Join(dir, "none", "moodle.db")}, append([]string{m, "--student", "9"}, course...), ExitFailed, ""},
 	} {

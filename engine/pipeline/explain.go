@@ -200,6 +200,10 @@ func Explain(ctx context.Context, pl *plan.Plan, o ExplainOptions) (*Explanation
 	if c := tr.entity([]string{r.CourseID}); c != nil {
 		x.Course.Rows, x.Course.Evals = c.rows, c.evals
 	}
+	if len(tr.studentKeys(r.CourseID)) == 0 && x.Course.Error != "" {
+		return nil, failf(Problems, "--course %s: el curso tiene un error y no se construyó ninguno de sus alumnos, así que no hay alumno que explicar:\n%s%s",
+			o.Course, x.Course.Error, failedAt(x.Course.Evals))
+	}
 	sid, err := tr.findStudent(r.CourseID, o.Student)
 	if err != nil {
 		return nil, err
@@ -222,6 +226,17 @@ func Explain(ctx context.Context, pl *plan.Plan, o ExplainOptions) (*Explanation
 		}
 	}
 	return x, nil
+}
+
+// failedAt names the expressions that failed and where they are written.
+func failedAt(evs []Evaluation) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		if ev.Error != "" {
+			fmt.Fprintf(&b, "\n(«%s», en %s)", ev.Name, ev.Place)
+		}
+	}
+	return b.String()
 }
 
 type checkedCourse struct {
