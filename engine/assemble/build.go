@@ -15,6 +15,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/dedication"
+	"github.com/otec-tools/sence-engine/engine/eval"
 	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/schema"
@@ -53,6 +54,10 @@ type Options struct {
 	// courses.unselected (or a course include rule that gives a text)
 	// reports, before the courses are built. Nil ignores them.
 	OnUnselected func(UnselectedCourse)
+	// Trace, when set, is told of every expression evaluated and every
+	// query run (engine explain); the activities are then built per
+	// student, so that each is traced under its own. Nil costs nothing.
+	Trace Tracer
 	// OnSelected is told, once the course query is read and before any
 	// course is built or yielded, which courses the build will yield; an
 	// error from it ends the build with nothing yielded (a --course that
@@ -187,6 +192,10 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, opts Options, fn f
 func newBuilder(db *source.DB, pl *plan.Plan, opts Options) *builder {
 	b := &builder{db: db, plan: pl, opts: opts, emptyRows: map[*plan.Query]map[string]any{}}
 	b.sharedActs = sharesActivities(pl)
+	if opts.Trace != nil {
+		b.tr, b.sharedActs = opts.Trace, false
+		b.progLevel = progLevels(pl)
+	}
 	for i, lv := range pl.Levels {
 		b.scopeSize[i] = scopeSize(lv)
 	}
@@ -220,6 +229,9 @@ type builder struct {
 	// of the current course.
 	sharedActs bool
 	actMemo    map[string]*actResult
+	// tr is Options.Trace; progLevel the level of each expression, for it.
+	tr        Tracer
+	progLevel map[*eval.Program]int
 }
 
 // setReportDate fixes the report date and its bounds.
@@ -383,5 +395,6 @@ func (b *builder) buildBatch(ctx context.Context, batch []*courseEntity, idx ind
 // report date, its own VM and per-course state.
 func (b *builder) clone() *builder {
 	return &builder{db: b.db, plan: b.plan, opts: b.opts, rep: b.rep, repT0: b.repT0, repT1: b.repT1,
-		scopeSize: b.scopeSize, sharedActs: b.sharedActs, emptyRows: map[*plan.Query]map[string]any{}}
+		scopeSize: b.scopeSize, sharedActs: b.sharedActs, emptyRows: map[*plan.Query]map[string]any{},
+		tr: b.tr, progLevel: b.progLevel}
 }

@@ -177,6 +177,9 @@ func (b *builder) split(sc scope, failed map[string]bool) (string, bool, error) 
 		return "", false, nil
 	}
 	v, err := p.RunVM(&b.vm, sc)
+	if b.tr != nil {
+		b.trace(Trace{Kind: TraceSplit, Level: mapping.Student, Prog: p, Value: v, Err: err}, sc)
+	}
 	if err != nil {
 		return "", false, err
 	}
@@ -248,6 +251,9 @@ func (b *builder) warnings(lv *plan.Level, sc scope) []string {
 	var out []string
 	for _, w := range lv.Warnings {
 		v, err := w.Prog.RunVM(&b.vm, sc)
+		if b.tr != nil {
+			b.trace(Trace{Kind: TraceWarning, Level: lv.Index, Step: w, Prog: w.Prog, Value: v, Err: err}, sc)
+		}
 		if err != nil {
 			out = append(out, fmt.Sprintf("el aviso «%s» no se pudo evaluar: %v", w.Name, err))
 			continue

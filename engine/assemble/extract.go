@@ -157,6 +157,11 @@ func (b *builder) open(ctx context.Context, q *plan.Query, ids []int64) (*source
 		return nil, &QueryError{q.Name, q.SQL.Pos, err}
 	}
 	b.stats.Queries++
+	if b.tr != nil {
+		if lit, err := source.Literal(q.SQL.Src, b.plan.Mapping.Source.Prefix, b.sqlArg(ids)); err == nil {
+			b.tr.Query(q, lit)
+		}
+	}
 	rows, err := b.db.Query(ctx, b.tx, text, args, q.Types)
 	if err != nil {
 		return nil, &QueryError{q.Name, q.SQL.Pos, err}

@@ -144,9 +144,15 @@ func (b *builder) evalSteps(steps []*plan.Step, sc scope) error {
 	for _, s := range steps {
 		if failed != nil && readsAny(s, failed) {
 			failed[s.Name] = true
+			if b.tr != nil {
+				b.trace(Trace{Kind: TraceStep, Level: b.progLevel[s.Prog], Step: s, Prog: s.Prog, Skipped: true}, sc)
+			}
 			continue
 		}
 		v, err := s.Prog.RunVM(&b.vm, sc)
+		if b.tr != nil {
+			b.trace(Trace{Kind: TraceStep, Level: b.progLevel[s.Prog], Step: s, Prog: s.Prog, Value: v, Err: err}, sc)
+		}
 		if err != nil {
 			errs = append(errs, &StepError{Step: s, Err: err})
 			if failed == nil {
@@ -196,8 +202,15 @@ func (e *StepError) Error() string { return e.Step.Name + ": " + e.Err.Error() }
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// runner runs p on the builder's VM.
+// runner runs p, an include rule, on the builder's VM.
 func (b *builder) runner(p *eval.Program) func(map[string]any) (any, error) {
+	if b.tr != nil {
+		return func(env map[string]any) (any, error) {
+			v, err := p.RunVM(&b.vm, env)
+			b.trace(Trace{Kind: TraceInclude, Level: b.progLevel[p], Prog: p, Value: v, Err: err}, env)
+			return v, err
+		}
+	}
 	return func(env map[string]any) (any, error) { return p.RunVM(&b.vm, env) }
 }
 

@@ -48,6 +48,7 @@ func commands() []command {
 		{"validate", "revisa uno o más mapeos y muestra cada error con archivo:línea:columna", cmdValidate},
 		{"doctor", "revisa si su Moodle está listo para informar a SENCE, curso por curso (lo primero en una instalación nueva)", cmdDoctor},
 		{"test", "ejecuta las pruebas de un mapeo (archivos *.test.yaml): filas de Moodle de entrada y los campos esperados", cmdTest},
+		{"explain", "muestra por qué un alumno se informa como se informa: cada valor, la expresión que lo dio, lo que leyó y de qué fila y consulta", cmdExplain},
 		{"params", "muestra cada parámetro del mapeo con su valor, su valor por omisión, dónde se definió y qué es", cmdParams},
 		{"export", "construye y valida los envíos y los escribe como JSON para revisarlos", cmdExport},
 		{"demo", "ejecuta todo de punta a punta con una base Moodle de demostración y un simulador de SENCE", cmdDemo},

@@ -131,6 +131,26 @@ func Suggest(name string, candidates []string) string {
 	return ""
 }
 
+// Nearest returns up to n candidates nearest to name by edit distance,
+// nearest first (ties in the candidates' order), however far: for a
+// message that lists what exists when a name matches nothing.
+func Nearest(name string, candidates []string, n int) []string {
+	type cand struct {
+		s string
+		d int
+	}
+	cs := make([]cand, len(candidates))
+	for i, c := range candidates {
+		cs[i] = cand{c, distance(strings.ToLower(name), strings.ToLower(c))}
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
+	out := make([]string, 0, min(n, len(cs)))
+	for _, c := range cs[:min(n, len(cs))] {
+		out = append(out, c.s)
+	}
+	return out
+}
+
 // distance is the Levenshtein distance over runes.
 func distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)

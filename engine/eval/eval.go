@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ type Program struct {
 	// Members lists, per top-level name, the fields read from it with a
 	// constant name (student.fechaInicio gives student → fechaInicio).
 	Members map[string][]string
+	// Elements are the fields read from the element of a list in a
+	// predicate (sum(modules, .done) gives done), in the order written.
+	Elements []string
 }
 
 // Compiler compiles expressions with the engine's functions.
@@ -59,7 +63,7 @@ func (c *Compiler) Compile(t mapping.Text, env types.Map, known []string, extra 
 		return nil, ds
 	}
 	prog := &Program{vm: p, Text: t}
-	prog.Idents, prog.Members = identifiers(p.Node())
+	prog.Idents, prog.Members, prog.Elements = identifiers(p.Node())
 	return prog, ds
 }
 
@@ -84,8 +88,9 @@ func (p *Program) RunVM(v *vm.VM, env map[string]any) (any, error) {
 }
 
 type identVisitor struct {
-	names   map[string]bool
-	members map[string][]string
+	names    map[string]bool
+	members  map[string][]string
+	elements []string
 }
 
 func (v *identVisitor) Visit(n *ast.Node) {
@@ -98,10 +103,13 @@ func (v *identVisitor) Visit(n *ast.Node) {
 		if ok1 && ok2 {
 			v.members[id.Value] = append(v.members[id.Value], prop.Value)
 		}
+		if _, ok := x.Node.(*ast.PointerNode); ok && ok2 && !slices.Contains(v.elements, prop.Value) {
+			v.elements = append(v.elements, prop.Value)
+		}
 	}
 }
 
-func identifiers(root ast.Node) ([]string, map[string][]string) {
+func identifiers(root ast.Node) ([]string, map[string][]string, []string) {
 	v := &identVisitor{names: map[string]bool{}, members: map[string][]string{}}
 	ast.Walk(&root, v)
 	out := make([]string, 0, len(v.names))
@@ -109,7 +117,7 @@ func identifiers(root ast.Node) ([]string, map[string][]string) {
 		out = append(out, n)
 	}
 	sort.Strings(out)
-	return out, v.members
+	return out, v.members, v.elements
 }
 
 var (

@@ -40,6 +40,9 @@ type BuildOptions struct {
 	// (schema.Validator.Check). The benchmark's reference validator
 	// replaces it.
 	Validate func(*payload.Course) ([]schema.Problem, error)
+	// Trace is told of every expression evaluated and query run (engine
+	// explain); nil costs nothing.
+	Trace assemble.Tracer
 }
 
 // Built is what a build leaves once its courses are handed on: the
@@ -82,6 +85,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 		Now:               o.Now,
 		Workers:           o.Workers,
 		BatchSize:         o.BatchSize,
+		Trace:             o.Trace,
 		OnUnselected:      func(u assemble.UnselectedCourse) { b.Summary.Unselected = append(b.Summary.Unselected, u) },
 		OnSelected: func(sel assemble.Selection) error {
 			if msg := unknownCourses(pl, sel, b.Summary.Unselected, o.Courses); msg != "" {

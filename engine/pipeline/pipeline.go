@@ -11,6 +11,8 @@
 //	Send      the courses of engine send, one after another
 //	Nightly   reconcile → outbox → send → record, through engine/nightly,
 //	          with each course sent while the next ones are built
+//	Explain   one course built with a tracer: why one student's payload
+//	          is what it is (engine explain)
 //
 // The command line (engine/cli) parses flags, calls these steps and prints
 // what they return; nothing here prints to a person.

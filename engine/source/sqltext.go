@@ -142,14 +142,36 @@ func refs(sql string, kind int) []Ref {
 // course ids, a list parameter) expands to one placeholder per element, to
 // be written inside IN (...); an empty list to NULL, which matches nothing.
 func Expand(sql, prefix string, arg func(name string) (any, bool)) (string, []any, error) {
-	var b strings.Builder
 	var args []any
+	text, err := expand(sql, prefix, arg, false, func(b *strings.Builder, v any) {
+		b.WriteByte('?')
+		args = append(args, v)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return text, args, nil
+}
+
+// Literal is Expand for a person to read (engine explain): each parameter
+// is written as a literal value where Expand writes a placeholder, and an
+// optional table {chat?} as the prefixed table. The text is never run.
+func Literal(sql, prefix string, arg func(name string) (any, bool)) (string, error) {
+	return expand(sql, prefix, arg, true, func(b *strings.Builder, v any) {
+		b.WriteString(literal(v))
+	})
+}
+
+// expand writes sql with the table prefix applied and each parameter value
+// (each element of a list) written by param.
+func expand(sql, prefix string, arg func(name string) (any, bool), plainOptional bool, param func(*strings.Builder, any)) (string, error) {
+	var b strings.Builder
 	for _, t := range scan(sql) {
 		switch t.kind {
 		case tokText:
 			b.WriteString(t.text)
 		case tokTable:
-			if t.optional {
+			if t.optional && !plainOptional {
 				// Resolved by the DB against its catalogue (resolveOptional).
 				b.WriteString(optionalMarker(t.text, prefix+t.text))
 				continue
@@ -158,7 +180,7 @@ func Expand(sql, prefix string, arg func(name string) (any, bool)) (string, []an
 		case tokParam:
 			v, ok := arg(t.text)
 			if !ok {
-				return "", nil, fmt.Errorf("parámetro «:%s» desconocido", t.text)
+				return "", fmt.Errorf("parámetro «:%s» desconocido", t.text)
 			}
 			var list []any
 			switch x := v.(type) {
@@ -170,8 +192,7 @@ func Expand(sql, prefix string, arg func(name string) (any, bool)) (string, []an
 			case []any:
 				list = x
 			default:
-				b.WriteByte('?')
-				args = append(args, v)
+				param(&b, v)
 				continue
 			}
 			if len(list) == 0 {
@@ -182,12 +203,30 @@ func Expand(sql, prefix string, arg func(name string) (any, bool)) (string, []an
 				if i > 0 {
 					b.WriteString(", ")
 				}
-				b.WriteByte('?')
-				args = append(args, item)
+				param(&b, item)
 			}
 		}
 	}
-	return b.String(), args, nil
+	return b.String(), nil
+}
+
+// literal is a parameter value as SQL text: numbers as they are, text
+// quoted with its quotes doubled, nil as NULL, booleans as 1 and 0.
+func literal(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
+	case bool:
+		if x {
+			return "1"
+		}
+		return "0"
+	case int, int64, int32, float64, float32:
+		return fmt.Sprint(x)
+	}
+	return "'" + strings.ReplaceAll(fmt.Sprint(v), "'", "''") + "'"
 }
 
 // Columns returns the output column names of a SELECT, read from its

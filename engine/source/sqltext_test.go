@@ -77,6 +77,42 @@ func TestExpand(t *testing.T) {
 	}
 }
 
+// TestLiteral: the text engine explain shows is the SQL as run with each
+// parameter written as a value, quotes inside text doubled; an optional
+// table reads as the table.
+func TestLiteral(t *testing.T) {
+	arg := func(n string) (any, bool) {
+		switch n {
+		case "courseids":
+			return []int64{4, 7}, true
+		case "mods":
+			return []any{"zoom", "o'neil"}, true
+		case "none":
+			return []any{}, true
+		case "start":
+			return int64(1763607600), true
+		case "ratio":
+			return 0.5, true
+		case "flag":
+			return true, true
+		}
+		return nil, false
+	}
+	for _, c := range []struct{ sql, want string }{
+		{"SELECT 1 AS x FROM {log} l WHERE l.course IN (:courseids) AND l.t >= :start", "SELECT 1 AS x FROM m_log l WHERE l.course IN (4, 7) AND l.t >= 1763607600"},
+		{"SELECT 1 AS x FROM {chat?} c WHERE c.name IN (:mods) AND ':start' = s", "SELECT 1 AS x FROM m_chat c WHERE c.name IN ('zoom', 'o''neil') AND ':start' = s"},
+		{"SELECT :ratio AS r, :flag AS f WHERE x IN (:none)", "SELECT 0.5 AS r, 1 AS f WHERE x IN (NULL)"},
+	} {
+		got, err := Literal(c.sql, "m_", arg)
+		if err != nil || got != c.want {
+			t.Errorf("Literal(%q)\n got %q, %v\nwant %q", c.sql, got, err, c.want)
+		}
+	}
+	if _, err := Literal("SELECT :nope AS x", "", arg); err == nil {
+		t.Error("unknown parameter accepted")
+	}
+}
+
 func FuzzColumns(f *testing.F) {
 	f.Add("SELECT a AS b FROM t")
 	f.Add("WITH x AS (SELECT 1) SELECT (a), 'b' c FROM x")

@@ -12,6 +12,17 @@ import (
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
+// RuleList names, for a person, what Check verifies of a student: the
+// schema and the Rules (engine explain lists them as passed or failed).
+var RuleList = []string{
+	"el esquema JSON de SENCE: cada campo presente, con su tipo, largo y rango",
+	"el RUT del alumno con su dígito verificador (módulo 11)",
+	"las fechas son días reales AAAA-MM-DD",
+	"fechaFin no es anterior a fechaInicio (alumno y módulos)",
+	"fechaEjecucion está entre fechaInicio y fechaFin",
+	"las notas son números (no una división por cero)",
+}
+
 // Rules checks what the schema cannot say: RUT check digits (modulo 11),
 // real calendar dates, fechaFin not before fechaInicio (student and module),
 // fechaEjecucion inside the student's period, rutOtec a valid RUT and the
