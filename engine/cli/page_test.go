@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"html"
 	"os"
 	"path/filepath"
@@ -191,5 +192,66 @@ func TestRunSpreadsheet(t *testing.T) {
 	}
 	if rejected == 0 || accepted == 0 {
 		t.Errorf("the demo night has %d rejected and %d accepted students", rejected, accepted)
+	}
+}
+
+// TestExportSpreadsheet: engine export writes alumnos.csv beside the
+// course files, one row per student included or excluded, and send
+// --from still takes the folder as one export.
+func TestExportSpreadsheet(t *testing.T) {
+	dir := demoDir(t)
+	out := filepath.Join(dir, "envios")
+	r := run(t, nil, "export", filepath.Join(dir, "mapping.yaml"), "--date", "2026-11-20", "--out", out)
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "resumen.json y alumnos.csv, la planilla de alumnos") {
+		t.Fatalf("export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "alumnos.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bom = "\ufeff"
+	if !bytes.HasPrefix(b, []byte(bom)) {
+		t.Fatal("alumnos.csv has no UTF-8 BOM")
+	}
+	cr := csv.NewReader(bytes.NewReader(b[len(bom):]))
+	cr.Comma = ';'
+	rows, err := cr.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Included int `json:"alumnosIncluidos"`
+		Excluded int `json:"alumnosExcluidos"`
+	}
+	sb, err := os.ReadFile(filepath.Join(out, "resumen.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(sb, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows)-1 != sum.Included+sum.Excluded || sum.Excluded == 0 {
+		t.Fatalf("%d rows, want one per student (%d included, %d excluded)", len(rows)-1, sum.Included, sum.Excluded)
+	}
+	var excluded, toSend int
+	for _, row := range rows[1:] {
+		switch row[5] {
+		case "excluido (no se envió)":
+			excluded++
+			if row[11] == "" {
+				t.Errorf("excluded without a reason: %v", row)
+			}
+		case "para enviar":
+			toSend++
+			if _, err := strconv.Atoi(row[6]); err != nil || row[2] == report.NoData {
+				t.Errorf("a student to send without progress or name: %v", row)
+			}
+		}
+	}
+	if excluded != sum.Excluded || toSend != sum.Included {
+		t.Errorf("%d excluded and %d to send, resumen.json says %d and %d", excluded, toSend, sum.Excluded, sum.Included)
+	}
+	if r := run(t, nil, "send", filepath.Join(dir, "mapping.yaml"), "--from", out); r.code == ExitFailed || r.code == ExitUsage {
+		t.Errorf("send --from a folder with alumnos.csv: exit %d\n%s", r.code, r.stderr)
 	}
 }

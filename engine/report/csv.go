@@ -31,6 +31,9 @@ func (m *Model) WriteCSV(w io.Writer) error {
 				sentP, sentE, sentT = strconv.Itoa(s.Sent.Progress), Estado(s.Sent.Estado), Duration(s.Sent.Seconds)
 			}
 			beforeP, beforeE := "nada registrado", ""
+			if m.Export {
+				beforeP = "una exportación no lo consulta"
+			}
 			if s.Before != nil {
 				beforeP, beforeE = strconv.Itoa(s.Before.Progress), Estado(s.Before.Estado)
 			}

@@ -1,0 +1,63 @@
+package report
+
+import (
+	"strings"
+
+	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/nightly"
+	"github.com/otec-tools/sence-engine/engine/rut"
+)
+
+// Export gathers an export's students as its courses are built, for the
+// spreadsheet written beside it: what would be sent, and who is left out
+// and why. Nothing was sent, and the ledger is not read.
+type Export struct {
+	m Model
+}
+
+// NewExport starts the spreadsheet of an export.
+func NewExport() *Export {
+	return &Export{m: Model{Export: true}}
+}
+
+// Add takes one built course.
+func (e *Export) Add(r *assemble.CourseResult) {
+	c := &Course{Code: r.CodigoOferta, Group: r.CodigoGrupo, Name: r.Label, Status: "para enviar"}
+	switch {
+	case r.Err != nil:
+		c.Status, c.Message = "con error", r.Err.Error()
+	case r.Payload == nil:
+		c.Status = "sin alumnos"
+	}
+	for _, x := range r.Excluded {
+		s := &Student{Name: orNoData(x.Label), RUT: NoData, MoodleID: orNoData(x.UserID), Outcome: nightly.StudentExcluded,
+			OutcomeText: OutcomeWords(nightly.StudentExcluded), SentNote: notSentNote(nightly.StudentExcluded)}
+		if x.RUT != "" {
+			s.RUT = rut.Dotted(x.RUT)
+		}
+		for _, why := range x.Reasons {
+			s.Problems = append(s.Problems, Problem{Said: why})
+		}
+		c.Students = append(c.Students, s)
+	}
+	if r.Payload != nil {
+		for i, a := range r.Payload.ListaAlumnos {
+			s := &Student{Name: NoData, RUT: rut.Dotted(nightly.StudentKey(a)), MoodleID: NoData, Outcome: nightly.StudentDryRun,
+				OutcomeText: "para enviar", Sent: &Values{Progress: a.PorcentajeAvance, Estado: a.Estado, Seconds: a.TiempoConectividad}}
+			if i < len(r.Sent) {
+				s.Name, s.MoodleID = orNoData(r.Sent[i].Label), orNoData(r.Sent[i].UserID)
+			}
+			c.Students = append(c.Students, s)
+		}
+	}
+	for _, n := range r.Notes {
+		c.Notes = append(c.Notes, strings.TrimPrefix(n.Who+": "+n.Msg, ": "))
+	}
+	e.m.Courses = append(e.m.Courses, c)
+}
+
+// Model is the export's model, counted.
+func (e *Export) Model() *Model {
+	e.m.count()
+	return &e.m
+}
