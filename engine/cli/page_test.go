@@ -196,13 +196,14 @@ func TestRunSpreadsheet(t *testing.T) {
 }
 
 // TestExportSpreadsheet: engine export writes alumnos.csv beside the
-// course files, one row per student included or excluded, and send
-// --from still takes the folder as one export.
+// course files, one row per student included or excluded, and the page
+// reporte.html (its text pinned); send --from still takes the folder as
+// one export.
 func TestExportSpreadsheet(t *testing.T) {
 	dir := demoDir(t)
 	out := filepath.Join(dir, "envios")
 	r := run(t, nil, "export", filepath.Join(dir, "mapping.yaml"), "--date", "2026-11-20", "--out", out)
-	if r.code != ExitProblems || !strings.Contains(r.stdout, "resumen.json y alumnos.csv, la planilla de alumnos") {
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "resumen.json, la planilla de alumnos alumnos.csv y la página reporte.html") {
 		t.Fatalf("export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	b, err := os.ReadFile(filepath.Join(out, "alumnos.csv"))
@@ -251,6 +252,11 @@ func TestExportSpreadsheet(t *testing.T) {
 	if excluded != sum.Excluded || toSend != sum.Included {
 		t.Errorf("%d excluded and %d to send, resumen.json says %d and %d", excluded, toSend, sum.Excluded, sum.Included)
 	}
+	page, err := os.ReadFile(filepath.Join(out, "reporte.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report-export.golden", pageText(string(page)))
 	if r := run(t, nil, "send", filepath.Join(dir, "mapping.yaml"), "--from", out); r.code == ExitFailed || r.code == ExitUsage {
 		t.Errorf("send --from a folder with alumnos.csv: exit %d\n%s", r.code, r.stderr)
 	}

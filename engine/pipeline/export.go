@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/plan"
@@ -33,6 +34,9 @@ const summaryFile = "resumen.json"
 // StudentsFile is the export's spreadsheet: one row per student, the
 // values to send or why the student is left out (engine/report's CSV).
 const StudentsFile = "alumnos.csv"
+
+// PageFile is the export's page for the coordinator (engine/report).
+const PageFile = "reporte.html"
 
 // Name patterns of an export's temporaries beside its target DIR:
 // .DIR.export-* while it is written, .DIR.old-* while the previous export
@@ -182,7 +186,7 @@ func checkExportTarget(dir string) error {
 		switch {
 		case n == summaryFile && e.Type().IsRegular():
 			hasSummary = true
-		case n == StudentsFile && e.Type().IsRegular():
+		case (n == StudentsFile || n == PageFile) && e.Type().IsRegular():
 		case strings.HasSuffix(n, ".json") && e.Type().IsRegular() && isCourseFile(filepath.Join(dir, n)):
 		case strings.HasPrefix(n, ".") && strings.Contains(n, ".json.") && e.Type().IsRegular():
 			// a temporary of an earlier version's writer
@@ -278,7 +282,7 @@ func ReadExport(dir string, only []string) ([]payload.Course, error) {
 	for _, e := range ents {
 		n := e.Name()
 		switch {
-		case n == summaryFile, n == StudentsFile:
+		case n == summaryFile, n == StudentsFile, n == PageFile:
 		case listed[n].Archivo != "" && e.Type().IsRegular():
 			files = append(files, n)
 		default:
@@ -361,7 +365,7 @@ func Export(ctx context.Context, pl *plan.Plan, o ExportOptions) (*Built, error)
 		}
 		defer w.Discard()
 	}
-	sheet := report.NewExport()
+	sheet := report.NewExport(m.File, chile.Date(o.Build.ReportDate))
 	b, err := Build(ctx, db, pl, o.Build, func(r *assemble.CourseResult) error {
 		if w == nil {
 			return nil
@@ -379,7 +383,12 @@ func Export(ctx context.Context, pl *plan.Plan, o ExportOptions) (*Built, error)
 		return b, fail(Problems, ErrStrict)
 	}
 	if w != nil {
-		if err := w.AddFile(StudentsFile, sheet.Model().WriteCSV); err != nil {
+		sheet.Unselected(b.Summary.Unselected)
+		page := sheet.Model()
+		if err := w.AddFile(StudentsFile, page.WriteCSV); err != nil {
+			return b, fail(Failed, err)
+		}
+		if err := w.AddFile(PageFile, page.WriteHTML); err != nil {
 			return b, fail(Failed, err)
 		}
 		if err := w.Commit(b.Summary); err != nil {

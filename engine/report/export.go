@@ -1,6 +1,7 @@
 package report
 
 import (
+	"path/filepath"
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
@@ -15,9 +16,20 @@ type Export struct {
 	m Model
 }
 
-// NewExport starts the spreadsheet of an export.
-func NewExport() *Export {
-	return &Export{m: Model{Export: true}}
+// NewExport starts the page and spreadsheet of an export of a mapping
+// for a report date (YYYY-MM-DD).
+func NewExport(mapping, reportDate string) *Export {
+	return &Export{m: Model{Export: true, Outcome: nightly.OutcomeOK,
+		Title:    "Exportación: fecha de reporte " + reportDate,
+		Subtitle: "Mapeo " + filepath.Base(mapping) + "; no se envió nada a SENCE: esto es lo que se enviaría"}}
+}
+
+// Unselected takes the Moodle courses that look like SENCE courses and
+// are not reported.
+func (e *Export) Unselected(us []assemble.UnselectedCourse) {
+	for _, u := range us {
+		e.m.Unselected = append(e.m.Unselected, unselectedOf(u))
+	}
 }
 
 // Add takes one built course.
@@ -42,8 +54,8 @@ func (e *Export) Add(r *assemble.CourseResult) {
 	}
 	if r.Payload != nil {
 		for i, a := range r.Payload.ListaAlumnos {
-			s := &Student{Name: NoData, RUT: rut.Dotted(nightly.StudentKey(a)), MoodleID: NoData, Outcome: nightly.StudentDryRun,
-				OutcomeText: "para enviar", Sent: &Values{Progress: a.PorcentajeAvance, Estado: a.Estado, Seconds: a.TiempoConectividad}}
+			s := &Student{Name: NoData, RUT: rut.Dotted(nightly.StudentKey(a)), MoodleID: NoData, Outcome: ToSend,
+				OutcomeText: OutcomeWords(ToSend), Sent: &Values{Progress: a.PorcentajeAvance, Estado: a.Estado, Seconds: a.TiempoConectividad}}
 			if i < len(r.Sent) {
 				s.Name, s.MoodleID = orNoData(r.Sent[i].Label), orNoData(r.Sent[i].UserID)
 			}
@@ -58,6 +70,16 @@ func (e *Export) Add(r *assemble.CourseResult) {
 
 // Model is the export's model, counted.
 func (e *Export) Model() *Model {
-	e.m.count()
-	return &e.m
+	m := &e.m
+	m.count()
+	if m.Totals.Excluded > 0 {
+		m.Outcome = nightly.OutcomeProblems
+	}
+	for _, c := range m.Courses {
+		if c.Message != "" {
+			m.Outcome = nightly.OutcomeProblems
+		}
+	}
+	m.Sentence = m.sentence("alumno para enviar", "alumnos para enviar")
+	return m
 }

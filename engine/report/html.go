@@ -24,6 +24,7 @@ var tmpl = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	"spark":    spark,
 	"showing":  showing,
 	"plural":   diag.Plural,
+	"row":      countsRow,
 }).ParseFS(page, "page/report.html.tmpl"))
 
 func mustRead(name string) string {
@@ -52,7 +53,7 @@ func (m *Model) WriteHTML(w io.Writer) error {
 // outcomeOrder is the order of the outcome filter.
 var outcomeOrder = []string{nightly.StudentRejected, nightly.StudentExcluded, nightly.StudentHeld, nightly.StudentLeft,
 	nightly.StudentPending, nightly.StudentUnconfirmed, nightly.StudentNotSent, nightly.StudentAccepted,
-	nightly.StudentUnchanged, nightly.StudentSkipped, nightly.StudentDryRun}
+	nightly.StudentUnchanged, nightly.StudentSkipped, nightly.StudentDryRun, ToSend}
 
 // outcomesOf are the outcomes present, problems first.
 func outcomesOf(m *Model) []string {
@@ -110,4 +111,19 @@ func spark(points []Point) template.HTML {
 	label := html.EscapeString("Avance aceptado por noche: " + strings.Join(title, ", "))
 	return template.HTML(fmt.Sprintf(`<svg class="spark" viewBox="0 0 96 24" width="96" height="24" role="img" aria-label="%s"><title>%s</title><polyline points="%s" fill="none" stroke="currentColor" stroke-width="1.5"/><circle cx="%.1f" cy="%.1f" r="2" fill="currentColor"/></svg> %d %%`,
 		label, label, strings.Join(pts, " "), x, y, points[len(points)-1].Progress))
+}
+
+// countsRow is a row of counts with the name of its first column.
+func countsRow(export bool, c Counts) struct {
+	First string
+	Counts
+} {
+	first := "Aceptados"
+	if export {
+		first = "Para enviar"
+	}
+	return struct {
+		First string
+		Counts
+	}{first, c}
 }

@@ -107,8 +107,12 @@ type Unselected struct {
 	Name, Reason string
 }
 
+// ToSend is the outcome of a student an export would send.
+const ToSend = "para-enviar"
+
 // outcomeText are the student statuses in a coordinator's words.
 var outcomeText = map[string]string{
+	ToSend:                     "para enviar",
 	nightly.StudentAccepted:    "aceptado",
 	nightly.StudentUnchanged:   "sin cambios (SENCE ya lo tenía)",
 	nightly.StudentRejected:    "rechazado por SENCE",
@@ -156,7 +160,7 @@ func courseWords(status string) string {
 // add counts one student.
 func (c *Counts) add(s *Student) {
 	switch s.Outcome {
-	case nightly.StudentAccepted, nightly.StudentDryRun:
+	case nightly.StudentAccepted, nightly.StudentDryRun, ToSend:
 		c.Accepted++
 	case nightly.StudentRejected:
 		c.Rejected++
@@ -204,11 +208,12 @@ func (m *Model) count() {
 	}
 }
 
-// sentence says the night's result in one sentence.
-func (m *Model) sentence(accepted string) string {
+// sentence says the night's result in one sentence; one and many name
+// the first count (the accepted students).
+func (m *Model) sentence(one, many string) string {
 	t := m.Totals
 	var parts []string
-	parts = append(parts, diag.Plural(t.Accepted, accepted, pluralOf(accepted)))
+	parts = append(parts, diag.Plural(t.Accepted, one, many))
 	for _, p := range []struct {
 		n         int
 		one, many string
@@ -228,6 +233,12 @@ func (m *Model) sentence(accepted string) string {
 	if len(parts) > 1 {
 		list = strings.Join(parts[:len(parts)-1], ", ") + " y " + parts[len(parts)-1]
 	}
+	if m.Export {
+		list = strings.Join(parts, " y ")
+		if len(parts) > 2 {
+			list = strings.Join(parts[:len(parts)-1], ", ") + " y " + parts[len(parts)-1]
+		}
+	}
 	s := fmt.Sprintf("%s de %s en %s", list, diag.Plural(t.Students(), "alumno", "alumnos"), diag.Plural(len(m.Courses), "curso", "cursos"))
 	fix := t.Rejected + t.Held + t.Excluded
 	switch {
@@ -239,13 +250,6 @@ func (m *Model) sentence(accepted string) string {
 		s += "; no hay nada que corregir."
 	}
 	return s
-}
-
-func pluralOf(one string) string {
-	if strings.HasSuffix(one, ")") { // "se enviaría (simulación)"
-		return strings.Replace(one, "se enviaría", "se enviarían", 1)
-	}
-	return one + "s"
 }
 
 // problemOf explains a student's code and message through SENCE's error

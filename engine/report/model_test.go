@@ -61,7 +61,7 @@ func TestSentence(t *testing.T) {
 	} {
 		m := &Model{Outcome: tc.outcome, Courses: []*Course{{Code: "C", Students: tc.students}}}
 		m.count()
-		if got := m.sentence("aceptado"); got != tc.want {
+		if got := m.sentence("aceptado", "aceptados"); got != tc.want {
 			t.Errorf("sentence:\n got  %s\n want %s", got, tc.want)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/ledger"
@@ -114,11 +115,7 @@ func FromRun(ctx context.Context, led *ledger.Ledger, rep *nightly.Report) (*Mod
 		m.Courses = append(m.Courses, course)
 	}
 	for _, u := range rep.Unselected {
-		name := "«" + u.Shortname + "»"
-		if u.Fullname != "" && u.Fullname != u.Shortname {
-			name += " (" + u.Fullname + ")"
-		}
-		m.Unselected = append(m.Unselected, Unselected{Name: name + ", id " + u.CourseID, Reason: u.Reason})
+		m.Unselected = append(m.Unselected, unselectedOf(u))
 	}
 	if noName > 0 {
 		m.Missing = append(m.Missing, fmt.Sprintf("%s sin nombre en el informe de la ejecución: la tabla dice «%s»; el nombre está en Moodle (lo guardan los informes de las versiones que lo registran)",
@@ -130,9 +127,9 @@ func FromRun(ctx context.Context, led *ledger.Ledger, rep *nightly.Report) (*Mod
 	}
 	m.count()
 	if rep.DryRun {
-		m.Sentence = m.sentence("se enviaría (simulación)")
+		m.Sentence = m.sentence("se enviaría (simulación)", "se enviarían (simulación)")
 	} else {
-		m.Sentence = m.sentence("aceptado")
+		m.Sentence = m.sentence("aceptado", "aceptados")
 	}
 	return m, nil
 }
@@ -294,4 +291,12 @@ func ChileTime(t time.Time) string {
 	}
 	l := t.In(chile.Location)
 	return l.Format("2006-01-02 15:04") + " (hora de Chile, UTC" + strings.TrimPrefix(l.Format("-07:00"), "") + ")"
+}
+
+func unselectedOf(u assemble.UnselectedCourse) Unselected {
+	name := "«" + u.Shortname + "»"
+	if u.Fullname != "" && u.Fullname != u.Shortname {
+		name += " (" + u.Fullname + ")"
+	}
+	return Unselected{Name: name + ", id " + u.CourseID, Reason: u.Reason}
 }
