@@ -35,7 +35,7 @@ func demoNights(t *testing.T) (dir, mapping string) {
 			t.Fatalf("night %s: exit %d\n%s\n%s", night, r.code, r.stdout, r.stderr)
 		}
 		page := filepath.Join(dir, "reports", "run-"+strconv.Itoa(i+1)+".html")
-		if !strings.Contains(r.stdout, "Informe para el coordinador (HTML): "+page+"\n") {
+		if !strings.Contains(r.stdout, "Informe: "+page+" (la página para el coordinador: ábrala en un navegador)\n") {
 			t.Fatalf("night %s: the run does not say where its page is:\n%s", night, r.stdout)
 		}
 	}

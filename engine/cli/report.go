@@ -51,7 +51,7 @@ func cmdReport(ctx context.Context, e *Env, args []string) int {
 func printPage(e *Env, rep *nightly.Report) {
 	switch {
 	case rep.HTML != "":
-		fmt.Fprintf(e.Stdout, "Informe para el coordinador (HTML): %s\n", rep.HTML)
+		fmt.Fprintf(e.Stdout, "Informe: %s (la página para el coordinador: ábrala en un navegador)\n", rep.HTML)
 	case rep.HTMLErr != nil:
 		fmt.Fprintf(e.Stderr, "%v; vuelva a escribirlo con engine report\n", rep.HTMLErr)
 	}
