@@ -111,6 +111,24 @@ func TestRunPageGolden(t *testing.T) {
 			t.Errorf("report %v: exit %d, want %d with %q\n%s", tc.args, r.code, tc.code, tc.msg, r.stderr)
 		}
 	}
+	// A report of an earlier version without the students' names: the
+	// page says «sin dato» in the table and why at the top.
+	jsonPath := filepath.Join(dir, "reports", "run-1.json")
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = regexp.MustCompile(`\n\s*"nombre": "[^"]*",`).ReplaceAll(b, nil)
+	if err := os.WriteFile(jsonPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runCmd(context.Background(), clock, "report", mapping, "--run", "1", "--out", "-")
+	text := pageText(r.stdout)
+	if r.code != ExitOK || !strings.Contains(text, "Datos que este informe no tiene\n94 alumnos aparecen sin nombre en el informe de la ejecución: la tabla dice «sin dato»") ||
+		!strings.Contains(text, "\nsin dato\n") {
+		t.Errorf("a report without names: exit %d\n%s%s", r.code, text[:min(len(text), 600)], r.stderr)
+	}
+
 	// A mapping never run has no ledger: said, exit 3, and no ledger
 	// created by asking.
 	fresh := demoDir(t)
