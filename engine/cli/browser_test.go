@@ -171,7 +171,12 @@ func TestRunPageInBrowser(t *testing.T) {
 	}
 	choose("")
 
+	// The picture: the night's sentence, the courses and the first
+	// students, as on a laptop's screen.
 	eval(`document.activeElement.blur(), window.scrollTo(0, 0), ""`)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1200, 1400)); err != nil {
+		t.Fatal(err)
+	}
 	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
