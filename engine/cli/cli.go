@@ -58,6 +58,7 @@ func commands() []command {
 		{"sence-test", "envía la prueba de integración oficial de SENCE con sus credenciales", cmdSenceTest},
 		{"run", "la ejecución nocturna: construye, concilia con lo aceptado, envía lo que cambió y lo registra (sin perder ni duplicar envíos)", cmdRun},
 		{"schedule", "servicio que ejecuta engine run según run.schedule (cron, hora de Chile; por omisión 0 22 * * *)", cmdSchedule},
+		{"report", "escribe el informe de una ejecución para el coordinador: una página HTML o una planilla CSV", cmdReport},
 		{"status", "muestra las últimas ejecuciones, los cursos con envíos pendientes y los alumnos con problemas", cmdStatus},
 		{"simulator", "levanta un simulador local del servicio de SENCE", cmdSimulator},
 		{"version", "muestra la versión, el commit y la fecha de la compilación", cmdVersion},

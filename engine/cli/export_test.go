@@ -38,7 +38,8 @@ func TestExportReplacesTheWholeDirectory(t *testing.T) {
 	if r := run(t, env, "export", m, "--date", "2026-11-20", "--out", out); r.code != ExitProblems {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	if got := dirNames(t, out); len(got) != demoCourses+1 {
+	// The courses, resumen.json, alumnos.csv and reporte.html.
+	if got := dirNames(t, out); len(got) != demoCourses+3 {
 		t.Fatalf("first export: %v", got)
 	}
 	// Leftovers of an interrupted export beside the folder go.
@@ -48,7 +49,7 @@ func TestExportReplacesTheWholeDirectory(t *testing.T) {
 	if r := run(t, env, "export", m, "--date", "2026-11-20", "--out", out, "--course", "AYSEN-26-03-11-0102"); r.code != ExitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
-	if got := dirNames(t, out); !slices.Equal(got, []string{"AYSEN-26-03-11-0102.json", "resumen.json"}) {
+	if got := dirNames(t, out); !slices.Equal(got, []string{"AYSEN-26-03-11-0102.json", "alumnos.csv", "reporte.html", "resumen.json"}) {
 		t.Errorf("second export left %v", got)
 	}
 	if got := dirNames(t, parent); !slices.Equal(got, []string{"out"}) {
@@ -73,7 +74,7 @@ func TestExportReplacesTheWholeDirectory(t *testing.T) {
 	if r := run(t, env, "export", m, "--date", "2026-11-20", "--out", out, "--course", "CAP-26-01-13-0101-1"); r.code != ExitProblems {
 		t.Fatalf("over an earlier version's export: exit %d\n%s", r.code, r.stderr)
 	}
-	if got := dirNames(t, out); !slices.Equal(got, []string{"CAP-26-01-13-0101-1.json", "resumen.json"}) {
+	if got := dirNames(t, out); !slices.Equal(got, []string{"CAP-26-01-13-0101-1.json", "alumnos.csv", "reporte.html", "resumen.json"}) {
 		t.Errorf("export over an earlier version's left %v", got)
 	}
 

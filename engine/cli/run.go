@@ -139,6 +139,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 	if rep.Path != "" {
 		fmt.Fprintf(e.Stdout, "Informe: %s\n", rep.Path)
 	}
+	printPage(e, rep)
 	return exitOf(rep)
 }
 

@@ -94,6 +94,10 @@ type Report struct {
 	Totals     Totals                      `json:"totales"`
 	// Path is where the report was written ("" if it could not be).
 	Path string `json:"-"`
+	// HTML is the page written beside it (engine/report), and HTMLErr why
+	// it could not be.
+	HTML    string `json:"-"`
+	HTMLErr error  `json:"-"`
 }
 
 // ResumedSend is a pending send of an earlier run and what became of it.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,9 +14,11 @@ import (
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/infile"
 	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/plan"
+	"github.com/otec-tools/sence-engine/engine/report"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 )
 
@@ -27,6 +30,13 @@ import (
 // hidden temporaries, which the next export removes.
 
 const summaryFile = "resumen.json"
+
+// StudentsFile is the export's spreadsheet: one row per student, the
+// values to send or why the student is left out (engine/report's CSV).
+const StudentsFile = "alumnos.csv"
+
+// PageFile is the export's page for the coordinator (engine/report).
+const PageFile = "reporte.html"
 
 // Name patterns of an export's temporaries beside its target DIR:
 // .DIR.export-* while it is written, .DIR.old-* while the previous export
@@ -80,6 +90,18 @@ func (w *ExportWriter) Add(c *payload.Course) error {
 	}
 	if err := outfile.WriteNew(filepath.Join(w.tmp, FileName(c)), b); err != nil {
 		return fmt.Errorf("no se puede escribir el curso %s en %s: %v", c.CodigoOferta, w.dir, err)
+	}
+	return nil
+}
+
+// AddFile writes one more file of the export (the spreadsheet).
+func (w *ExportWriter) AddFile(name string, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return err
+	}
+	if err := outfile.WriteNew(filepath.Join(w.tmp, name), buf.Bytes()); err != nil {
+		return fmt.Errorf("no se puede escribir %s en %s: %v", name, w.dir, err)
 	}
 	return nil
 }
@@ -164,6 +186,7 @@ func checkExportTarget(dir string) error {
 		switch {
 		case n == summaryFile && e.Type().IsRegular():
 			hasSummary = true
+		case (n == StudentsFile || n == PageFile) && e.Type().IsRegular():
 		case strings.HasSuffix(n, ".json") && e.Type().IsRegular() && isCourseFile(filepath.Join(dir, n)):
 		case strings.HasPrefix(n, ".") && strings.Contains(n, ".json.") && e.Type().IsRegular():
 			// a temporary of an earlier version's writer
@@ -259,7 +282,7 @@ func ReadExport(dir string, only []string) ([]payload.Course, error) {
 	for _, e := range ents {
 		n := e.Name()
 		switch {
-		case n == summaryFile:
+		case n == summaryFile, n == StudentsFile, n == PageFile:
 		case listed[n].Archivo != "" && e.Type().IsRegular():
 			files = append(files, n)
 		default:
@@ -342,8 +365,13 @@ func Export(ctx context.Context, pl *plan.Plan, o ExportOptions) (*Built, error)
 		}
 		defer w.Discard()
 	}
+	sheet := report.NewExport(m.File, chile.Date(o.Build.ReportDate))
 	b, err := Build(ctx, db, pl, o.Build, func(r *assemble.CourseResult) error {
-		if w == nil || r.Payload == nil {
+		if w == nil {
+			return nil
+		}
+		sheet.Add(r)
+		if r.Payload == nil {
 			return nil
 		}
 		return w.Add(r.Payload)
@@ -355,6 +383,14 @@ func Export(ctx context.Context, pl *plan.Plan, o ExportOptions) (*Built, error)
 		return b, fail(Problems, ErrStrict)
 	}
 	if w != nil {
+		sheet.Unselected(b.Summary.Unselected)
+		page := sheet.Model()
+		if err := w.AddFile(StudentsFile, page.WriteCSV); err != nil {
+			return b, fail(Failed, err)
+		}
+		if err := w.AddFile(PageFile, page.WriteHTML); err != nil {
+			return b, fail(Failed, err)
+		}
 		if err := w.Commit(b.Summary); err != nil {
 			return b, fail(Failed, err)
 		}

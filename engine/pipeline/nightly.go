@@ -92,7 +92,9 @@ func Nightly(ctx context.Context, pl *plan.Plan, o NightlyOptions) (*nightly.Rep
 		defer conn.Close()
 	}
 	r := &run{pl: pl, o: o, led: led, conn: conn, dir: filepath.Dir(ledgerPath)}
-	return r.run(ctx)
+	rep, err := r.run(ctx)
+	writeRunPage(ctx, led, rep, o.Log)
+	return rep, err
 }
 
 // run is a nightly run in progress.
