@@ -8,6 +8,7 @@ package assemble
 import (
 	"context"
 	"database/sql"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"runtime"
 	"sync"
 	"time"
@@ -103,11 +104,17 @@ type Problem = schema.Problem
 
 // Exclusion is a student left out of a payload, with every reason.
 type Exclusion struct {
-	UserID  string
-	RUT     string
+	UserID string
+	RUT    string
+	// RUTText is what Moodle holds instead of a valid RUT, when RUT is
+	// empty and the mapping read one ("" when there is none).
+	RUTText string
 	Label   string
 	Reasons []string
 }
+
+// Who names the student as every output does (voice.Student).
+func (e Exclusion) Who() string { return voice.Student(e.Label, e.RUT, e.RUTText, e.UserID) }
 
 // Note is something left out that is not an error (a module without
 // mandatory activities, a student who starts after the report date), or,

@@ -167,7 +167,7 @@ func TestExportWritesPrivateFilesWithoutToken(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"Curso CAP-26-01-13-0101-1", "excluido", "Total: 5 cursos para enviar", "1 cursos con error", "«BODEGA 2026»"} {
+	for _, want := range []string{"Curso CAP-26-01-13-0101-1", "excluido", "Total: 5 cursos para enviar", "1 curso con error", "«BODEGA 2026»"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 		}

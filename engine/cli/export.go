@@ -5,8 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
-	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/diag"
@@ -117,9 +117,10 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 		printCourseSummary(w, c)
 	}
 	printUnselected(w, s.Unselected)
-	fmt.Fprintf(w, "\nTotal: %d cursos para enviar, %d alumnos incluidos, %d excluidos", s.Sendable, s.Included, s.Excluded)
+	fmt.Fprintf(w, "\nTotal: %s, %s, %s", diag.Plural(s.Sendable, "curso para enviar", "cursos para enviar"),
+		diag.Plural(s.Included, "alumno incluido", "alumnos incluidos"), diag.Plural(s.Excluded, "excluido", "excluidos"))
 	if s.Failed > 0 {
-		fmt.Fprintf(w, ", %d cursos con error", s.Failed)
+		fmt.Fprintf(w, ", %s", diag.Plural(s.Failed, "curso con error", "cursos con error"))
 	}
 	if n := len(s.Unselected); n > 0 {
 		fmt.Fprintf(w, ", %s", diag.Plural(n, "curso de Moodle que parece SENCE no se informa", "cursos de Moodle que parecen SENCE no se informan"))
@@ -135,19 +136,12 @@ func printCourseSummary(w io.Writer, c pipeline.CourseSummary) {
 	if c.Nombre != "" {
 		fmt.Fprintf(w, " (%s)", c.Nombre)
 	}
-	fmt.Fprintf(w, ": %d alumnos incluidos, %d excluidos\n", c.Incluidos, len(c.Excluidos))
+	fmt.Fprintf(w, ": %s, %s\n", diag.Plural(c.Incluidos, "alumno incluido", "alumnos incluidos"), diag.Plural(len(c.Excluidos), "excluido", "excluidos"))
 	if c.Error != "" {
 		fmt.Fprintf(w, "  ERROR: %s\n", c.Error)
 	}
 	for _, x := range c.Excluidos {
-		who := x.RUT
-		if who == "" {
-			who = "usuario Moodle id " + x.UserID
-		}
-		who = strings.TrimSpace(who + " " + paren(x.Label))
-		for _, r := range x.Reasons {
-			fmt.Fprintf(w, "  excluido %s: %s\n", who, r)
-		}
+		fmt.Fprintf(w, "  excluido %s: %s\n", x.Who(), voice.Reasons(x.Reasons))
 	}
 	for _, n := range c.Notas {
 		if n.Warning {
@@ -176,11 +170,4 @@ func printUnselected(w io.Writer, list []assemble.UnselectedCourse) {
 		}
 		fmt.Fprintf(w, ", id %s: %s\n", u.CourseID, u.Reason)
 	}
-}
-
-func paren(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "(" + s + ")"
 }

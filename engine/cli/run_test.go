@@ -129,7 +129,7 @@ func TestRunDemo(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"simulador local de SENCE", "rechazado 20111222-2 (Benjamín Araya Quiroz) [012]", "excluido usuario Moodle id 9", "Informe: " + filepath.Join(dd, "reports", "run-1.json")} {
+	for _, want := range []string{"simulador local de SENCE", "rechazado Benjamín Araya Quiroz (RUT 20.111.222-2, Moodle id 16): [012] El alumno 20111222-2 no se encuentra registrado", "excluido Juan Pérez Cofré (sin RUT válido, Moodle id 9): sin RUT", "Informe: " + filepath.Join(dd, "reports", "run-1.json")} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
@@ -169,10 +169,10 @@ func TestRunDemo(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("status exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"#2  2026-11-20 22:30  noche 2026-11-20  con problemas", "#1 ", "rechazado 20111222-2 (Benjamín Araya Quiroz) [012]", "excluido moodle:9 (Juan Pérez Cofré)",
+	for _, want := range []string{"#2  2026-11-20 22:30 (hora de Chile, UTC-3)  noche 2026-11-20  con problemas", "#1 ", "rechazado Benjamín Araya Quiroz (RUT 20.111.222-2): [012] El alumno 20111222-2 no se encuentra registrado", "excluido Juan Pérez Cofré (sin RUT válido, Moodle id 9): sin RUT",
 		"Cursos con envíos pendientes, sin confirmar, fallidos o sin enviar:\n  CAP-26-01-13-0105-1: error\n    ninguna sección lleva un código de módulo SENCE",
 		"curso de Moodle no seleccionado, BODEGA 2026 (Gestión de bodega e inventarios): su nombre corto no calza",
-		"no se informa en el curso CAP-26-01-13-0106-1, María José Zúñiga Carrasco 14296416-3: dejó de estar activo"} {
+		"no se informa en el curso CAP-26-01-13-0106-1, María José Zúñiga Carrasco (RUT 14.296.416-3, Moodle id 110): dejó de estar activo"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, r.stdout)
 		}

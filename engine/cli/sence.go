@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"slices"
 	"sort"
@@ -49,6 +50,9 @@ func courseName(oferta, grupo string) string {
 
 // sendReport is the outcome of sending a set of courses.
 type sendReport struct {
+	// names are the students of the courses built now, by RUT (none for
+	// send --from: the export's files hold RUTs only).
+	names    map[string]assemble.Exclusion
 	Courses  int
 	Accepted int
 	Rejected int
@@ -68,7 +72,7 @@ func (rep *sendReport) sent(w io.Writer, c payload.Course, res *sence.SendResult
 		fmt.Fprintf(w, "\nCurso %s: NO ENVIADO: %v\n", courseName(c.CodigoOferta, c.CodigoGrupo), err)
 		return
 	}
-	printSendResult(w, res)
+	printSendResult(w, res, rep.names)
 	a, r, u := res.Count()
 	rep.Accepted += a
 	rep.Rejected += r
@@ -78,14 +82,14 @@ func (rep *sendReport) sent(w io.Writer, c payload.Course, res *sence.SendResult
 	}
 }
 
-func printSendResult(w io.Writer, res *sence.SendResult) {
+func printSendResult(w io.Writer, res *sence.SendResult, names map[string]assemble.Exclusion) {
 	a, r, u := res.Count()
 	fmt.Fprintf(w, "\nCurso %s: proceso SENCE %s, %d aceptados, %d rechazados, %d sin cambios\n", courseName(res.Course.CodigoOferta, res.Course.CodigoGrupo), orDash(res.IDProceso), a, r, u)
 	if res.Note != "" {
 		fmt.Fprintf(w, "  nota: %s\n", res.Note)
 	}
 	for _, e := range append(slices.Clone(res.SendErrors), res.CourseErrors...) {
-		fmt.Fprintf(w, "  ERROR [%s] %s: %s\n", e.Code, e.Message, sence.Explain(e.Code, e.Message))
+		fmt.Fprintf(w, "  ERROR %s\n", sence.Explain(e.Code, e.Message))
 	}
 	ruts := make([]string, 0, len(res.Students))
 	for k := range res.Students {
@@ -97,11 +101,11 @@ func printSendResult(w io.Writer, res *sence.SendResult) {
 		if s.Outcome == sence.Accepted {
 			continue
 		}
-		code := ""
-		if s.Code != "" {
-			code = " [" + s.Code + "]"
+		who := voice.Student("", k, "", "")
+		if x, ok := names[k]; ok {
+			who = x.Who()
 		}
-		fmt.Fprintf(w, "  %s %s%s: %s\n", s.Outcome, k, code, s.Explain())
+		fmt.Fprintf(w, "  %s %s: %s\n", s.Outcome, who, voice.Coded(s.Code, s.Explain()))
 	}
 }
 
@@ -127,6 +131,7 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 		return ExitProblems
 	}
 	var courses []payload.Course
+	var rep sendReport
 	excluded := 0
 	if *from != "" {
 		var err error
@@ -137,7 +142,7 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 		}
 	} else {
 		var code int
-		courses, excluded, code = buildToSend(ctx, e, pl, bf)
+		courses, rep.names, excluded, code = buildToSend(ctx, e, pl, bf)
 		if code != ExitOK {
 			return code
 		}
@@ -159,7 +164,6 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	if !conn.Simulated && !*ignoreWindow {
 		_, opts.Until = nightly.NewWindow(pl.Mapping.Sence.Window).Bounds(e.Now())
 	}
-	var rep sendReport
 	left := pipeline.Send(ctx, conn, courses, opts, e.Now, func(c payload.Course, res *sence.SendResult, err error) {
 		rep.sent(e.Stdout, c, res, err)
 	})
@@ -182,46 +186,50 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 // buildToSend builds the courses engine send sends now and prints their
 // summary; it returns the payloads and how many students and courses were
 // left out.
-func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]payload.Course, int, int) {
+func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]payload.Course, map[string]assemble.Exclusion, int, int) {
 	m := pl.Mapping
 	if m.Sence.RutOtec == "" {
 		fmt.Fprintf(e.Stderr, "%s: falta sence.rutOtec (el RUT de la OTEC, como 76543210-3)\n", m.File)
-		return nil, 0, ExitProblems
+		return nil, nil, 0, ExitProblems
 	}
 	date, err := reportDate(e, *bf.date)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
-		return nil, 0, ExitUsage
+		return nil, nil, 0, ExitUsage
 	}
 	db, err := pipeline.Open(ctx, m)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
-		return nil, 0, ExitFailed
+		return nil, nil, 0, ExitFailed
 	}
 	defer db.Close()
 	var courses []payload.Course
+	names := map[string]assemble.Exclusion{}
 	b, err := pipeline.Build(ctx, db, pl, pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: payload.RedactedToken, Now: e.Now},
 		func(r *assemble.CourseResult) error {
 			if r.Payload != nil {
 				courses = append(courses, *r.Payload)
 			}
+			for _, x := range r.Sent {
+				names[x.RUT] = x
+			}
 			return nil
 		})
 	if err != nil {
-		return nil, 0, exitOfFailure(e, err)
+		return nil, nil, 0, exitOfFailure(e, err)
 	}
 	sum := b.Summary
 	printSummary(e.Stdout, sum)
 	if sum.Sendable == 0 {
 		fmt.Fprintln(e.Stderr, nothingToSend(b))
-		return nil, 0, ExitProblems
+		return nil, nil, 0, ExitProblems
 	}
 	excluded := sum.Excluded + sum.Failed
 	if *bf.strict && excluded > 0 {
 		fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se envía nada")
-		return nil, 0, ExitProblems
+		return nil, nil, 0, ExitProblems
 	}
-	return courses, excluded, ExitOK
+	return courses, names, excluded, ExitOK
 }
 
 // loadAndConnect loads a mapping and connects to its SENCE service; on

@@ -13,6 +13,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"regexp"
 	"slices"
@@ -377,14 +378,7 @@ func (c *checker) courses(ctx context.Context) error {
 			crs.ok("todavía ningún alumno para informar")
 		}
 		for _, x := range b.excluded {
-			who := x.RUT
-			if who == "" {
-				who = "usuario Moodle id " + x.UserID
-			}
-			if x.Label != "" {
-				who += " (" + x.Label + ")"
-			}
-			crs.finding("alumno %s: %s", who, strings.Join(x.Reasons, "; "))
+			crs.finding("alumno %s: %s", x.Who(), voice.Reasons(x.Reasons))
 		}
 		crs.Later = b.later
 		c.rep.Courses = append(c.rep.Courses, crs)

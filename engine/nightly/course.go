@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
@@ -22,8 +22,8 @@ func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *Cour
 	started := s.cfg.Now()
 	log := s.cfg.Log.With("codigoOferta", r.CodigoOferta, "codigoGrupo", r.CodigoGrupo)
 	for _, x := range r.Excluded {
-		cr.Students = append(cr.Students, &StudentReport{RUT: x.RUT, MoodleID: x.UserID, Name: x.Label, Status: StudentExcluded,
-			Explanation: strings.Join(x.Reasons, "; ")})
+		cr.Students = append(cr.Students, &StudentReport{RUT: x.RUT, InvalidRUT: x.RUTText, MoodleID: x.UserID, Name: x.Label, Status: StudentExcluded,
+			Explanation: voice.Reasons(x.Reasons)})
 	}
 	for _, n := range r.Notes {
 		note := joinNonEmpty(": ", n.Who, n.Msg)
