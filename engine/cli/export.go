@@ -94,7 +94,7 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 	sum := b.Summary
 	printSummary(e.Stdout, sum)
 	if *out != "" {
-		fmt.Fprintf(e.Stdout, "\nArchivos escritos en %s (%d cursos, resumen.json)\n", *out, sum.Sendable)
+		fmt.Fprintf(e.Stdout, "\nArchivos escritos en %s (%s, resumen.json)\n", *out, diag.Plural(sum.Sendable, "curso", "cursos"))
 	}
 	if sum.Sendable == 0 {
 		fmt.Fprintln(e.Stderr, nothingToSend(b))

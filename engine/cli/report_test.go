@@ -61,7 +61,8 @@ func site(t *testing.T, dir, name, extra string) string {
 func withoutPaths(s string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, "Informe: ") || strings.HasPrefix(l, "Archivos escritos en ") {
+		if strings.HasPrefix(l, "Informe: ") || strings.HasPrefix(l, "Archivos escritos en ") || strings.HasPrefix(l, "Registro: ") ||
+			strings.HasPrefix(l, "       informe: ") {
 			continue
 		}
 		out = append(out, l)

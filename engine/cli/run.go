@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"log/slog"
 	"os"
@@ -11,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/crashpoint"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/pipeline"
@@ -111,11 +112,11 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		FullDedication: o.fullDedication, Log: o.log, Now: e.Now, Sleep: e.Sleep,
 		OutsideWindow: func() { outsideWindow(e, m) },
 		Waiting: func(opens time.Time) {
-			fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza a las %s (hora de Chile)\n", opens.In(chile.Location).Format("15:04 del 2006-01-02"))
+			fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza el %s\n", voice.Clock(opens))
 		},
 		Seeded: func(since string, res nightly.SeedResult) {
-			fmt.Fprintf(e.Stdout, "Historial de SENCE desde %s: %d procesos; se registró lo que SENCE ya aceptó de %d alumnos (%d registros).\n\n",
-				since, res.Processes, res.Students, res.Records)
+			fmt.Fprintf(e.Stdout, "Historial de SENCE desde %s: %s; se registró lo que SENCE ya aceptó de %s (%s).\n\n",
+				since, diag.Plural(res.Processes, "proceso", "procesos"), diag.Plural(res.Students, "alumno", "alumnos"), diag.Plural(res.Records, "registro", "registros"))
 		},
 		Simulated:    func() { fmt.Fprintln(e.Stdout, "(envío al simulador local de SENCE, no al servicio real)") },
 		StrictFailed: func(sum *pipeline.Summary) { printSummary(e.Stdout, sum) },
@@ -164,7 +165,7 @@ type progressLine struct {
 func (p *progressLine) show(pr nightly.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	line := fmt.Sprintf("%d/%d cursos, %d/%d alumnos", pr.CoursesDone, pr.Courses, pr.StudentsDone, pr.Students)
+	line := fmt.Sprintf("%d de %s, %d de %s", pr.CoursesDone, diag.Plural(pr.Courses, "curso", "cursos"), pr.StudentsDone, diag.Plural(pr.Students, "alumno", "alumnos"))
 	if len(pr.Current) > 0 {
 		line += " · enviando " + strings.Join(pr.Current, ", ")
 	}

@@ -169,7 +169,7 @@ func TestRunDemo(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("status exit %d: %s %s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"#2  2026-11-20 22:30 (hora de Chile, UTC-3)  noche 2026-11-20  con problemas", "#1 ", "rechazado Benjamín Araya Quiroz (RUT 20.111.222-2): [012] El alumno 20111222-2 no se encuentra registrado", "excluido Juan Pérez Cofré (sin RUT válido, Moodle id 9): sin RUT",
+	for _, want := range []string{"#2  2026-11-20 22:30 (hora de Chile, UTC-3)  noche 2026-11-20  con problemas", "#1 ", "rechazado Benjamín Araya Quiroz (RUT 20.111.222-2, Moodle id 16): [012] El alumno 20111222-2 no se encuentra registrado", "excluido Juan Pérez Cofré (sin RUT válido, Moodle id 9): sin RUT",
 		"Cursos con envíos pendientes, sin confirmar, fallidos o sin enviar:\n  CAP-26-01-13-0105-1: error\n    ninguna sección lleva un código de módulo SENCE",
 		"curso de Moodle no seleccionado, BODEGA 2026 (Gestión de bodega e inventarios): su nombre corto no calza",
 		"no se informa en el curso CAP-26-01-13-0106-1, María José Zúñiga Carrasco (RUT 14.296.416-3, Moodle id 110): dejó de estar activo"} {
@@ -371,7 +371,7 @@ func TestProgressLine(t *testing.T) {
 	p := &progressLine{w: &b}
 	p.show(nightly.Progress{Courses: 4, CoursesDone: 1, Students: 73, StudentsDone: 23, Current: []string{"CAP-1", "CAP-2"}})
 	p.clear()
-	if got := b.String(); got != "\r\033[K1/4 cursos, 23/73 alumnos · enviando CAP-1, CAP-2\r\033[K" {
+	if got := b.String(); got != "\r\033[K1 de 4 cursos, 23 de 73 alumnos · enviando CAP-1, CAP-2\r\033[K" {
 		t.Fatalf("%q", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"slices"
@@ -84,7 +85,8 @@ func (rep *sendReport) sent(w io.Writer, c payload.Course, res *sence.SendResult
 
 func printSendResult(w io.Writer, res *sence.SendResult, names map[string]assemble.Exclusion) {
 	a, r, u := res.Count()
-	fmt.Fprintf(w, "\nCurso %s: proceso SENCE %s, %d aceptados, %d rechazados, %d sin cambios\n", courseName(res.Course.CodigoOferta, res.Course.CodigoGrupo), orDash(res.IDProceso), a, r, u)
+	fmt.Fprintf(w, "\nCurso %s: proceso SENCE %s, %s, %s, %s\n", courseName(res.Course.CodigoOferta, res.Course.CodigoGrupo), orDash(res.IDProceso),
+		diag.Plural(a, "aceptado", "aceptados"), diag.Plural(r, "rechazado", "rechazados"), diag.Plural(u, "sin cambios", "sin cambios"))
 	if res.Note != "" {
 		fmt.Fprintf(w, "  nota: %s\n", res.Note)
 	}
@@ -170,10 +172,12 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	if left > 0 {
 		// A signal: the course in flight was finished (its outcome is
 		// known); the rest are not started.
-		fmt.Fprintf(e.Stdout, "\nInterrumpido: %d cursos no se enviaron; vuelva a ejecutar el envío para enviarlos\n", left)
+		fmt.Fprintf(e.Stdout, "\nInterrumpido: %s; vuelva a ejecutar el envío para enviarlos\n", diag.Plural(left, "curso no se envió", "cursos no se enviaron"))
 		rep.Failed += left
 	}
-	fmt.Fprintf(e.Stdout, "\nEnviados %d cursos: %d alumnos aceptados, %d rechazados, %d sin cambios, %d cursos con error\n", rep.Courses, rep.Accepted, rep.Rejected, rep.Same, rep.Failed)
+	fmt.Fprintf(e.Stdout, "\n%s: %s, %s, %s, %s\n", diag.Plural(rep.Courses, "curso enviado", "cursos enviados"),
+		diag.Plural(rep.Accepted, "alumno aceptado", "alumnos aceptados"), diag.Plural(rep.Rejected, "rechazado", "rechazados"),
+		diag.Plural(rep.Same, "sin cambios", "sin cambios"), diag.Plural(rep.Failed, "curso con error", "cursos con error"))
 	switch {
 	case rep.Failed > 0:
 		return ExitFailed

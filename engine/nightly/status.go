@@ -3,6 +3,7 @@ package nightly
 import (
 	"context"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"slices"
@@ -166,9 +167,9 @@ func (st *Status) lastRunFailed() bool {
 // «moodle:ID» without a valid RUT) as every output does.
 func StudentOfRecord(s ledger.StudentRecord) string {
 	if id, ok := strings.CutPrefix(s.Alumno, "moodle:"); ok {
-		return voice.Student(s.Label, "", "", id)
+		return voice.Student(s.Label, "", s.RUTText, id)
 	}
-	return voice.Student(s.Label, s.Alumno, "", "")
+	return voice.Student(s.Label, s.Alumno, "", s.MoodleID)
 }
 
 // WriteText writes the status for a person.
@@ -219,7 +220,7 @@ func (st *Status) WriteText(w io.Writer) {
 			if s.Oldest != s.Newest {
 				mark = s.Oldest + " a " + s.Newest
 			}
-			fmt.Fprintf(w, "  %s: %d cursos, %d alumnos o módulos, marca %s (guardado %s)\n", s.Query, s.Courses, s.Keys, mark, s.SavedAt)
+			fmt.Fprintf(w, "  %s: %s, %s, marca %s (guardado %s)\n", s.Query, diag.Plural(s.Courses, "curso", "cursos"), diag.Plural(s.Keys, "alumno o módulo", "alumnos o módulos"), mark, s.SavedAt)
 		}
 	}
 	if len(st.Notices) > 0 {
