@@ -121,10 +121,12 @@ func (e Exclusion) Who() string { return voice.Student(e.Label, e.RUT, e.RUTText
 // with Warning, something sent that a coordinator should look at (a
 // module without a synchronous class).
 type Note struct {
-	Level   int
-	Who     string
-	Msg     string
-	Warning bool `json:",omitempty"`
+	// Level is the level of what is left out: 0 course, 1 student, 2
+	// module, 3 activity.
+	Level   int    `json:"nivel"`
+	Who     string `json:"sobre,omitempty"`
+	Msg     string `json:"mensaje"`
+	Warning bool   `json:"aviso,omitempty"`
 	// RUT ("12345678-5") and UserID identify a student left out, when
 	// known; a run uses them to tell students who left from students
 	// still reported.

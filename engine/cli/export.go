@@ -141,7 +141,7 @@ func printCourseSummary(w io.Writer, c pipeline.CourseSummary) {
 		fmt.Fprintf(w, "  ERROR: %s\n", c.Error)
 	}
 	for _, x := range c.Excluidos {
-		fmt.Fprintf(w, "  excluido %s: %s\n", x.Who(), voice.Reasons(x.Reasons))
+		fmt.Fprintf(w, "  excluido %s: %s\n", x.Who(), voice.Reasons(x.Motivos))
 	}
 	for _, n := range c.Notas {
 		if n.Warning {

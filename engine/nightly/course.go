@@ -107,6 +107,12 @@ func (s *Session) reconcile(ctx context.Context, r *assemble.CourseResult, cr *C
 		}
 		cr.Students = append(cr.Students, st)
 	}
+	// Reconcile keeps the students to send in order: their values as sent.
+	if len(toSend) == len(course.ListaAlumnos) {
+		for k, st := range toSend {
+			st.Sent = assemble.ValuesOf(course.ListaAlumnos[k])
+		}
+	}
 	return course, toSend, true
 }
 

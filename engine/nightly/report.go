@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"strings"
@@ -65,6 +66,10 @@ const (
 
 // Report is the machine-readable account of a run (reports/run-ID.json).
 type Report struct {
+	// Schema and Version name the format (schemas/ejecucion.schema.json);
+	// WriteJSON fills them.
+	Schema   string    `json:"$schema"`
+	Version  int       `json:"version"`
 	RunID    int64     `json:"ejecucion"`
 	Mapping  string    `json:"mapeo"`
 	Night    string    `json:"fechaReporte"`
@@ -124,7 +129,10 @@ type CourseReport struct {
 
 // StudentReport is one student of a course in a run.
 type StudentReport struct {
-	RUT string `json:"rut,omitempty"`
+	// Alumno names the student as every output does (Who); the JSON
+	// report writes it, nothing reads it back.
+	Alumno string `json:"alumno"`
+	RUT    string `json:"rut,omitempty"`
 	// InvalidRUT is what Moodle holds instead of a valid RUT (RUT empty).
 	InvalidRUT  string   `json:"rutInvalido,omitempty"`
 	MoodleID    string   `json:"idMoodle,omitempty"`
@@ -133,6 +141,8 @@ type StudentReport struct {
 	Code        string   `json:"codigo,omitempty"`
 	Explanation string   `json:"explicacion,omitempty"`
 	Regressions []string `json:"regresiones,omitempty"`
+	// Sent are the values sent to SENCE (or that would be, in a dry run).
+	Sent *assemble.Values `json:"enviado,omitempty"`
 }
 
 // Who names the student as every output does (voice.Student).
@@ -350,10 +360,38 @@ func joinNonEmpty(sep string, parts ...string) string {
 	return strings.Join(out, sep)
 }
 
+// ReportVersion is the version of run-N.json's format, and ReportSchemaID
+// its JSON Schema (schemas/ejecucion.schema.json).
+const (
+	ReportVersion  = 1
+	ReportSchemaID = "https://github.com/otec-tools/sence-engine/schemas/ejecucion.schema.json"
+)
+
+// prepare fills what the JSON report says beside the run's data: its
+// format, the times in Chile's time with their offset (-03:00 or -04:00)
+// and each student's name as every output gives it.
+func (r *Report) prepare() {
+	r.Schema, r.Version = ReportSchemaID, ReportVersion
+	r.Started, r.Finished = inChile(r.Started), inChile(r.Finished)
+	for _, c := range r.Courses {
+		for _, s := range c.Students {
+			s.Alumno = s.Who()
+		}
+	}
+}
+
+func inChile(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(chile.Location)
+}
+
 // WriteJSON writes the report as json.MarshalIndent(r, "", "  ") writes
-// it, with a final newline, one course at a time: the whole report of a
+// it once prepared (its format, times in Chile, names), with a final newline, one course at a time: the whole report of a
 // large site is never in memory as JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
+	r.prepare()
 	head := *r
 	head.Courses = []*CourseReport{}
 	b, err := json.MarshalIndent(&head, "", "  ")

@@ -24,11 +24,19 @@ func TestWriteJSON(t *testing.T) {
 				Status: CourseAccepted, Notes: []string{"aviso"}, Students: []*StudentReport{{RUT: key(ana), Status: StudentAccepted, Regressions: []string{"M1 50 < 60"}}, {RUT: key(bruno)}}})
 		}
 		r.total()
-		want, _ := json.MarshalIndent(&r, "", "  ")
-		want = append(want, '\n')
 		var got bytes.Buffer
 		if err := r.WriteJSON(&got); err != nil {
 			t.Fatal(err)
+		}
+		want, _ := json.MarshalIndent(&r, "", "  ")
+		want = append(want, '\n')
+		for _, s := range []string{`"$schema": "` + ReportSchemaID + `"`, `"version": 1`, `"inicio": "2026-11-20T19:00:00-03:00"`} {
+			if !bytes.Contains(got.Bytes(), []byte(s)) {
+				t.Errorf("%d courses: no %s in\n%s", n, s, got.String())
+			}
+		}
+		if n > 0 && !bytes.Contains(got.Bytes(), []byte(`"alumno": "alumno (RUT `)) {
+			t.Errorf("%d courses: students not named:\n%s", n, got.String())
 		}
 		if !bytes.Equal(got.Bytes(), want) {
 			t.Errorf("%d courses:\n%s\nwant\n%s", n, got.String(), want)
