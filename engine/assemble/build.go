@@ -59,6 +59,10 @@ type Options struct {
 	// error from it ends the build with nothing yielded (a --course that
 	// names nothing). Nil ignores it.
 	OnSelected func(Selection) error
+	// OnBatch is told when a batch of courses starts to be read: its
+	// number (from 1), the number of batches, the courses before it and
+	// the courses of the build. Nil ignores it.
+	OnBatch func(batch, batches, before, courses int)
 }
 
 // Selection is what the course query selected: the courses the build
@@ -282,8 +286,12 @@ func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err er
 	if size <= 0 {
 		size = 500
 	}
+	batches := (len(courses) + size - 1) / size
 	for start := 0; start < len(courses); start += size {
 		batch := courses[start:min(start+size, len(courses))]
+		if b.opts.OnBatch != nil {
+			b.opts.OnBatch(start/size+1, batches, start, len(courses))
+		}
 		idx, err := b.extract(ctx, batch)
 		if err != nil {
 			return err

@@ -81,8 +81,10 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
 	}
+	bar := newProgress(e, isTerminal(e.Stderr), nil)
 	b, err := pipeline.Export(ctx, pl, pipeline.ExportOptions{Dir: *out, Strict: *bf.strict,
-		Build: pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: token, Now: e.Now}})
+		Build: pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: token, Now: e.Now, Progress: bar.build}})
+	bar.clear()
 	if errors.Is(err, pipeline.ErrStrict) {
 		printSummary(e.Stdout, b.Summary)
 		fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se escribió nada")

@@ -9,8 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/crashpoint"
@@ -106,7 +104,7 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
 	}
-	var bar *progressLine
+	bar := newProgress(e, o.progress, o.log)
 	no := pipeline.NightlyOptions{ReportDate: date, Courses: o.courses, Strict: o.strict, DryRun: o.dryRun,
 		IgnoreWindow: o.ignoreWindow, WaitWindow: o.waitWindow, Seed: o.seed, Since: o.since, ResendChanged: o.resend,
 		FullDedication: o.fullDedication, Log: o.log, Now: e.Now, Sleep: e.Sleep,
@@ -121,18 +119,15 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		Simulated:    func() { fmt.Fprintln(e.Stdout, "(envío al simulador local de SENCE, no al servicio real)") },
 		StrictFailed: func(sum *pipeline.Summary) { printSummary(e.Stdout, sum) },
 	}
-	if o.progress {
-		bar = &progressLine{w: e.Stderr}
-		no.Progress = bar.show
-	}
+	no.Progress, no.BuildProgress = bar.send, bar.build
 	rep, err := pipeline.Nightly(ctx, pl, no)
+	bar.clear()
 	if rep == nil {
 		if errors.Is(err, pipeline.ErrStrict) {
 			return ExitProblems
 		}
 		return exitOfFailure(e, err)
 	}
-	bar.clear()
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 	}
@@ -153,30 +148,4 @@ func exitOf(rep *nightly.Report) int {
 		return ExitProblems
 	}
 	return ExitFailed
-}
-
-// progressLine draws one line on a terminal: courses and students done
-// and the courses being sent.
-type progressLine struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (p *progressLine) show(pr nightly.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	line := fmt.Sprintf("%d de %s, %d de %s", pr.CoursesDone, diag.Plural(pr.Courses, "curso", "cursos"), pr.StudentsDone, diag.Plural(pr.Students, "alumno", "alumnos"))
-	if len(pr.Current) > 0 {
-		line += " · enviando " + strings.Join(pr.Current, ", ")
-	}
-	fmt.Fprintf(p.w, "\r\033[K%s", line)
-}
-
-func (p *progressLine) clear() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprint(p.w, "\r\033[K")
 }

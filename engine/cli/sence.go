@@ -209,7 +209,8 @@ func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]
 	defer db.Close()
 	var courses []payload.Course
 	names := map[string]assemble.Exclusion{}
-	b, err := pipeline.Build(ctx, db, pl, pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: payload.RedactedToken, Now: e.Now},
+	bar := newProgress(e, isTerminal(e.Stderr), nil)
+	b, err := pipeline.Build(ctx, db, pl, pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: payload.RedactedToken, Now: e.Now, Progress: bar.build},
 		func(r *assemble.CourseResult) error {
 			if r.Payload != nil {
 				courses = append(courses, *r.Payload)
@@ -219,6 +220,7 @@ func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]
 			}
 			return nil
 		})
+	bar.clear()
 	if err != nil {
 		return nil, nil, 0, exitOfFailure(e, err)
 	}

@@ -40,6 +40,9 @@ type BuildOptions struct {
 	// (schema.Validator.Check). The benchmark's reference validator
 	// replaces it.
 	Validate func(*payload.Course) ([]schema.Problem, error)
+	// Progress is told how far the build is: when a batch starts to be
+	// read and as each course is built. Nil ignores it.
+	Progress func(BuildProgress)
 }
 
 // Built is what a build leaves once its courses are handed on: the
@@ -73,6 +76,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 		check = v.Check
 	}
 	b := &Built{Plan: pl, Summary: NewSummary(chile.Date(o.ReportDate))}
+	track := newBuildTracker(o.Now, o.Progress)
 	stats, err := assemble.Build(ctx, db, pl, assemble.Options{
 		ReportDate:        o.ReportDate,
 		Courses:           o.Courses,
@@ -82,6 +86,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 		Now:               o.Now,
 		Workers:           o.Workers,
 		BatchSize:         o.BatchSize,
+		OnBatch:           track.batch,
 		OnUnselected:      func(u assemble.UnselectedCourse) { b.Summary.Unselected = append(b.Summary.Unselected, u) },
 		OnSelected: func(sel assemble.Selection) error {
 			if msg := unknownCourses(pl, sel, b.Summary.Unselected, o.Courses); msg != "" {
@@ -95,6 +100,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 		}
 		b.Selected++
 		b.Summary.Add(r)
+		track.course(r.CourseID)
 		return sink(r)
 	})
 	b.Stats = stats

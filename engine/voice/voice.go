@@ -118,3 +118,18 @@ func RFC3339(t time.Time) string {
 	}
 	return t.In(chile.Location).Format(time.RFC3339)
 }
+
+// Remaining is a time left as a person reads it: «~1 min», «~2 h 5 min»,
+// «menos de 1 min».
+func Remaining(d time.Duration) string {
+	m := int((d + 30*time.Second) / time.Minute)
+	switch {
+	case d < 30*time.Second:
+		return "menos de 1 min"
+	case m < 60:
+		return fmt.Sprintf("~%d min", m)
+	case m%60 == 0:
+		return fmt.Sprintf("~%d h", m/60)
+	}
+	return fmt.Sprintf("~%d h %d min", m/60, m%60)
+}

@@ -97,3 +97,21 @@ func TestClock(t *testing.T) {
 		}
 	}
 }
+
+func TestRemaining(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{10 * time.Second, "menos de 1 min"},
+		{70 * time.Second, "~1 min"},
+		{100 * time.Second, "~2 min"},
+		{59 * time.Minute, "~59 min"},
+		{2 * time.Hour, "~2 h"},
+		{125 * time.Minute, "~2 h 5 min"},
+	} {
+		if got := Remaining(tc.d); got != tc.want {
+			t.Errorf("Remaining(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
