@@ -182,6 +182,13 @@ func TestRunDemo(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st.Runs) != 2 || len(st.Students) != 5 {
 		t.Fatalf("status --json: %v %+v", err, st)
 	}
+	named := false
+	for _, s := range st.Students {
+		named = named || s.Alumno == "Benjamín Araya Quiroz (RUT 20.111.222-2, Moodle id 16)" && s.Code == "012" && s.MoodleID == "16"
+	}
+	if !named || !strings.Contains(r.stdout, `"clave"`) || strings.Contains(r.stdout, `"Alumno"`) {
+		t.Errorf("status --json students: %s", r.stdout)
+	}
 }
 
 func TestRunDryRunSendsNothing(t *testing.T) {

@@ -98,20 +98,20 @@ type CourseRecord struct {
 
 // StudentRecord is the state one run left a student in.
 type StudentRecord struct {
-	CodigoOferta string
-	CodigoGrupo  string
+	CodigoOferta string `json:"codigoOferta"`
+	CodigoGrupo  string `json:"codigoGrupo"`
 	// Alumno is the RUT ("12345678-5"), or "moodle:ID" when the student
-	// has no usable RUT.
-	Alumno string
+	// has no usable RUT: the ledger's key, not a name for a person.
+	Alumno string `json:"clave"`
 	// MoodleID is the student's Moodle id and RUTText what Moodle holds
 	// instead of a valid RUT ("" when unknown, as in runs of earlier
 	// versions).
-	MoodleID string
-	RUTText  string
-	Label    string
-	Status   string
-	Code     string
-	Message  string
+	MoodleID string `json:"idMoodle,omitempty"`
+	RUTText  string `json:"rutInvalido,omitempty"`
+	Label    string `json:"nombre,omitempty"`
+	Status   string `json:"estado"`
+	Code     string `json:"codigo,omitempty"`
+	Message  string `json:"mensaje,omitempty"`
 }
 
 // SaveCourse records what a run did with a course and the state of its

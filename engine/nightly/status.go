@@ -21,7 +21,7 @@ type Status struct {
 	Undone []CourseStatus `json:"cursosSinTerminar"`
 	// Students are rejected, held, excluded, pending or not sent in the
 	// last run that processed their course.
-	Students []ledger.StudentRecord `json:"alumnosConProblemas"`
+	Students []StudentStatus `json:"alumnosConProblemas"`
 	// Sessions are the dedication sessions kept for incremental runs.
 	Sessions []SessionsStatus `json:"dedicacionIncremental"`
 	// Notices are what the last run that built its courses left out and
@@ -29,6 +29,13 @@ type Status struct {
 	// keep nothing left out in silence.
 	Notices    []ledger.Notice `json:"avisos"`
 	NoticesRun int64           `json:"avisosDeEjecucion,omitempty"`
+}
+
+// StudentStatus is a student in trouble: the ledger's record and the
+// student named as every output does.
+type StudentStatus struct {
+	Alumno string `json:"alumno"`
+	ledger.StudentRecord
 }
 
 // SessionsStatus is what the ledger keeps of one sessions query.
@@ -78,7 +85,7 @@ var noticeWords = map[string]string{
 
 // ReadStatus reads a Status from the ledger.
 func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error) {
-	st := &Status{Ledger: l.Path(), Runs: []RunStatus{}, Undone: []CourseStatus{}, Students: []ledger.StudentRecord{}}
+	st := &Status{Ledger: l.Path(), Runs: []RunStatus{}, Undone: []CourseStatus{}, Students: []StudentStatus{}}
 	rs, err := l.Runs(ctx, runs)
 	if err != nil {
 		return nil, err
@@ -123,7 +130,9 @@ func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error
 	if err != nil {
 		return nil, err
 	}
-	st.Students = append(st.Students, students...)
+	for _, s := range students {
+		st.Students = append(st.Students, StudentStatus{Alumno: StudentOfRecord(s), StudentRecord: s})
+	}
 	streams, err := l.SessionStreams(ctx)
 	if err != nil {
 		return nil, err
@@ -244,7 +253,7 @@ func (st *Status) WriteText(w io.Writer) {
 		fmt.Fprintln(w, "  (ninguno)")
 	}
 	for _, s := range st.Students {
-		fmt.Fprintf(w, "  curso %s: %s %s", s.CodigoOferta, s.Status, StudentOfRecord(s))
+		fmt.Fprintf(w, "  curso %s: %s %s", s.CodigoOferta, s.Status, s.Alumno)
 		if why := voice.Coded(s.Code, s.Message); why != "" {
 			fmt.Fprintf(w, ": %s", why)
 		}
