@@ -53,7 +53,7 @@ func courseName(oferta, grupo string) string {
 type sendReport struct {
 	// names are the students of the courses built now, by RUT (none for
 	// send --from: the export's files hold RUTs only).
-	names    map[string]assemble.Exclusion
+	names    map[string]string
 	Courses  int
 	Accepted int
 	Rejected int
@@ -83,7 +83,7 @@ func (rep *sendReport) sent(w io.Writer, c payload.Course, res *sence.SendResult
 	}
 }
 
-func printSendResult(w io.Writer, res *sence.SendResult, names map[string]assemble.Exclusion) {
+func printSendResult(w io.Writer, res *sence.SendResult, names map[string]string) {
 	a, r, u := res.Count()
 	fmt.Fprintf(w, "\nCurso %s: proceso SENCE %s, %s, %s, %s\n", courseName(res.Course.CodigoOferta, res.Course.CodigoGrupo), orDash(res.IDProceso),
 		diag.Plural(a, "aceptado", "aceptados"), diag.Plural(r, "rechazado", "rechazados"), diag.Plural(u, "sin cambios", "sin cambios"))
@@ -103,9 +103,9 @@ func printSendResult(w io.Writer, res *sence.SendResult, names map[string]assemb
 		if s.Outcome == sence.Accepted {
 			continue
 		}
-		who := voice.Student("", k, "", "")
-		if x, ok := names[k]; ok {
-			who = x.Who()
+		who := names[k]
+		if who == "" {
+			who = voice.Student("", k, "", "")
 		}
 		fmt.Fprintf(w, "  %s %s: %s\n", s.Outcome, who, voice.Coded(s.Code, s.Explain()))
 	}
@@ -136,12 +136,12 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	var rep sendReport
 	excluded := 0
 	if *from != "" {
-		var err error
-		courses, err = pipeline.ReadExport(*from, bf.courses)
+		ex, err := pipeline.OpenExport(*from, bf.courses)
 		if err != nil {
 			fmt.Fprintln(e.Stderr, err)
 			return ExitFailed
 		}
+		courses, rep.names = ex.Courses, ex.Names
 	} else {
 		var code int
 		courses, rep.names, excluded, code = buildToSend(ctx, e, pl, bf)
@@ -190,7 +190,7 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 // buildToSend builds the courses engine send sends now and prints their
 // summary; it returns the payloads and how many students and courses were
 // left out.
-func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]payload.Course, map[string]assemble.Exclusion, int, int) {
+func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]payload.Course, map[string]string, int, int) {
 	m := pl.Mapping
 	if m.Sence.RutOtec == "" {
 		fmt.Fprintf(e.Stderr, "%s: falta sence.rutOtec (el RUT de la OTEC, como 76543210-3)\n", m.File)
@@ -208,7 +208,7 @@ func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]
 	}
 	defer db.Close()
 	var courses []payload.Course
-	names := map[string]assemble.Exclusion{}
+	names := map[string]string{}
 	bar := newProgress(e, isTerminal(e.Stderr), nil)
 	b, err := pipeline.Build(ctx, db, pl, pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: payload.RedactedToken, Now: e.Now, Progress: bar.build},
 		func(r *assemble.CourseResult) error {
@@ -216,7 +216,7 @@ func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]
 				courses = append(courses, *r.Payload)
 			}
 			for _, x := range r.Sent {
-				names[x.RUT] = x
+				names[x.RUT] = x.Who()
 			}
 			return nil
 		})

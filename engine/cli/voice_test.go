@@ -21,6 +21,21 @@ func TestSendDemoGolden(t *testing.T) {
 	golden(t, "send-demo.golden", r.stdout)
 }
 
+// TestSendFromExportNamesStudents: send --from names a rejected student
+// from the export's resumen.json, as send without --from does.
+func TestSendFromExportNamesStudents(t *testing.T) {
+	dd := demoDir(t)
+	mapping := filepath.Join(dd, "mapping.yaml")
+	out := filepath.Join(dd, "out")
+	if r := run(t, nil, "export", mapping, "--date", "2026-11-20", "--out", out); r.code != ExitProblems {
+		t.Fatalf("export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := run(t, nil, "send", mapping, "--from", out)
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "\n  rechazado Benjamín Araya Quiroz (RUT 20.111.222-2, Moodle id 16): [012] El alumno 20111222-2 no se encuentra registrado") {
+		t.Fatalf("send --from: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 // TestRunStatusDemoGolden pins what engine run and then engine status
 // print for the demo's night (one course at a time, so that SENCE's
 // process numbers are always the same).
