@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xeipuuv/gojsonschema"
 
@@ -126,4 +128,87 @@ func TestJSONReportsMatchSchemas(t *testing.T) {
 			t.Errorf("%d accepted students with the values sent, %d accepted", withValues, rep.Totals.Accepted)
 		}
 	}
+}
+
+// TestSchemasMatchTypes: every key the Go types of resumen.json and
+// run-N.json write is in their schema, and every key of the schema is
+// written: a field added to a report type needs its place (and its
+// description) in schemas/.
+func TestSchemasMatchTypes(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		typ  reflect.Type
+	}{
+		{schemas.ResumenFile, reflect.TypeOf(pipeline.Summary{})},
+		{schemas.EjecucionFile, reflect.TypeOf(nightly.Report{})},
+	} {
+		b, err := schemas.FS.ReadFile(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var root map[string]any
+		if err := json.Unmarshal(b, &root); err != nil {
+			t.Fatal(err)
+		}
+		defs, _ := root["definitions"].(map[string]any)
+		compareKeys(t, tc.file, "", tc.typ, root, defs)
+	}
+}
+
+// compareKeys compares a struct type's JSON keys with a schema object's
+// properties, and recurses into nested objects and lists.
+func compareKeys(t *testing.T, file, at string, typ reflect.Type, node map[string]any, defs map[string]any) {
+	t.Helper()
+	for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+		typ = typ.Elem()
+		if items, ok := node["items"].(map[string]any); ok {
+			node = items
+		}
+	}
+	if ref, ok := node["$ref"].(string); ok {
+		node, _ = defs[strings.TrimPrefix(ref, "#/definitions/")].(map[string]any)
+	}
+	if typ.Kind() != reflect.Struct || typ == reflect.TypeOf(time.Time{}) {
+		return
+	}
+	props, _ := node["properties"].(map[string]any)
+	keys := jsonKeys(typ)
+	for name, f := range keys {
+		p, ok := props[name].(map[string]any)
+		if !ok {
+			t.Errorf("%s: %s%s is written but not in the schema", file, at, name)
+			continue
+		}
+		compareKeys(t, file, at+name+".", f.Type, p, defs)
+	}
+	for name := range props {
+		if _, ok := keys[name]; !ok {
+			t.Errorf("%s: %s%s is in the schema but never written", file, at, name)
+		}
+	}
+}
+
+// jsonKeys are the keys encoding/json writes for a struct type, embedded
+// structs flattened.
+func jsonKeys(typ reflect.Type) map[string]reflect.StructField {
+	out := map[string]reflect.StructField{}
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			for k, v := range jsonKeys(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f
+	}
+	return out
 }
