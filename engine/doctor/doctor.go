@@ -38,6 +38,10 @@ type Options struct {
 	// Check validates a payload as export does (nil: no validation).
 	Check func(*payload.Course) []assemble.Problem
 	Now   func() time.Time
+	// OnBatch (assemble.Options.OnBatch) and OnCourse are told how far
+	// the courses' build is; nil ignores them.
+	OnBatch  func(batch, batches, before, courses int)
+	OnCourse func(courseID string)
 }
 
 // Item is one check: passed (OK) or a finding, said in Spanish with what
@@ -156,7 +160,13 @@ func Run(ctx context.Context, db *source.DB, pl *plan.Plan, opts Options) (*Repo
 		Check:        opts.Check,
 		Now:          opts.Now,
 		OnUnselected: func(u assemble.UnselectedCourse) { unselected = append(unselected, u) },
-	}, c.add)
+		OnBatch:      opts.OnBatch,
+	}, func(r *assemble.CourseResult) error {
+		if opts.OnCourse != nil {
+			opts.OnCourse(r.CourseID)
+		}
+		return c.add(r)
+	})
 	if err != nil {
 		return rep, err
 	}
