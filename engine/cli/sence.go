@@ -37,7 +37,7 @@ func outsideWindow(e *Env, m *mapping.Mapping) {
 		w.Start, w.End = "22:00", "00:00"
 	}
 	fmt.Fprintf(e.Stderr, "fuera de la ventana de envío de SENCE (%s a %s, hora de Chile; ahora son las %s): no se envía nada.\nSENCE pide un envío diario dentro de esa ventana; para enviar igual use --ignore-window.\n",
-		w.Start, w.End, e.Now().In(chile.Location).Format("15:04"))
+		w.Start, w.End, voice.TimeOfDay(e.Now()))
 }
 
 // courseName is how a payload is named to a person: its codigoOferta, and

@@ -133,3 +133,10 @@ func Remaining(d time.Duration) string {
 	}
 	return fmt.Sprintf("~%d h %d min", m/60, m%60)
 }
+
+// TimeOfDay is the hour of a time in Chile with the zone, for a time the
+// same night: «22:05:13 (hora de Chile, UTC-3)».
+func TimeOfDay(t time.Time) string {
+	l := t.In(chile.Location)
+	return l.Format("15:04:05") + " (hora de Chile, " + offset(l) + ")"
+}
