@@ -14,6 +14,13 @@ var FS embed.FS
 // SenceAvanceFile is the name of the schema of SENCE's enviarAvance body.
 const SenceAvanceFile = "sence-avance.schema.json"
 
+// ResumenFile is the schema of an export's resumen.json, and
+// EjecucionFile the schema of a run's report (reports/run-N.json).
+const (
+	ResumenFile   = "resumen.schema.json"
+	EjecucionFile = "ejecucion.schema.json"
+)
+
 // SenceAvance returns the JSON Schema (draft-07) of SENCE's enviarAvance
 // body. Each call returns a fresh copy.
 func SenceAvance() []byte {

@@ -8,6 +8,7 @@ package assemble
 import (
 	"context"
 	"database/sql"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"runtime"
 	"sync"
 	"time"
@@ -63,6 +64,10 @@ type Options struct {
 	// error from it ends the build with nothing yielded (a --course that
 	// names nothing). Nil ignores it.
 	OnSelected func(Selection) error
+	// OnBatch is told when a batch of courses starts to be read: its
+	// number (from 1), the number of batches, the courses before it and
+	// the courses of the build. Nil ignores it.
+	OnBatch func(batch, batches, before, courses int)
 }
 
 // Selection is what the course query selected: the courses the build
@@ -108,21 +113,29 @@ type Problem = schema.Problem
 
 // Exclusion is a student left out of a payload, with every reason.
 type Exclusion struct {
-	UserID  string
-	RUT     string
+	UserID string
+	RUT    string
+	// RUTText is what Moodle holds instead of a valid RUT, when RUT is
+	// empty and the mapping read one ("" when there is none).
+	RUTText string
 	Label   string
 	Reasons []string
 }
+
+// Who names the student as every output does (voice.Student).
+func (e Exclusion) Who() string { return voice.Student(e.Label, e.RUT, e.RUTText, e.UserID) }
 
 // Note is something left out that is not an error (a module without
 // mandatory activities, a student who starts after the report date), or,
 // with Warning, something sent that a coordinator should look at (a
 // module without a synchronous class).
 type Note struct {
-	Level   int
-	Who     string
-	Msg     string
-	Warning bool `json:",omitempty"`
+	// Level is the level of what is left out: 0 course, 1 student, 2
+	// module, 3 activity.
+	Level   int    `json:"nivel"`
+	Who     string `json:"sobre,omitempty"`
+	Msg     string `json:"mensaje"`
+	Warning bool   `json:"aviso,omitempty"`
 	// RUT ("12345678-5") and UserID identify a student left out, when
 	// known; a run uses them to tell students who left from students
 	// still reported.
@@ -285,8 +298,12 @@ func (b *builder) run(ctx context.Context, fn func(*CourseResult) error) (err er
 	if size <= 0 {
 		size = 500
 	}
+	batches := (len(courses) + size - 1) / size
 	for start := 0; start < len(courses); start += size {
 		batch := courses[start:min(start+size, len(courses))]
+		if b.opts.OnBatch != nil {
+			b.opts.OnBatch(start/size+1, batches, start, len(courses))
+		}
 		idx, err := b.extract(ctx, batch)
 		if err != nil {
 			return err

@@ -3,6 +3,8 @@ package assemble
 import (
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/fn"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"slices"
 	"strings"
 
@@ -209,11 +211,7 @@ func failedSteps(err error) []string {
 // note records an entity left out by an include rule; a silent one (no
 // reason given) has an empty Msg and is not reported.
 func (b *builder) note(lv *plan.Level, e *Exclusion, why string) *Note {
-	w := e.RUT
-	if e.Label != "" {
-		w = strings.TrimSpace(e.Label + " " + e.RUT)
-	}
-	return &Note{Level: lv.Index, Who: w, Msg: why, RUT: e.RUT, UserID: e.UserID}
+	return &Note{Level: lv.Index, Who: e.Who(), Msg: why, RUT: e.RUT, UserID: e.UserID}
 }
 
 // reasons lists every problem of an error, as a coordinator reads them.
@@ -228,16 +226,19 @@ func reasons(err error) []string {
 	return []string{reason(err)}
 }
 
-// reason is an error as a coordinator reads it: a SENCE field's name
-// tells where the problem shows; a var's name would only be jargon.
+// reason is an error as a coordinator reads it: a message the mapping
+// wrote (fail, require) is shown as written; another error of a SENCE
+// field says which one in plain Spanish («la fecha de término: …»); a
+// var's name would only be jargon.
 func reason(err error) string {
 	if errs, ok := err.(StepErrors); ok {
 		return strings.Join(reasons(errs), "; ")
 	}
 	var se *StepError
 	if errors.As(err, &se) {
-		if se.Step.IsField {
-			return se.Step.Name + ": " + se.Err.Error()
+		var fe *fn.Error
+		if se.Step.IsField && !(errors.As(se.Err, &fe) && (fe.Func == "fail" || fe.Func == "require")) {
+			return voice.Field(se.Step.Name) + ": " + se.Err.Error()
 		}
 		return se.Err.Error()
 	}
@@ -274,6 +275,17 @@ func (b *builder) warnings(lv *plan.Level, sc scope) []string {
 	return out
 }
 
+// moduleCode gives the code of a student's module in a payload, for
+// voice.Path.
+func moduleCode(c *payload.Course) func(student, mod int) string {
+	return func(student, mod int) string {
+		if student < len(c.ListaAlumnos) && mod < len(c.ListaAlumnos[student].ListaModulos) {
+			return c.ListaAlumnos[student].ListaModulos[mod].CodigoModulo
+		}
+		return ""
+	}
+}
+
 // validate checks the course payload and excludes the students with
 // problems; a course-level problem fails the course.
 func (b *builder) validate(course *payload.Course, res *CourseResult, whos []Exclusion) {
@@ -286,7 +298,7 @@ func (b *builder) validate(course *payload.Course, res *CourseResult, whos []Exc
 	for _, p := range problems {
 		msg := p.Msg
 		if p.Path != "" && !strings.Contains(msg, p.Path) {
-			msg = p.Path + ": " + msg
+			msg = voice.Path(p.Path, moduleCode(course)) + ": " + msg
 		}
 		if p.Student < 0 || p.Student >= len(course.ListaAlumnos) {
 			courseMsgs = append(courseMsgs, msg)

@@ -117,6 +117,8 @@ func (sb *studentBuild) who() *Exclusion {
 		e.RUT = fmt.Sprintf("%v-%v", n, sb.sc["dvAlumno"])
 	} else if s, ok := sb.sc["rut"].(string); ok {
 		e.RUT = s
+	} else if s, ok := sb.sc["rutText"].(string); ok {
+		e.RUTText = s // read, but not a valid RUT
 	}
 	return e
 }

@@ -167,7 +167,7 @@ func TestExportWritesPrivateFilesWithoutToken(t *testing.T) {
 	if r.code != ExitProblems {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"Curso CAP-26-01-13-0101-1", "excluido", "Total: 5 cursos para enviar", "1 cursos con error", "«BODEGA 2026»"} {
+	for _, want := range []string{"Curso CAP-26-01-13-0101-1", "excluido", "Total: 5 cursos para enviar", "1 curso con error", "«BODEGA 2026»"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 		}
@@ -221,10 +221,17 @@ func TestDemoEndToEnd(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"== engine export", "Total: 5 cursos para enviar, 90 alumnos incluidos, 4 excluidos", "proceso SENCE 1", "[012]", "89 alumnos aceptados, 1 rechazados",
+	for _, want := range []string{"== engine export", "Total: 5 cursos para enviar, 90 alumnos incluidos, 4 excluidos", "proceso SENCE 1", "[012]", "89 alumnos aceptados, 1 rechazado,",
 		"aviso módulo PRES028008000558: no tiene clase sincrónica", "agregue zoom a params.syncModules"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	for i, line := range strings.Split(r.stdout, "\n") {
+		for _, re := range leftovers {
+			if re.MatchString(line) {
+				t.Errorf("demo output line %d matches %s:\n%s", i+1, re, line)
+			}
 		}
 	}
 	// The simulator's roster is SENCE's registration of the demo: it

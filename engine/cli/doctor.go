@@ -30,7 +30,9 @@ func cmdDoctor(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintln(e.Stderr, "el mapeo tiene errores: corríjalos (engine validate) y vuelva a ejecutar engine doctor")
 		return ExitProblems
 	}
-	rep, err := pipeline.Doctor(ctx, pl, d, e.Now)
+	bar := newProgress(e, isTerminal(e.Stderr), nil)
+	rep, err := pipeline.Doctor(ctx, pl, d, e.Now, bar.build)
+	bar.clear()
 	if err != nil && pipeline.KindOf(err) == pipeline.Problems {
 		fmt.Fprintf(e.Stdout, "La base de datos de Moodle no responde:\n  PROBLEMA  %v\n", err)
 		return ExitProblems

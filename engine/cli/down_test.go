@@ -73,7 +73,7 @@ func TestRunAgainstDeadSENCE(t *testing.T) {
 				t.Errorf("%d requests reached SENCE, want at most %d", n, sence.DefaultDownAfter)
 			}
 			notStarted := 5 - c.tried // of the demo's five sendable courses
-			summary := "ATENCIÓN: SENCE no responde desde las 22:30:00 (hora de Chile): 8 intentos seguidos fallaron"
+			summary := "ATENCIÓN: SENCE no responde desde las 22:30:00 (hora de Chile, UTC-3): 8 intentos seguidos fallaron"
 			if strings.Count(r.stdout, summary) != 1 || !strings.Contains(r.stdout, fmt.Sprintf("y %d cursos no se empezaron. Lo que no se envió queda para la próxima ejecución", notStarted)) {
 				t.Errorf("report lacks the one summary line:\n%s", r.stdout)
 			}

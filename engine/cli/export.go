@@ -5,8 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
-	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/diag"
@@ -81,8 +81,10 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
 	}
+	bar := newProgress(e, isTerminal(e.Stderr), nil)
 	b, err := pipeline.Export(ctx, pl, pipeline.ExportOptions{Dir: *out, Strict: *bf.strict,
-		Build: pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: token, Now: e.Now}})
+		Build: pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: token, Now: e.Now, Progress: bar.build}})
+	bar.clear()
 	if errors.Is(err, pipeline.ErrStrict) {
 		printSummary(e.Stdout, b.Summary)
 		fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se escribió nada")
@@ -94,7 +96,7 @@ func cmdExport(ctx context.Context, e *Env, args []string) int {
 	sum := b.Summary
 	printSummary(e.Stdout, sum)
 	if *out != "" {
-		fmt.Fprintf(e.Stdout, "\nArchivos escritos en %s (%d cursos, resumen.json, la planilla de alumnos %s y la página %s)\n", *out, sum.Sendable, pipeline.StudentsFile, pipeline.PageFile)
+		fmt.Fprintf(e.Stdout, "\nArchivos escritos en %s (%s, resumen.json, la planilla de alumnos %s y la página %s)\n", *out, diag.Plural(sum.Sendable, "curso", "cursos"), pipeline.StudentsFile, pipeline.PageFile)
 	}
 	if sum.Sendable == 0 {
 		fmt.Fprintln(e.Stderr, nothingToSend(b))
@@ -117,9 +119,10 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 		printCourseSummary(w, c)
 	}
 	printUnselected(w, s.Unselected)
-	fmt.Fprintf(w, "\nTotal: %d cursos para enviar, %d alumnos incluidos, %d excluidos", s.Sendable, s.Included, s.Excluded)
+	fmt.Fprintf(w, "\nTotal: %s, %s, %s", diag.Plural(s.Sendable, "curso para enviar", "cursos para enviar"),
+		diag.Plural(s.Included, "alumno incluido", "alumnos incluidos"), diag.Plural(s.Excluded, "excluido", "excluidos"))
 	if s.Failed > 0 {
-		fmt.Fprintf(w, ", %d cursos con error", s.Failed)
+		fmt.Fprintf(w, ", %s", diag.Plural(s.Failed, "curso con error", "cursos con error"))
 	}
 	if n := len(s.Unselected); n > 0 {
 		fmt.Fprintf(w, ", %s", diag.Plural(n, "curso de Moodle que parece SENCE no se informa", "cursos de Moodle que parecen SENCE no se informan"))
@@ -135,19 +138,12 @@ func printCourseSummary(w io.Writer, c pipeline.CourseSummary) {
 	if c.Nombre != "" {
 		fmt.Fprintf(w, " (%s)", c.Nombre)
 	}
-	fmt.Fprintf(w, ": %d alumnos incluidos, %d excluidos\n", c.Incluidos, len(c.Excluidos))
+	fmt.Fprintf(w, ": %s, %s\n", diag.Plural(c.Incluidos, "alumno incluido", "alumnos incluidos"), diag.Plural(len(c.Excluidos), "excluido", "excluidos"))
 	if c.Error != "" {
 		fmt.Fprintf(w, "  ERROR: %s\n", c.Error)
 	}
 	for _, x := range c.Excluidos {
-		who := x.RUT
-		if who == "" {
-			who = "usuario Moodle id " + x.UserID
-		}
-		who = strings.TrimSpace(who + " " + paren(x.Label))
-		for _, r := range x.Reasons {
-			fmt.Fprintf(w, "  excluido %s: %s\n", who, r)
-		}
+		fmt.Fprintf(w, "  excluido %s: %s\n", x.Who(), voice.Reasons(x.Motivos))
 	}
 	for _, n := range c.Notas {
 		if n.Warning {
@@ -176,11 +172,4 @@ func printUnselected(w io.Writer, list []assemble.UnselectedCourse) {
 		}
 		fmt.Fprintf(w, ", id %s: %s\n", u.CourseID, u.Reason)
 	}
-}
-
-func paren(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "(" + s + ")"
 }

@@ -152,7 +152,7 @@ func TestSendFromChecksTheExport(t *testing.T) {
 		})
 	}
 	// A whole export is sent.
-	if r := run(t, env, "send", m, "--from", fresh()); !strings.Contains(r.stdout, "Enviados 5 cursos") {
+	if r := run(t, env, "send", m, "--from", fresh()); !strings.Contains(r.stdout, "5 cursos enviados") {
 		t.Errorf("a whole export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

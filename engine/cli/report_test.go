@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +61,8 @@ func site(t *testing.T, dir, name, extra string) string {
 func withoutPaths(s string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, "Informe: ") || strings.HasPrefix(l, "Archivos escritos en ") {
+		if strings.HasPrefix(l, "Informe: ") || strings.HasPrefix(l, "Archivos escritos en ") || strings.HasPrefix(l, "Registro: ") ||
+			strings.HasPrefix(l, "       informe: ") {
 			continue
 		}
 		out = append(out, l)
@@ -257,10 +260,10 @@ func TestRunLeavers(t *testing.T) {
 		t.Fatalf("night 2: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
-		"nota: " + sname + " " + suspended + ": dejó de estar activo en el curso (matrícula suspendida",
-		"retirado " + removed + " (" + rname + "): SENCE aceptó su avance el 2026-11-20 (",
+		"nota: " + voice.Student(sname, suspended, "", strconv.FormatInt(sid, 10)) + ": dejó de estar activo en el curso (matrícula suspendida",
+		"retirado " + voice.Student(rname, removed, "", "") + ": SENCE aceptó su avance el 2026-11-20 (",
 		"estado 1: cursando), pero esta noche no está entre los alumnos del curso en Moodle (matrícula eliminada, rol de alumno quitado o usuario borrado)",
-		", 1 retirados;",
+		", 1 retirado;",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("night 2 report lacks %q:\n%s", want, r.stdout)
@@ -274,8 +277,8 @@ func TestRunLeavers(t *testing.T) {
 	st := runCmd(ctx, night2, "status", mapping)
 	for _, want := range []string{
 		"Avisos de la ejecución 2",
-		"alumno retirado en el curso " + course + ", " + removed + " (" + rname + "): SENCE aceptó su avance el 2026-11-20",
-		"no se informa en el curso " + course + ", " + sname + " " + suspended + ": dejó de estar activo",
+		"alumno retirado en el curso " + course + ", " + voice.Student(rname, removed, "", "") + ": SENCE aceptó su avance el 2026-11-20",
+		"no se informa en el curso " + course + ", " + voice.Student(sname, suspended, "", strconv.FormatInt(sid, 10)) + ": dejó de estar activo",
 		"curso de Moodle no seleccionado, BODEGA 2026 (Gestión de bodega e inventarios)",
 	} {
 		if !strings.Contains(st.stdout, want) {
@@ -289,7 +292,7 @@ func TestRunLeavers(t *testing.T) {
 	send := site(t, dd, "leavers.yaml", "params:\n  leavers: send\nrun:\n  concurrency: 1\n")
 	night3 := &testClock{t: time.Date(2026, 11, 22, 22, 30, 0, 0, chile.Location)}
 	r = runCmd(ctx, night3, "run", send, "--date", "2026-11-22")
-	if r.code != ExitProblems || !strings.Contains(r.stdout, "retirado "+removed) || strings.Contains(r.stdout, suspended+": dejó de estar activo") {
+	if r.code != ExitProblems || !strings.Contains(r.stdout, "retirado "+voice.Student(rname, removed, "", "")) || strings.Contains(r.stdout, sname+" (RUT") {
 		t.Fatalf("night 3: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	l, err = ledger.Open(ctx, filepath.Join(dd, "ledger.db")) // the demo's run.ledger, shared

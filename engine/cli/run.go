@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/crashpoint"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/pipeline"
@@ -105,33 +104,30 @@ func runMapping(ctx context.Context, e *Env, path string, o runOptions) int {
 		fmt.Fprintln(e.Stderr, err)
 		return ExitUsage
 	}
-	var bar *progressLine
+	bar := newProgress(e, o.progress, o.log)
 	no := pipeline.NightlyOptions{ReportDate: date, Courses: o.courses, Strict: o.strict, DryRun: o.dryRun,
 		IgnoreWindow: o.ignoreWindow, WaitWindow: o.waitWindow, Seed: o.seed, Since: o.since, ResendChanged: o.resend,
 		FullDedication: o.fullDedication, Log: o.log, Now: e.Now, Sleep: e.Sleep,
 		OutsideWindow: func() { outsideWindow(e, m) },
 		Waiting: func(opens time.Time) {
-			fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza a las %s (hora de Chile)\n", opens.In(chile.Location).Format("15:04 del 2006-01-02"))
+			fmt.Fprintf(e.Stderr, "envíos construidos; esperando la ventana de SENCE: el envío comienza el %s\n", voice.Clock(opens))
 		},
 		Seeded: func(since string, res nightly.SeedResult) {
-			fmt.Fprintf(e.Stdout, "Historial de SENCE desde %s: %d procesos; se registró lo que SENCE ya aceptó de %d alumnos (%d registros).\n\n",
-				since, res.Processes, res.Students, res.Records)
+			fmt.Fprintf(e.Stdout, "Historial de SENCE desde %s: %s; se registró lo que SENCE ya aceptó de %s (%s).\n\n",
+				since, diag.Plural(res.Processes, "proceso", "procesos"), diag.Plural(res.Students, "alumno", "alumnos"), diag.Plural(res.Records, "registro", "registros"))
 		},
 		Simulated:    func() { fmt.Fprintln(e.Stdout, "(envío al simulador local de SENCE, no al servicio real)") },
 		StrictFailed: func(sum *pipeline.Summary) { printSummary(e.Stdout, sum) },
 	}
-	if o.progress {
-		bar = &progressLine{w: e.Stderr}
-		no.Progress = bar.show
-	}
+	no.Progress, no.BuildProgress = bar.send, bar.build
 	rep, err := pipeline.Nightly(ctx, pl, no)
+	bar.clear()
 	if rep == nil {
 		if errors.Is(err, pipeline.ErrStrict) {
 			return ExitProblems
 		}
 		return exitOfFailure(e, err)
 	}
-	bar.clear()
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
 	}
@@ -153,30 +149,4 @@ func exitOf(rep *nightly.Report) int {
 		return ExitProblems
 	}
 	return ExitFailed
-}
-
-// progressLine draws one line on a terminal: courses and students done
-// and the courses being sent.
-type progressLine struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (p *progressLine) show(pr nightly.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	line := fmt.Sprintf("%d/%d cursos, %d/%d alumnos", pr.CoursesDone, pr.Courses, pr.StudentsDone, pr.Students)
-	if len(pr.Current) > 0 {
-		line += " · enviando " + strings.Join(pr.Current, ", ")
-	}
-	fmt.Fprintf(p.w, "\r\033[K%s", line)
-}
-
-func (p *progressLine) clear() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	fmt.Fprint(p.w, "\r\033[K")
 }

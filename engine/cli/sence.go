@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"slices"
 	"sort"
@@ -35,7 +37,7 @@ func outsideWindow(e *Env, m *mapping.Mapping) {
 		w.Start, w.End = "22:00", "00:00"
 	}
 	fmt.Fprintf(e.Stderr, "fuera de la ventana de envío de SENCE (%s a %s, hora de Chile; ahora son las %s): no se envía nada.\nSENCE pide un envío diario dentro de esa ventana; para enviar igual use --ignore-window.\n",
-		w.Start, w.End, e.Now().In(chile.Location).Format("15:04"))
+		w.Start, w.End, voice.TimeOfDay(e.Now()))
 }
 
 // courseName is how a payload is named to a person: its codigoOferta, and
@@ -49,6 +51,9 @@ func courseName(oferta, grupo string) string {
 
 // sendReport is the outcome of sending a set of courses.
 type sendReport struct {
+	// names are the students of the courses built now, by RUT (none for
+	// send --from: the export's files hold RUTs only).
+	names    map[string]string
 	Courses  int
 	Accepted int
 	Rejected int
@@ -68,7 +73,7 @@ func (rep *sendReport) sent(w io.Writer, c payload.Course, res *sence.SendResult
 		fmt.Fprintf(w, "\nCurso %s: NO ENVIADO: %v\n", courseName(c.CodigoOferta, c.CodigoGrupo), err)
 		return
 	}
-	printSendResult(w, res)
+	printSendResult(w, res, rep.names)
 	a, r, u := res.Count()
 	rep.Accepted += a
 	rep.Rejected += r
@@ -78,14 +83,15 @@ func (rep *sendReport) sent(w io.Writer, c payload.Course, res *sence.SendResult
 	}
 }
 
-func printSendResult(w io.Writer, res *sence.SendResult) {
+func printSendResult(w io.Writer, res *sence.SendResult, names map[string]string) {
 	a, r, u := res.Count()
-	fmt.Fprintf(w, "\nCurso %s: proceso SENCE %s, %d aceptados, %d rechazados, %d sin cambios\n", courseName(res.Course.CodigoOferta, res.Course.CodigoGrupo), orDash(res.IDProceso), a, r, u)
+	fmt.Fprintf(w, "\nCurso %s: proceso SENCE %s, %s, %s, %s\n", courseName(res.Course.CodigoOferta, res.Course.CodigoGrupo), orDash(res.IDProceso),
+		diag.Plural(a, "aceptado", "aceptados"), diag.Plural(r, "rechazado", "rechazados"), diag.Plural(u, "sin cambios", "sin cambios"))
 	if res.Note != "" {
 		fmt.Fprintf(w, "  nota: %s\n", res.Note)
 	}
 	for _, e := range append(slices.Clone(res.SendErrors), res.CourseErrors...) {
-		fmt.Fprintf(w, "  ERROR [%s] %s: %s\n", e.Code, e.Message, sence.Explain(e.Code, e.Message))
+		fmt.Fprintf(w, "  ERROR %s\n", sence.Explain(e.Code, e.Message))
 	}
 	ruts := make([]string, 0, len(res.Students))
 	for k := range res.Students {
@@ -97,11 +103,11 @@ func printSendResult(w io.Writer, res *sence.SendResult) {
 		if s.Outcome == sence.Accepted {
 			continue
 		}
-		code := ""
-		if s.Code != "" {
-			code = " [" + s.Code + "]"
+		who := names[k]
+		if who == "" {
+			who = voice.Student("", k, "", "")
 		}
-		fmt.Fprintf(w, "  %s %s%s: %s\n", s.Outcome, k, code, s.Explain())
+		fmt.Fprintf(w, "  %s %s: %s\n", s.Outcome, who, voice.Coded(s.Code, s.Explain()))
 	}
 }
 
@@ -127,17 +133,18 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 		return ExitProblems
 	}
 	var courses []payload.Course
+	var rep sendReport
 	excluded := 0
 	if *from != "" {
-		var err error
-		courses, err = pipeline.ReadExport(*from, bf.courses)
+		ex, err := pipeline.OpenExport(*from, bf.courses)
 		if err != nil {
 			fmt.Fprintln(e.Stderr, err)
 			return ExitFailed
 		}
+		courses, rep.names = ex.Courses, ex.Names
 	} else {
 		var code int
-		courses, excluded, code = buildToSend(ctx, e, pl, bf)
+		courses, rep.names, excluded, code = buildToSend(ctx, e, pl, bf)
 		if code != ExitOK {
 			return code
 		}
@@ -159,17 +166,18 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 	if !conn.Simulated && !*ignoreWindow {
 		_, opts.Until = nightly.NewWindow(pl.Mapping.Sence.Window).Bounds(e.Now())
 	}
-	var rep sendReport
 	left := pipeline.Send(ctx, conn, courses, opts, e.Now, func(c payload.Course, res *sence.SendResult, err error) {
 		rep.sent(e.Stdout, c, res, err)
 	})
 	if left > 0 {
 		// A signal: the course in flight was finished (its outcome is
 		// known); the rest are not started.
-		fmt.Fprintf(e.Stdout, "\nInterrumpido: %d cursos no se enviaron; vuelva a ejecutar el envío para enviarlos\n", left)
+		fmt.Fprintf(e.Stdout, "\nInterrumpido: %s; vuelva a ejecutar el envío para enviarlos\n", diag.Plural(left, "curso no se envió", "cursos no se enviaron"))
 		rep.Failed += left
 	}
-	fmt.Fprintf(e.Stdout, "\nEnviados %d cursos: %d alumnos aceptados, %d rechazados, %d sin cambios, %d cursos con error\n", rep.Courses, rep.Accepted, rep.Rejected, rep.Same, rep.Failed)
+	fmt.Fprintf(e.Stdout, "\n%s: %s, %s, %s, %s\n", diag.Plural(rep.Courses, "curso enviado", "cursos enviados"),
+		diag.Plural(rep.Accepted, "alumno aceptado", "alumnos aceptados"), diag.Plural(rep.Rejected, "rechazado", "rechazados"),
+		diag.Plural(rep.Same, "sin cambios", "sin cambios"), diag.Plural(rep.Failed, "curso con error", "cursos con error"))
 	switch {
 	case rep.Failed > 0:
 		return ExitFailed
@@ -182,46 +190,52 @@ func cmdSend(ctx context.Context, e *Env, args []string) int {
 // buildToSend builds the courses engine send sends now and prints their
 // summary; it returns the payloads and how many students and courses were
 // left out.
-func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]payload.Course, int, int) {
+func buildToSend(ctx context.Context, e *Env, pl *plan.Plan, bf *buildFlags) ([]payload.Course, map[string]string, int, int) {
 	m := pl.Mapping
 	if m.Sence.RutOtec == "" {
 		fmt.Fprintf(e.Stderr, "%s: falta sence.rutOtec (el RUT de la OTEC, como 76543210-3)\n", m.File)
-		return nil, 0, ExitProblems
+		return nil, nil, 0, ExitProblems
 	}
 	date, err := reportDate(e, *bf.date)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
-		return nil, 0, ExitUsage
+		return nil, nil, 0, ExitUsage
 	}
 	db, err := pipeline.Open(ctx, m)
 	if err != nil {
 		fmt.Fprintln(e.Stderr, err)
-		return nil, 0, ExitFailed
+		return nil, nil, 0, ExitFailed
 	}
 	defer db.Close()
 	var courses []payload.Course
-	b, err := pipeline.Build(ctx, db, pl, pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: payload.RedactedToken, Now: e.Now},
+	names := map[string]string{}
+	bar := newProgress(e, isTerminal(e.Stderr), nil)
+	b, err := pipeline.Build(ctx, db, pl, pipeline.BuildOptions{ReportDate: date, Courses: bf.courses, Token: payload.RedactedToken, Now: e.Now, Progress: bar.build},
 		func(r *assemble.CourseResult) error {
 			if r.Payload != nil {
 				courses = append(courses, *r.Payload)
 			}
+			for _, x := range r.Sent {
+				names[x.RUT] = x.Who()
+			}
 			return nil
 		})
+	bar.clear()
 	if err != nil {
-		return nil, 0, exitOfFailure(e, err)
+		return nil, nil, 0, exitOfFailure(e, err)
 	}
 	sum := b.Summary
 	printSummary(e.Stdout, sum)
 	if sum.Sendable == 0 {
 		fmt.Fprintln(e.Stderr, nothingToSend(b))
-		return nil, 0, ExitProblems
+		return nil, nil, 0, ExitProblems
 	}
 	excluded := sum.Excluded + sum.Failed
 	if *bf.strict && excluded > 0 {
 		fmt.Fprintln(e.Stderr, "--strict: hay problemas; no se envía nada")
-		return nil, 0, ExitProblems
+		return nil, nil, 0, ExitProblems
 	}
-	return courses, excluded, ExitOK
+	return courses, names, excluded, ExitOK
 }
 
 // loadAndConnect loads a mapping and connects to its SENCE service; on

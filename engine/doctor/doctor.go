@@ -13,6 +13,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"regexp"
 	"slices"
@@ -37,6 +38,10 @@ type Options struct {
 	// Check validates a payload as export does (nil: no validation).
 	Check func(*payload.Course) []assemble.Problem
 	Now   func() time.Time
+	// OnBatch (assemble.Options.OnBatch) and OnCourse are told how far
+	// the courses' build is; nil ignores them.
+	OnBatch  func(batch, batches, before, courses int)
+	OnCourse func(courseID string)
 }
 
 // Item is one check: passed (OK) or a finding, said in Spanish with what
@@ -155,7 +160,13 @@ func Run(ctx context.Context, db *source.DB, pl *plan.Plan, opts Options) (*Repo
 		Check:        opts.Check,
 		Now:          opts.Now,
 		OnUnselected: func(u assemble.UnselectedCourse) { unselected = append(unselected, u) },
-	}, c.add)
+		OnBatch:      opts.OnBatch,
+	}, func(r *assemble.CourseResult) error {
+		if opts.OnCourse != nil {
+			opts.OnCourse(r.CourseID)
+		}
+		return c.add(r)
+	})
 	if err != nil {
 		return rep, err
 	}
@@ -377,14 +388,7 @@ func (c *checker) courses(ctx context.Context) error {
 			crs.ok("todavía ningún alumno para informar")
 		}
 		for _, x := range b.excluded {
-			who := x.RUT
-			if who == "" {
-				who = "usuario Moodle id " + x.UserID
-			}
-			if x.Label != "" {
-				who += " (" + x.Label + ")"
-			}
-			crs.finding("alumno %s: %s", who, strings.Join(x.Reasons, "; "))
+			crs.finding("alumno %s: %s", x.Who(), voice.Reasons(x.Reasons))
 		}
 		crs.Later = b.later
 		c.rep.Courses = append(c.rep.Courses, crs)

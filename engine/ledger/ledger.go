@@ -218,6 +218,13 @@ CREATE TABLE run_notices (
 	PRIMARY KEY (run_id, seq)
 );
 `,
+	// 5: a student's Moodle id and, without a valid RUT, what Moodle
+	// holds instead, so that engine status names a student as the run's
+	// report does (rows of earlier runs keep them empty).
+	`
+ALTER TABLE students ADD COLUMN moodle_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE students ADD COLUMN rut_text TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // SchemaVersion is the schema version this engine writes.

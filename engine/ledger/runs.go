@@ -98,15 +98,20 @@ type CourseRecord struct {
 
 // StudentRecord is the state one run left a student in.
 type StudentRecord struct {
-	CodigoOferta string
-	CodigoGrupo  string
+	CodigoOferta string `json:"codigoOferta"`
+	CodigoGrupo  string `json:"codigoGrupo"`
 	// Alumno is the RUT ("12345678-5"), or "moodle:ID" when the student
-	// has no usable RUT.
-	Alumno  string
-	Label   string
-	Status  string
-	Code    string
-	Message string
+	// has no usable RUT: the ledger's key, not a name for a person.
+	Alumno string `json:"clave"`
+	// MoodleID is the student's Moodle id and RUTText what Moodle holds
+	// instead of a valid RUT ("" when unknown, as in runs of earlier
+	// versions).
+	MoodleID string `json:"idMoodle,omitempty"`
+	RUTText  string `json:"rutInvalido,omitempty"`
+	Label    string `json:"nombre,omitempty"`
+	Status   string `json:"estado"`
+	Code     string `json:"codigo,omitempty"`
+	Message  string `json:"mensaje,omitempty"`
 }
 
 // SaveCourse records what a run did with a course and the state of its
@@ -125,11 +130,12 @@ func (l *Ledger) SaveCourse(ctx context.Context, runID int64, now time.Time, c C
 		return fmt.Errorf("no se pudo registrar el curso %s: %w", c.CodigoOferta, err)
 	}
 	for _, s := range students {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO students (codigo_oferta, codigo_grupo, alumno, label, run_id, status, code, message, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO students (codigo_oferta, codigo_grupo, alumno, label, run_id, status, code, message, updated_at, moodle_id, rut_text)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (codigo_oferta, codigo_grupo, alumno) DO UPDATE SET label = excluded.label, run_id = excluded.run_id,
-				status = excluded.status, code = excluded.code, message = excluded.message, updated_at = excluded.updated_at`,
-			s.CodigoOferta, s.CodigoGrupo, s.Alumno, s.Label, runID, s.Status, s.Code, s.Message, ts(now)); err != nil {
+				status = excluded.status, code = excluded.code, message = excluded.message, updated_at = excluded.updated_at,
+				moodle_id = excluded.moodle_id, rut_text = excluded.rut_text`,
+			s.CodigoOferta, s.CodigoGrupo, s.Alumno, s.Label, runID, s.Status, s.Code, s.Message, ts(now), s.MoodleID, s.RUTText); err != nil {
 			return fmt.Errorf("no se pudo registrar el alumno %s del curso %s: %w", s.Alumno, c.CodigoOferta, err)
 		}
 	}
@@ -158,7 +164,7 @@ func (l *Ledger) Troubled(ctx context.Context, statuses ...string) ([]StudentRec
 		}
 		marks += "?"
 	}
-	rows, err := l.db.QueryContext(ctx, `SELECT s.codigo_oferta, s.codigo_grupo, s.alumno, s.label, s.status, s.code, s.message
+	rows, err := l.db.QueryContext(ctx, `SELECT s.codigo_oferta, s.codigo_grupo, s.alumno, s.label, s.status, s.code, s.message, s.moodle_id, s.rut_text
 		FROM students s
 		WHERE s.status IN (`+marks+`)
 		  AND s.run_id = (SELECT MAX(o.run_id) FROM students o WHERE o.codigo_oferta = s.codigo_oferta)
@@ -170,7 +176,7 @@ func (l *Ledger) Troubled(ctx context.Context, statuses ...string) ([]StudentRec
 	var out []StudentRecord
 	for rows.Next() {
 		var s StudentRecord
-		if err := rows.Scan(&s.CodigoOferta, &s.CodigoGrupo, &s.Alumno, &s.Label, &s.Status, &s.Code, &s.Message); err != nil {
+		if err := rows.Scan(&s.CodigoOferta, &s.CodigoGrupo, &s.Alumno, &s.Label, &s.Status, &s.Code, &s.Message, &s.MoodleID, &s.RUTText); err != nil {
 			return nil, err
 		}
 		out = append(out, s)

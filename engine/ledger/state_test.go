@@ -181,6 +181,8 @@ func TestMigrationPostedAt(t *testing.T) {
 	}
 	// Back to schema 2, with one pending and one accepted send.
 	for _, q := range []string{
+		`ALTER TABLE students DROP COLUMN moodle_id`,
+		`ALTER TABLE students DROP COLUMN rut_text`,
 		`DROP TABLE run_notices`,
 		`ALTER TABLE runs DROP COLUMN built`,
 		`ALTER TABLE sends DROP COLUMN posted_at`,
@@ -203,6 +205,48 @@ func TestMigrationPostedAt(t *testing.T) {
 	sends, _ := l.Sends(ctx)
 	if len(sends) != 2 || !sends[0].PostedAt.Equal(t0) || !sends[1].PostedAt.IsZero() {
 		t.Fatalf("migrated: %+v", sends)
+	}
+}
+
+// TestMigrationStudentIdentity: a ledger of schema 4 keeps its students;
+// they read back without a Moodle id (engine status names them by name
+// and RUT), and the next run's rows carry it.
+func TestMigrationStudentIdentity(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`ALTER TABLE students DROP COLUMN moodle_id`,
+		`ALTER TABLE students DROP COLUMN rut_text`,
+		`UPDATE schema_version SET version = 4`,
+		`INSERT INTO runs (started_at, night, mapping, status) VALUES ('x', '2026-11-20', 'm', 'problems')`,
+		`INSERT INTO students (codigo_oferta, codigo_grupo, alumno, label, run_id, status, code, message, updated_at)
+		 VALUES ('C1', 'C1', 'moodle:9', 'Juan Pérez', 1, 'excluido', '', 'sin RUT', '` + ts(t0) + `')`,
+	} {
+		if _, err := l.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	l.Close()
+	l, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got, err := l.Troubled(ctx, "excluido")
+	if err != nil || len(got) != 1 || got[0].Alumno != "moodle:9" || got[0].Label != "Juan Pérez" || got[0].MoodleID != "" || got[0].RUTText != "" {
+		t.Fatalf("old row: %v %+v", err, got)
+	}
+	rec := StudentRecord{CodigoOferta: "C1", CodigoGrupo: "C1", Alumno: "moodle:10", MoodleID: "10", RUTText: "11111111-2", Label: "Luis Silva", Status: "excluido"}
+	if err := l.SaveCourse(ctx, 1, t0, CourseRecord{CodigoOferta: "C1", CodigoGrupo: "C1", Status: "parcial"}, []StudentRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = l.Troubled(ctx, "excluido")
+	if len(got) != 2 || got[0] != rec {
+		t.Fatalf("new row: %+v", got)
 	}
 }
 

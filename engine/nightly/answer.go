@@ -178,7 +178,7 @@ func (s *Session) save(ctx context.Context, cr *CourseReport) {
 	var students []ledger.StudentRecord
 	for _, st := range cr.Students {
 		students = append(students, ledger.StudentRecord{CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo, Alumno: st.Key(),
-			Label: st.Name, Status: st.Status, Code: st.Code, Message: joinNonEmpty("; ", append([]string{st.Explanation}, st.Regressions...)...)})
+			MoodleID: st.MoodleID, RUTText: st.InvalidRUT, Label: st.Name, Status: st.Status, Code: st.Code, Message: joinNonEmpty("; ", append([]string{st.Explanation}, st.Regressions...)...)})
 	}
 	err := s.cfg.Ledger.SaveCourse(ctx, s.rec.ID, s.cfg.Now(), ledger.CourseRecord{CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo,
 		Label: cr.Name, Status: cr.Status, CodigoEnvio: cr.CodigoEnvio, Message: cr.Message}, students)

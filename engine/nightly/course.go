@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
@@ -22,8 +22,8 @@ func (s *Session) course(ctx context.Context, r *assemble.CourseResult, cr *Cour
 	started := s.cfg.Now()
 	log := s.cfg.Log.With("codigoOferta", r.CodigoOferta, "codigoGrupo", r.CodigoGrupo)
 	for _, x := range r.Excluded {
-		cr.Students = append(cr.Students, &StudentReport{RUT: x.RUT, MoodleID: x.UserID, Name: x.Label, Status: StudentExcluded,
-			Explanation: strings.Join(x.Reasons, "; ")})
+		cr.Students = append(cr.Students, &StudentReport{RUT: x.RUT, InvalidRUT: x.RUTText, MoodleID: x.UserID, Name: x.Label, Status: StudentExcluded,
+			Explanation: voice.Reasons(x.Reasons), Reasons: voice.Distinct(x.Reasons)})
 	}
 	for _, n := range r.Notes {
 		note := joinNonEmpty(": ", n.Who, n.Msg)
@@ -106,6 +106,12 @@ func (s *Session) reconcile(ctx context.Context, r *assemble.CourseResult, cr *C
 			toSend = append(toSend, st)
 		}
 		cr.Students = append(cr.Students, st)
+	}
+	// Reconcile keeps the students to send in order: their values as sent.
+	if len(toSend) == len(course.ListaAlumnos) {
+		for k, st := range toSend {
+			st.Sent = assemble.ValuesOf(course.ListaAlumnos[k])
+		}
 	}
 	return course, toSend, true
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/chile"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"strings"
 	"time"
@@ -64,6 +66,10 @@ const (
 
 // Report is the machine-readable account of a run (reports/run-ID.json).
 type Report struct {
+	// Schema and Version name the format (schemas/ejecucion.schema.json);
+	// WriteJSON fills them.
+	Schema   string    `json:"$schema"`
+	Version  int       `json:"version"`
 	RunID    int64     `json:"ejecucion"`
 	Mapping  string    `json:"mapeo"`
 	Night    string    `json:"fechaReporte"`
@@ -127,14 +133,27 @@ type CourseReport struct {
 
 // StudentReport is one student of a course in a run.
 type StudentReport struct {
-	RUT         string   `json:"rut,omitempty"`
-	MoodleID    string   `json:"idMoodle,omitempty"`
-	Name        string   `json:"nombre,omitempty"`
-	Status      string   `json:"estado"`
-	Code        string   `json:"codigo,omitempty"`
-	Explanation string   `json:"explicacion,omitempty"`
+	// Alumno names the student as every output does (Who); the JSON
+	// report writes it, nothing reads it back.
+	Alumno string `json:"alumno"`
+	RUT    string `json:"rut,omitempty"`
+	// InvalidRUT is what Moodle holds instead of a valid RUT (RUT empty).
+	InvalidRUT  string `json:"rutInvalido,omitempty"`
+	MoodleID    string `json:"idMoodle,omitempty"`
+	Name        string `json:"nombre,omitempty"`
+	Status      string `json:"estado"`
+	Code        string `json:"codigo,omitempty"`
+	Explanation string `json:"explicacion,omitempty"`
+	// Reasons are an excluded student's reasons, one each (Explanation
+	// joins them on one line).
+	Reasons     []string `json:"motivos,omitempty"`
 	Regressions []string `json:"regresiones,omitempty"`
+	// Sent are the values sent to SENCE (or that would be, in a dry run).
+	Sent *assemble.Values `json:"enviado,omitempty"`
 }
+
+// Who names the student as every output does (voice.Student).
+func (s *StudentReport) Who() string { return voice.Student(s.Name, s.RUT, s.InvalidRUT, s.MoodleID) }
 
 // Key is the student's key in the ledger: the RUT, or moodle:ID.
 func (s *StudentReport) Key() string {
@@ -229,19 +248,24 @@ func (r *Report) total() {
 // Summary is the report in one line.
 func (r *Report) Summary() string {
 	t := r.Totals
+	p := diag.Plural
 	var s string
 	if r.DryRun {
-		s = fmt.Sprintf("simulación: %d cursos, %d alumnos se enviarían, %d retenidos, %d omitidos, %d excluidos",
-			t.Courses, t.WouldSend, t.Held, t.Skipped, t.Excluded)
+		s = fmt.Sprintf("simulación: %s, %s, %s, %s, %s", p(t.Courses, "curso", "cursos"),
+			p(t.WouldSend, "alumno se enviaría", "alumnos se enviarían"), p(t.Held, "retenido", "retenidos"),
+			p(t.Skipped, "omitido", "omitidos"), p(t.Excluded, "excluido", "excluidos"))
 	} else {
-		s = fmt.Sprintf("%d cursos: %d enviados, %d ya enviados esta noche, %d sin terminar; alumnos: %d aceptados, %d sin cambios, %d rechazados, %d retenidos, %d excluidos, %d omitidos",
-			t.Courses, t.CoursesSent, t.CoursesDone, t.CoursesUndone, t.Accepted, t.Unchanged, t.Rejected, t.Held, t.Excluded, t.Skipped)
+		s = fmt.Sprintf("%s: %s, %s, %s; alumnos: %s, %s, %s, %s, %s, %s", p(t.Courses, "curso", "cursos"),
+			p(t.CoursesSent, "enviado", "enviados"), p(t.CoursesDone, "ya enviado esta noche", "ya enviados esta noche"),
+			p(t.CoursesUndone, "sin terminar", "sin terminar"), p(t.Accepted, "aceptado", "aceptados"),
+			p(t.Unchanged, "sin cambios", "sin cambios"), p(t.Rejected, "rechazado", "rechazados"),
+			p(t.Held, "retenido", "retenidos"), p(t.Excluded, "excluido", "excluidos"), p(t.Skipped, "omitido", "omitidos"))
 	}
 	if t.Left > 0 {
-		s += fmt.Sprintf(", %d retirados", t.Left)
+		s += ", " + p(t.Left, "retirado", "retirados")
 	}
 	if t.Unselected > 0 {
-		s += fmt.Sprintf("; %d cursos de Moodle que parecen SENCE no se informan", t.Unselected)
+		s += "; " + p(t.Unselected, "curso de Moodle que parece SENCE no se informa", "cursos de Moodle que parecen SENCE no se informan")
 	}
 	if r.NothingToSend != "" {
 		s += "; ningún curso para enviar"
@@ -283,27 +307,17 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  nota: %s\n", n)
 		}
 		for _, s := range c.Students {
-			who := s.RUT
-			if who == "" {
-				who = "usuario Moodle id " + s.MoodleID
-			}
-			if s.Name != "" {
-				who += " (" + s.Name + ")"
-			}
-			for _, g := range s.Regressions {
-				fmt.Fprintf(w, "  regresión %s: %s\n", who, g)
+			who := s.Who()
+			if len(s.Regressions) > 0 {
+				fmt.Fprintf(w, "  regresión %s: %s\n", who, voice.Reasons(s.Regressions))
 			}
 			switch s.Status {
 			case StudentAccepted, StudentSkipped, StudentDryRun, StudentNotSent:
 				continue
 			}
-			code := ""
-			if s.Code != "" {
-				code = " [" + s.Code + "]"
-			}
-			line := fmt.Sprintf("  %s %s%s", s.Status, who, code)
-			if s.Explanation != "" {
-				line += ": " + s.Explanation
+			line := fmt.Sprintf("  %s %s", s.Status, who)
+			if why := voice.Coded(s.Code, s.Explanation); why != "" {
+				line += ": " + why
 			}
 			fmt.Fprintln(w, line)
 		}
@@ -353,10 +367,38 @@ func joinNonEmpty(sep string, parts ...string) string {
 	return strings.Join(out, sep)
 }
 
+// ReportVersion is the version of run-N.json's format, and ReportSchemaID
+// its JSON Schema (schemas/ejecucion.schema.json).
+const (
+	ReportVersion  = 1
+	ReportSchemaID = "https://github.com/otec-tools/sence-engine/schemas/ejecucion.schema.json"
+)
+
+// prepare fills what the JSON report says beside the run's data: its
+// format, the times in Chile's time with their offset (-03:00 or -04:00)
+// and each student's name as every output gives it.
+func (r *Report) prepare() {
+	r.Schema, r.Version = ReportSchemaID, ReportVersion
+	r.Started, r.Finished = inChile(r.Started), inChile(r.Finished)
+	for _, c := range r.Courses {
+		for _, s := range c.Students {
+			s.Alumno = s.Who()
+		}
+	}
+}
+
+func inChile(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.In(chile.Location)
+}
+
 // WriteJSON writes the report as json.MarshalIndent(r, "", "  ") writes
-// it, with a final newline, one course at a time: the whole report of a
+// it once prepared (its format, times in Chile, names), with a final newline, one course at a time: the whole report of a
 // large site is never in memory as JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
+	r.prepare()
 	head := *r
 	head.Courses = []*CourseReport{}
 	b, err := json.MarshalIndent(&head, "", "  ")

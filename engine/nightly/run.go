@@ -11,6 +11,7 @@ package nightly
 import (
 	"context"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -179,8 +180,8 @@ func (s *Session) finish(ctx context.Context) *Report {
 	})
 	if d, down := s.senceDown(); down {
 		// One line for the whole night, not one per attempt or course.
-		msg := fmt.Sprintf("SENCE no responde desde las %s (hora de Chile): %d intentos seguidos fallaron (el último: %s), así que no se intentó más",
-			d.Since.In(chile.Location).Format("15:04:05"), d.Attempts, d.Last)
+		msg := fmt.Sprintf("SENCE no responde desde las %s: %d intentos seguidos fallaron (el último: %s), así que no se intentó más",
+			voice.TimeOfDay(d.Since), d.Attempts, d.Last)
 		if s.notStarted > 0 {
 			msg += fmt.Sprintf(" y %s", diag.Plural(s.notStarted, "curso no se empezó", "cursos no se empezaron"))
 		}
@@ -231,8 +232,8 @@ func (s *Session) stopReason(ctx context.Context) string {
 		s.mu.Lock()
 		s.notStarted++
 		s.mu.Unlock()
-		return fmt.Sprintf("no se envió: SENCE no responde desde las %s (hora de Chile); la próxima ejecución lo envía",
-			d.Since.In(chile.Location).Format("15:04:05"))
+		return fmt.Sprintf("no se envió: SENCE no responde desde las %s; la próxima ejecución lo envía",
+			voice.TimeOfDay(d.Since))
 	}
 	if d := s.cfg.Deadline; !d.IsZero() && !s.cfg.Now().Before(d) {
 		s.mu.Lock()

@@ -3,11 +3,13 @@ package nightly
 import (
 	"context"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
-	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/ledger"
 )
 
@@ -19,7 +21,7 @@ type Status struct {
 	Undone []CourseStatus `json:"cursosSinTerminar"`
 	// Students are rejected, held, excluded, pending or not sent in the
 	// last run that processed their course.
-	Students []ledger.StudentRecord `json:"alumnosConProblemas"`
+	Students []StudentStatus `json:"alumnosConProblemas"`
 	// Sessions are the dedication sessions kept for incremental runs.
 	Sessions []SessionsStatus `json:"dedicacionIncremental"`
 	// Notices are what the last run that built its courses left out and
@@ -27,6 +29,13 @@ type Status struct {
 	// keep nothing left out in silence.
 	Notices    []ledger.Notice `json:"avisos"`
 	NoticesRun int64           `json:"avisosDeEjecucion,omitempty"`
+}
+
+// StudentStatus is a student in trouble: the ledger's record and the
+// student named as every output does.
+type StudentStatus struct {
+	Alumno string `json:"alumno"`
+	ledger.StudentRecord
 }
 
 // SessionsStatus is what the ledger keeps of one sessions query.
@@ -67,8 +76,6 @@ var runWords = map[string]string{
 	ledger.RunFailed: "fallida", ledger.RunInterrupted: "interrumpida",
 }
 
-const clock = "2006-01-02 15:04"
-
 // noticeWords introduce each kind of notice.
 var noticeWords = map[string]string{
 	ledger.NoticeUnselected: "curso de Moodle no seleccionado",
@@ -78,16 +85,16 @@ var noticeWords = map[string]string{
 
 // ReadStatus reads a Status from the ledger.
 func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error) {
-	st := &Status{Ledger: l.Path(), Runs: []RunStatus{}, Undone: []CourseStatus{}, Students: []ledger.StudentRecord{}}
+	st := &Status{Ledger: l.Path(), Runs: []RunStatus{}, Undone: []CourseStatus{}, Students: []StudentStatus{}}
 	rs, err := l.Runs(ctx, runs)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rs {
-		x := RunStatus{ID: r.ID, Started: r.StartedAt.In(chile.Location).Format(clock), Night: r.Night, Status: runWords[r.Status],
+		x := RunStatus{ID: r.ID, Started: voice.Clock(r.StartedAt), Night: r.Night, Status: runWords[r.Status],
 			DryRun: r.DryRun, Summary: r.Summary, Report: r.Report}
 		if !r.FinishedAt.IsZero() {
-			x.Finished = r.FinishedAt.In(chile.Location).Format(clock)
+			x.Finished = voice.Clock(r.FinishedAt)
 		}
 		st.Runs = append(st.Runs, x)
 	}
@@ -103,7 +110,7 @@ func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error
 			status = CourseUnconfirmed
 		}
 		st.Undone = append(st.Undone, CourseStatus{CodigoOferta: s.CodigoOferta, CodigoGrupo: s.CodigoGrupo, Status: status,
-			CodigoEnvio: s.CodigoEnvio, Since: s.CreatedAt.In(chile.Location).Format(clock), Message: s.Error})
+			CodigoEnvio: s.CodigoEnvio, Since: voice.Clock(s.CreatedAt), Message: s.Error})
 	}
 	courses, err := l.LatestCourses(ctx)
 	if err != nil {
@@ -123,7 +130,9 @@ func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error
 	if err != nil {
 		return nil, err
 	}
-	st.Students = append(st.Students, students...)
+	for _, s := range students {
+		st.Students = append(st.Students, StudentStatus{Alumno: StudentOfRecord(s), StudentRecord: s})
+	}
 	streams, err := l.SessionStreams(ctx)
 	if err != nil {
 		return nil, err
@@ -139,8 +148,8 @@ func ReadStatus(ctx context.Context, l *ledger.Ledger, runs int) (*Status, error
 	st.Sessions = []SessionsStatus{}
 	for _, s := range streams {
 		st.Sessions = append(st.Sessions, SessionsStatus{Query: s.Stream, Courses: s.Courses, Keys: s.Keys,
-			Oldest: time.Unix(s.Oldest, 0).In(chile.Location).Format(clock), Newest: time.Unix(s.Newest, 0).In(chile.Location).Format(clock),
-			SavedAt: s.SavedAt.In(chile.Location).Format(clock)})
+			Oldest: voice.Clock(time.Unix(s.Oldest, 0)), Newest: voice.Clock(time.Unix(s.Newest, 0)),
+			SavedAt: voice.Clock(s.SavedAt)})
 	}
 	return st, nil
 }
@@ -163,9 +172,18 @@ func (st *Status) lastRunFailed() bool {
 	return false
 }
 
+// StudentOfRecord names a student the ledger keeps (by RUT, or
+// «moodle:ID» without a valid RUT) as every output does.
+func StudentOfRecord(s ledger.StudentRecord) string {
+	if id, ok := strings.CutPrefix(s.Alumno, "moodle:"); ok {
+		return voice.Student(s.Label, "", s.RUTText, id)
+	}
+	return voice.Student(s.Label, s.Alumno, "", s.MoodleID)
+}
+
 // WriteText writes the status for a person.
 func (st *Status) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "Registro: %s\n\nÚltimas ejecuciones (hora de Chile):\n", st.Ledger)
+	fmt.Fprintf(w, "Registro: %s\n\nÚltimas ejecuciones:\n", st.Ledger)
 	if len(st.Runs) == 0 {
 		fmt.Fprintln(w, "  (ninguna todavía)")
 	}
@@ -211,7 +229,7 @@ func (st *Status) WriteText(w io.Writer) {
 			if s.Oldest != s.Newest {
 				mark = s.Oldest + " a " + s.Newest
 			}
-			fmt.Fprintf(w, "  %s: %d cursos, %d alumnos o módulos, marca %s (guardado %s)\n", s.Query, s.Courses, s.Keys, mark, s.SavedAt)
+			fmt.Fprintf(w, "  %s: %s, %s, marca %s (guardado %s)\n", s.Query, diag.Plural(s.Courses, "curso", "cursos"), diag.Plural(s.Keys, "alumno o módulo", "alumnos o módulos"), mark, s.SavedAt)
 		}
 	}
 	if len(st.Notices) > 0 {
@@ -235,17 +253,9 @@ func (st *Status) WriteText(w io.Writer) {
 		fmt.Fprintln(w, "  (ninguno)")
 	}
 	for _, s := range st.Students {
-		who := s.Alumno
-		if s.Label != "" {
-			who += " (" + s.Label + ")"
-		}
-		code := ""
-		if s.Code != "" {
-			code = " [" + s.Code + "]"
-		}
-		fmt.Fprintf(w, "  curso %s: %s %s%s", s.CodigoOferta, s.Status, who, code)
-		if s.Message != "" {
-			fmt.Fprintf(w, ": %s", s.Message)
+		fmt.Fprintf(w, "  curso %s: %s %s", s.CodigoOferta, s.Status, s.Alumno)
+		if why := voice.Coded(s.Code, s.Message); why != "" {
+			fmt.Fprintf(w, ": %s", why)
 		}
 		fmt.Fprintln(w)
 	}

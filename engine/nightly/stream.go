@@ -289,11 +289,7 @@ func (s *Session) notices(ctx context.Context, leftOut map[*CourseReport][]ledge
 			if st.Status != StudentLeft {
 				continue
 			}
-			who := st.RUT
-			if st.Name != "" {
-				who += " (" + st.Name + ")"
-			}
-			ns = append(ns, ledger.Notice{Kind: ledger.NoticeLeft, CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo, Subject: who, Message: st.Explanation})
+			ns = append(ns, ledger.Notice{Kind: ledger.NoticeLeft, CodigoOferta: cr.CodigoOferta, CodigoGrupo: cr.CodigoGrupo, Subject: st.Who(), Message: st.Explanation})
 		}
 	}
 	if err := s.cfg.Ledger.SaveNotices(ctx, s.rec.ID, ns); err != nil {

@@ -43,6 +43,9 @@ type BuildOptions struct {
 	// Trace is told of every expression evaluated and query run (engine
 	// explain); nil costs nothing.
 	Trace assemble.Tracer
+	// Progress is told how far the build is: when a batch starts to be
+	// read and as each course is built. Nil ignores it.
+	Progress func(BuildProgress)
 }
 
 // Built is what a build leaves once its courses are handed on: the
@@ -76,6 +79,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 		check = v.Check
 	}
 	b := &Built{Plan: pl, Summary: NewSummary(chile.Date(o.ReportDate))}
+	track := newBuildTracker(o.Now, o.Progress)
 	stats, err := assemble.Build(ctx, db, pl, assemble.Options{
 		ReportDate:        o.ReportDate,
 		Courses:           o.Courses,
@@ -86,6 +90,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 		Workers:           o.Workers,
 		BatchSize:         o.BatchSize,
 		Trace:             o.Trace,
+		OnBatch:           track.batch,
 		OnUnselected:      func(u assemble.UnselectedCourse) { b.Summary.Unselected = append(b.Summary.Unselected, u) },
 		OnSelected: func(sel assemble.Selection) error {
 			if msg := unknownCourses(pl, sel, b.Summary.Unselected, o.Courses); msg != "" {
@@ -99,6 +104,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 		}
 		b.Selected++
 		b.Summary.Add(r)
+		track.course(r.CourseID)
 		return sink(r)
 	})
 	b.Stats = stats

@@ -257,6 +257,23 @@ func decodeCourse(b []byte) (payload.Course, error) {
 // file matching its entry: a folder with files from two exports, or a
 // temporary left by an interrupted export, is refused.
 func ReadExport(dir string, only []string) ([]payload.Course, error) {
+	ex, err := OpenExport(dir, only)
+	if err != nil {
+		return nil, err
+	}
+	return ex.Courses, nil
+}
+
+// Exported is an export read back: its courses, and who each student sent
+// is (Names: by RUT as sent, the name every output gives; empty for an
+// export of an earlier version, whose resumen.json does not list them).
+type Exported struct {
+	Courses []payload.Course
+	Names   map[string]string
+}
+
+// OpenExport is ReadExport with the students' names.
+func OpenExport(dir string, only []string) (*Exported, error) {
 	if IsExportTemporary(dir) {
 		return nil, fmt.Errorf("%s es un resto temporal de una exportación interrumpida, no una exportación: use la carpeta que indicó en --out (la próxima exportación borra este resto)", dir)
 	}
@@ -328,7 +345,15 @@ func ReadExport(dir string, only []string) ([]payload.Course, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no hay cursos para enviar en %s", dir)
 	}
-	return out, nil
+	names := map[string]string{}
+	for _, c := range sum.Courses {
+		for _, st := range c.Enviados {
+			if st.RUT != "" && st.Alumno != "" {
+				names[st.RUT] = st.Alumno
+			}
+		}
+	}
+	return &Exported{Courses: out, Names: names}, nil
 }
 
 // ExportOptions are the options of engine export.

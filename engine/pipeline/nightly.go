@@ -38,7 +38,10 @@ type NightlyOptions struct {
 	Log                           *slog.Logger
 	Now                           func() time.Time
 	Sleep                         func(ctx context.Context, d time.Duration) error
-	Progress                      func(nightly.Progress)
+	// Progress is told how far the sends are, BuildProgress how far the
+	// build is (reading Moodle, building courses).
+	Progress      func(nightly.Progress)
+	BuildProgress func(BuildProgress)
 	// Told what the run does as it goes, for the person who started it;
 	// nil ignores.
 	OutsideWindow func()                                   // nothing sent: outside the window
@@ -137,7 +140,7 @@ func (r *run) run(ctx context.Context) (*nightly.Report, error) {
 		return sess.Abort(ctx, buildFailed), fail(Failed, err)
 	}
 	build := BuildOptions{ReportDate: o.ReportDate, Courses: o.Courses, Token: payload.RedactedToken, Sessions: r.led,
-		Recompute: o.FullDedication, Now: o.Now}
+		Recompute: o.FullDedication, Now: o.Now, Progress: o.BuildProgress}
 	if o.Strict || (guarded && o.WaitWindow && o.Now().Before(opens)) {
 		return r.spooled(ctx, db, build, guarded && o.WaitWindow, opens)
 	}

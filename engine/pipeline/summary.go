@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
@@ -11,6 +12,10 @@ import (
 // and writes it as resumen.json; send prints it; run --strict decides by
 // it. It is kept course by course as the courses are built.
 type Summary struct {
+	// Schema and Version name the format (schemas/resumen.schema.json);
+	// a resumen.json without them was written by an earlier version.
+	Schema     string          `json:"$schema"`
+	Version    int             `json:"version"`
 	ReportDate string          `json:"fechaReporte"`
 	Courses    []CourseSummary `json:"cursos"`
 	Included   int             `json:"alumnosIncluidos"`
@@ -24,26 +29,69 @@ type Summary struct {
 
 // CourseSummary is one course of a Summary.
 type CourseSummary struct {
-	CodigoOferta string               `json:"codigoOferta"`
-	CodigoGrupo  string               `json:"codigoGrupo"`
-	Nombre       string               `json:"nombre"`
-	Archivo      string               `json:"archivo,omitempty"`
-	Incluidos    int                  `json:"alumnosIncluidos"`
-	Excluidos    []assemble.Exclusion `json:"alumnosExcluidos"`
-	Notas        []assemble.Note      `json:"notas,omitempty"`
-	Error        string               `json:"error,omitempty"`
+	CodigoOferta string           `json:"codigoOferta"`
+	CodigoGrupo  string           `json:"codigoGrupo"`
+	Nombre       string           `json:"nombre"`
+	Archivo      string           `json:"archivo,omitempty"`
+	Incluidos    int              `json:"alumnosIncluidos"`
+	Excluidos    []StudentSummary `json:"alumnosExcluidos"`
+	// Enviados are the students of the course's file, with the values
+	// it tells SENCE.
+	Enviados []StudentSummary `json:"alumnosEnviados"`
+	Notas    []assemble.Note  `json:"notas,omitempty"`
+	Error    string           `json:"error,omitempty"`
 }
+
+// StudentSummary is a student of a CourseSummary: who (Alumno names them
+// as every output does), and why excluded or the values sent.
+type StudentSummary struct {
+	Alumno      string           `json:"alumno"`
+	Nombre      string           `json:"nombre,omitempty"`
+	RUT         string           `json:"rut,omitempty"`
+	RUTInvalido string           `json:"rutInvalido,omitempty"`
+	IDMoodle    string           `json:"idMoodle,omitempty"`
+	Motivos     []string         `json:"motivos,omitempty"`
+	Enviado     *assemble.Values `json:"enviado,omitempty"`
+}
+
+// studentOf is the summary of a student.
+func studentOf(x assemble.Exclusion) StudentSummary {
+	return StudentSummary{Alumno: x.Who(), Nombre: x.Label, RUT: x.RUT, RUTInvalido: x.RUTText, IDMoodle: x.UserID, Motivos: x.Reasons}
+}
+
+// Who names the student as every output does.
+func (s StudentSummary) Who() string { return s.Alumno }
+
+// SummaryVersion is the version of resumen.json's format, and
+// SummarySchemaID its JSON Schema (schemas/resumen.schema.json).
+const (
+	SummaryVersion  = 1
+	SummarySchemaID = "https://github.com/otec-tools/sence-engine/schemas/resumen.schema.json"
+)
 
 // NewSummary is the summary of a build for a report date (YYYY-MM-DD).
 func NewSummary(reportDate string) *Summary {
-	return &Summary{ReportDate: reportDate, Unselected: []assemble.UnselectedCourse{}}
+	return &Summary{Schema: SummarySchemaID, Version: SummaryVersion, ReportDate: reportDate, Unselected: []assemble.UnselectedCourse{}}
 }
 
 // Add counts one built course.
 func (s *Summary) Add(r *assemble.CourseResult) {
-	cs := CourseSummary{CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Nombre: r.Label, Excluidos: r.Excluded, Notas: r.Notes}
-	if cs.Excluidos == nil {
-		cs.Excluidos = []assemble.Exclusion{}
+	cs := CourseSummary{CodigoOferta: r.CodigoOferta, CodigoGrupo: r.CodigoGrupo, Nombre: r.Label, Notas: r.Notes,
+		Excluidos: []StudentSummary{}, Enviados: []StudentSummary{}}
+	for _, x := range r.Excluded {
+		cs.Excluidos = append(cs.Excluidos, studentOf(x))
+	}
+	if r.Payload != nil {
+		for i, al := range r.Payload.ListaAlumnos {
+			var st StudentSummary
+			if i < len(r.Sent) {
+				st = studentOf(r.Sent[i])
+			} else {
+				st = studentOf(assemble.Exclusion{RUT: fmt.Sprintf("%d-%s", al.RutAlumno, al.DvAlumno)})
+			}
+			st.Enviado = assemble.ValuesOf(al)
+			cs.Enviados = append(cs.Enviados, st)
+		}
 	}
 	if r.Err != nil {
 		cs.Error = r.Err.Error()

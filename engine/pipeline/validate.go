@@ -69,8 +69,9 @@ func checkDB(ctx context.Context, pl *plan.Plan) diag.List {
 // Doctor says whether the Moodle site is ready to report to SENCE
 // (engine/doctor), building every course as export does. The error is a
 // database that does not answer (Problems: a finding) or a check that
-// could not finish (Failed).
-func Doctor(ctx context.Context, pl *plan.Plan, reportDate time.Time, now func() time.Time) (*doctor.Report, error) {
+// could not finish (Failed). progress (nil: none) is told how far the
+// courses' build is.
+func Doctor(ctx context.Context, pl *plan.Plan, reportDate time.Time, now func() time.Time, progress func(BuildProgress)) (*doctor.Report, error) {
 	m := pl.Mapping
 	db, err := Open(ctx, m)
 	if err != nil {
@@ -88,7 +89,9 @@ func Doctor(ctx context.Context, pl *plan.Plan, reportDate time.Time, now func()
 	if _, err := rut.Parse(rutOtec); err != nil {
 		rutOtec = "76543210-3"
 	}
-	rep, err := doctor.Run(ctx, db, pl, doctor.Options{ReportDate: reportDate, Now: now, Check: checker(v.Check, rutOtec, payload.RedactedToken)})
+	track := newBuildTracker(now, progress)
+	rep, err := doctor.Run(ctx, db, pl, doctor.Options{ReportDate: reportDate, Now: now, Check: checker(v.Check, rutOtec, payload.RedactedToken),
+		OnBatch: track.batch, OnCourse: track.course})
 	if err != nil {
 		return nil, fail(Failed, err)
 	}

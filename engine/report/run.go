@@ -198,7 +198,12 @@ func studentOf(s *nightly.StudentReport) *Student {
 	case s.Explanation == "":
 	case s.Status == nightly.StudentRejected || s.Code != "":
 		st.Problems = append(st.Problems, problemOf(s.Code, s.Explanation))
+	case s.Status == nightly.StudentExcluded && len(s.Reasons) > 0:
+		for _, r := range s.Reasons {
+			st.Problems = append(st.Problems, Problem{Said: r})
+		}
 	case s.Status == nightly.StudentExcluded:
+		// A run written before motivos: its reasons joined on one line.
 		st.Problems = reasonsOf(s.Explanation)
 	default:
 		st.Problems = append(st.Problems, Problem{Said: s.Explanation})

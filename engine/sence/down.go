@@ -3,11 +3,10 @@ package sence
 import (
 	"context"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/otec-tools/sence-engine/engine/chile"
 )
 
 // SENCE may be down for a whole night: unreachable, refusing connections,
@@ -60,8 +59,8 @@ func (c *Client) downError(op string) *Error {
 		return nil
 	}
 	return &Error{Kind: ErrUnreachable, also: []error{ErrDown}, Op: op,
-		What: fmt.Sprintf("SENCE no responde desde las %s (hora de Chile): %d intentos seguidos fallaron (el último: %s) y no se intentó de nuevo",
-			d.Since.In(chile.Location).Format("15:04:05"), d.Attempts, d.Last),
+		What: fmt.Sprintf("SENCE no responde desde las %s: %d intentos seguidos fallaron (el último: %s) y no se intentó de nuevo",
+			voice.TimeOfDay(d.Since), d.Attempts, d.Last),
 		Hint: fmt.Sprintf("nada de esta operación llegó a SENCE y la próxima ejecución lo intenta de nuevo; "+firewallHint+", y si SENCE está caído, espere a que vuelva", c.host)}
 }
 

@@ -94,7 +94,7 @@ func TestDownAfterStopsTrying(t *testing.T) {
 			}
 			last := errs[len(errs)-1]
 			if !errors.Is(last, sence.ErrDown) || !errors.Is(last, sence.ErrUnreachable) || errors.Is(last, sence.ErrUnknownOutcome) ||
-				!strings.Contains(last.Error(), "SENCE no responde desde las 22:00:00 (hora de Chile)") {
+				!strings.Contains(last.Error(), "SENCE no responde desde las 22:00:00 (hora de Chile, UTC-4)") {
 				t.Errorf("a call once SENCE is down: %v", last)
 			}
 			for i, err := range errs {
