@@ -17,6 +17,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // TrendNights is how many nights of progress a student's trend shows.
@@ -80,7 +81,14 @@ func orNoData(s string) string {
 // values sent and SENCE's answer per student, what SENCE had before and
 // the progress of the last nights.
 func FromRun(ctx context.Context, led *ledger.Ledger, rep *nightly.Report) (*Model, error) {
-	m := &Model{Outcome: rep.Outcome, Trend: true}
+	return FromRunSpilled(ctx, led, rep, nil)
+}
+
+// FromRunSpilled is FromRun with each course's students moved to sp once
+// the course is built (sp nil keeps them in memory); the caller removes sp
+// once the page is written.
+func FromRunSpilled(ctx context.Context, led *ledger.Ledger, rep *nightly.Report, sp *spill.File) (*Model, error) {
+	m := &Model{Outcome: rep.Outcome, Trend: true, spill: sp}
 	kind := "Ejecución"
 	if rep.DryRun {
 		kind = "Simulación"
@@ -112,7 +120,7 @@ func FromRun(ctx context.Context, led *ledger.Ledger, rep *nightly.Report) (*Mod
 				noValues++
 			}
 		}
-		m.Courses = append(m.Courses, course)
+		m.add(course)
 	}
 	for _, u := range rep.Unselected {
 		m.Unselected = append(m.Unselected, unselectedOf(u))
@@ -171,7 +179,11 @@ func courseOf(ctx context.Context, led *ledger.Ledger, rep *nightly.Report, c *n
 			byRUT[p.RUT] = append(byRUT[p.RUT], p)
 		}
 	}
-	for _, s := range c.Students {
+	students, err := rep.CourseStudents(c)
+	if err != nil {
+		return nil, fmt.Errorf("no se pueden leer los alumnos del curso %s: %w", c.CodigoOferta, err)
+	}
+	for _, s := range students {
 		st := studentOf(s)
 		if it, ok := items[s.RUT]; ok && s.RUT != "" && sentStatus(s.Status) {
 			st.Sent = &Values{Progress: it.PorcentajeAvance, Estado: it.Estado, Seconds: it.TiempoConectividad}
