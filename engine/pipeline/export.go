@@ -20,6 +20,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/report"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // An export directory holds exactly one export: a JSON per course and
@@ -95,15 +96,24 @@ func (w *ExportWriter) Add(c *payload.Course) error {
 }
 
 // AddFile writes one more file of the export (the spreadsheet).
+// It is written as write writes it, never whole in memory.
 func (w *ExportWriter) AddFile(name string, write func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return err
-	}
-	if err := outfile.WriteNew(filepath.Join(w.tmp, name), buf.Bytes()); err != nil {
+	if err := outfile.WriteNewFunc(filepath.Join(w.tmp, name), write); err != nil {
 		return fmt.Errorf("no se puede escribir %s en %s: %v", name, w.dir, err)
 	}
 	return nil
+}
+
+// newSpill is the export's spill beside the folder (.DIR.export-spill-*,
+// which removeExportLeftovers removes after a crash): the students of
+// every course until resumen.json, alumnos.csv and reporte.html are
+// written.
+func (w *ExportWriter) newSpill() (*spill.File, error) {
+	sp, err := spill.New(w.parent, exportTemp(w.dir)+"spill-")
+	if err != nil {
+		return nil, fmt.Errorf("no se puede escribir en %s: %v", w.parent, err)
+	}
+	return sp, nil
 }
 
 // Discard removes the temporary folder: nothing of this export is
@@ -124,11 +134,7 @@ func (w *ExportWriter) Commit(sum *Summary) error {
 		return fmt.Errorf("la exportación a %s ya terminó", w.dir)
 	}
 	defer w.Discard() // after a failure; a no-op once committed
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := outfile.WriteNew(filepath.Join(w.tmp, summaryFile), append(b, '\n')); err != nil {
+	if err := outfile.WriteNewFunc(filepath.Join(w.tmp, summaryFile), sum.WriteJSON); err != nil {
 		return fmt.Errorf("no se puede escribir %s en %s: %v", summaryFile, w.dir, err)
 	}
 	outfile.SyncDir(w.tmp)
@@ -384,13 +390,22 @@ func Export(ctx context.Context, pl *plan.Plan, o ExportOptions) (*Built, error)
 	}
 	defer db.Close()
 	var w *ExportWriter
+	sheet := report.NewExport(m.File, chile.Date(o.Build.ReportDate))
 	if o.Dir != "" {
 		if w, err = NewExport(o.Dir); err != nil {
 			return nil, fail(Failed, err)
 		}
 		defer w.Discard()
+		sp, err := w.newSpill()
+		if err != nil {
+			return nil, fail(Failed, err)
+		}
+		defer sp.Remove()
+		o.Build.spill = sp
+		sheet.Spill(sp)
+	} else {
+		o.Build.dropSent = true // resumen.json is not written
 	}
-	sheet := report.NewExport(m.File, chile.Date(o.Build.ReportDate))
 	b, err := Build(ctx, db, pl, o.Build, func(r *assemble.CourseResult) error {
 		if w == nil {
 			return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/report"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // RunPage is the HTML page of a run's JSON report: reports/run-N.html.
@@ -25,12 +26,12 @@ func RunPage(jsonPath string) string {
 
 // writeRunPage writes the run's HTML page beside its JSON report, for the
 // coordinator; a failure is kept in the report to be said, and logged.
-func writeRunPage(ctx context.Context, led *ledger.Ledger, rep *nightly.Report, log *slog.Logger) {
+func writeRunPage(ctx context.Context, led *ledger.Ledger, rep *nightly.Report, sp *spill.File, log *slog.Logger) {
 	if rep == nil || rep.Path == "" {
 		return
 	}
 	path := RunPage(rep.Path)
-	m, err := report.FromRun(context.WithoutCancel(ctx), led, rep)
+	m, err := report.FromRunSpilled(context.WithoutCancel(ctx), led, rep, sp)
 	if err == nil {
 		err = outfile.WriteAtomicFunc(path, m.WriteHTML)
 	}
