@@ -538,3 +538,69 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	_, err = w.Write(append(b[i+len(marker):], '\n'))
 	return err
 }
+
+// ReadReport reads a run's JSON report (reports/run-N.json) course by
+// course: with a spill, each course's students go to it as the course is
+// read, so that a large site's report is never whole in memory.
+func ReadReport(r io.Reader, sp *spill.File) (*Report, error) {
+	dec := json.NewDecoder(r)
+	if t, err := dec.Token(); err != nil {
+		return nil, err
+	} else if t != json.Delim('{') {
+		return nil, fmt.Errorf("se esperaba un objeto JSON")
+	}
+	rep := &Report{spill: sp}
+	head := map[string]json.RawMessage{}
+	var courses []*CourseReport
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := t.(string)
+		if key != "cursos" {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, err
+			}
+			head[key] = raw
+			continue
+		}
+		t, err = dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		if t == nil { // "cursos": null
+			continue
+		}
+		if t != json.Delim('[') {
+			return nil, fmt.Errorf("«cursos» no es una lista")
+		}
+		courses = []*CourseReport{}
+		for dec.More() {
+			c := &CourseReport{}
+			if err := dec.Decode(c); err != nil {
+				return nil, err
+			}
+			if err := rep.spillCourse(c); err != nil {
+				return nil, err
+			}
+			courses = append(courses, c)
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return nil, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return nil, err
+	}
+	b, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, rep); err != nil {
+		return nil, err
+	}
+	rep.Courses = courses
+	return rep, nil
+}

@@ -90,6 +90,37 @@ func TestSpilledReport(t *testing.T) {
 			t.Errorf("run-N.json lacks %s", s)
 		}
 	}
+	// engine report reads it back course by course into a spill: the
+	// same report.
+	sp2, err := spill.New(dir, ".run-spool-page-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadReport(bytes.NewReader(got.Bytes()), sp2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	if err := back.WriteJSON(&again); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Bytes(), got.Bytes()) {
+		t.Errorf("read back and written again:\n%s", again.String())
+	}
+	for _, c := range back.Courses {
+		if !c.spilled || len(c.Students) != 0 {
+			t.Errorf("read back, course %s keeps %d students in memory", c.CodigoOferta, len(c.Students))
+		}
+	}
+	sp2.Remove()
+	var unmarshalled Report
+	if err := json.Unmarshal(got.Bytes(), &unmarshalled); err != nil {
+		t.Fatal(err)
+	}
+	if back, err := ReadReport(bytes.NewReader(got.Bytes()), nil); err != nil || len(back.Courses) != len(unmarshalled.Courses) ||
+		back.Totals != unmarshalled.Totals || len(back.Courses[0].Students) != len(unmarshalled.Courses[0].Students) {
+		t.Errorf("read back without a spill: %v", err)
+	}
 	got.Reset()
 	want.Reset()
 	rep.WriteText(&got)

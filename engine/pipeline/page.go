@@ -78,7 +78,16 @@ func Report(ctx context.Context, m *mapping.Mapping, o ReportOptions) (*nightly.
 		return nil, "", fail(Failed, err)
 	}
 	defer led.Close()
-	model, rep, err := report.LoadRun(ctx, led, o.Run)
+	// The students, course by course, until the page is written: beside
+	// the ledger, named as a run's spool (a crash leaves it for the next
+	// run to remove). Where the ledger's folder cannot be written, they
+	// stay in memory, as before.
+	sp, err := spill.New(filepath.Dir(path), spoolPrefix+"page-")
+	if err != nil {
+		sp = nil
+	}
+	defer sp.Remove()
+	model, rep, err := report.LoadRun(ctx, led, o.Run, sp)
 	if err != nil {
 		return nil, "", fail(Failed, err)
 	}

@@ -1,8 +1,8 @@
 package report
 
 import (
+	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -28,22 +28,25 @@ var ErrNoReport = errors.New("la ejecución no tiene informe")
 
 // LoadRun reads a run's stored report (reports/run-N.json, as the ledger
 // names it) and builds its model; id 0 is the last run that wrote one.
-func LoadRun(ctx context.Context, led *ledger.Ledger, id int64) (*Model, *nightly.Report, error) {
+// The report is read course by course; with a spill, the students of each
+// course go to it (the caller removes it once the model is written).
+func LoadRun(ctx context.Context, led *ledger.Ledger, id int64, sp *spill.File) (*Model, *nightly.Report, error) {
 	rec, err := pickRun(ctx, led, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := os.ReadFile(rec.Report)
+	f, err := os.Open(rec.Report)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: no se puede leer el informe de la ejecución %d (%v); los informes se guardan en la carpeta reports/ junto al registro: si se borró, no se puede rehacer", ErrNoReport, rec.ID, err)
 	}
-	var rep nightly.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
+	defer f.Close()
+	rep, err := nightly.ReadReport(bufio.NewReaderSize(f, 1<<16), sp)
+	if err != nil {
 		return nil, nil, fmt.Errorf("%w: el informe %s de la ejecución %d está dañado: %v", ErrNoReport, rec.Report, rec.ID, err)
 	}
 	rep.Path = rec.Report
-	m, err := FromRun(ctx, led, &rep)
-	return m, &rep, err
+	m, err := FromRunSpilled(ctx, led, rep, sp)
+	return m, rep, err
 }
 
 // pickRun finds run id, or the last one with a report.
