@@ -58,7 +58,14 @@ type ExportWriter struct {
 	dir, parent, tmp string
 	release          func()
 	done             bool
+	enc              *json.Encoder
+	to               *toWriter
 }
+
+// toWriter writes to w, which changes from file to file.
+type toWriter struct{ w io.Writer }
+
+func (t *toWriter) Write(p []byte) (int, error) { return t.w.Write(p) }
 
 // NewExport checks that dir may be replaced (missing, empty or an earlier
 // export), removes what an interrupted export left beside it and creates
@@ -83,13 +90,21 @@ func NewExport(dir string) (*ExportWriter, error) {
 	return &ExportWriter{dir: dir, parent: parent, tmp: tmp, release: outfile.Hold(tmp)}, nil
 }
 
-// Add writes a course's file into the export.
+// Add writes a course's file into the export, as payload.Marshal writes
+// it, straight to the file through one encoder for every course (its
+// buffers are reused, not a course's size of garbage each time).
 func (w *ExportWriter) Add(c *payload.Course) error {
-	b, err := payload.Marshal(c)
-	if err != nil {
-		return err
+	if w.enc == nil {
+		w.to = &toWriter{}
+		w.enc = json.NewEncoder(w.to)
+		w.enc.SetEscapeHTML(false)
+		w.enc.SetIndent("", "  ")
 	}
-	if err := outfile.WriteNew(filepath.Join(w.tmp, FileName(c)), b); err != nil {
+	if err := outfile.WriteNewFunc(filepath.Join(w.tmp, FileName(c)), func(f io.Writer) error {
+		w.to.w = f
+		defer func() { w.to.w = nil }()
+		return w.enc.Encode(c)
+	}); err != nil {
 		return fmt.Errorf("no se puede escribir el curso %s en %s: %v", c.CodigoOferta, w.dir, err)
 	}
 	return nil

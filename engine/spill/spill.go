@@ -7,7 +7,6 @@ package spill
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +26,8 @@ type File struct {
 	size    int64
 	release func()
 	removed bool
+	enc     *json.Encoder
+	cw      *countingWriter
 }
 
 // Ref is where a record is in its File.
@@ -48,26 +49,40 @@ func New(dir, prefix string) (*File, error) {
 // Name is the spill's path.
 func (s *File) Name() string { return s.f.Name() }
 
-// Put appends v as one JSON record.
+// Put appends v as one JSON record. It is encoded straight into the
+// file's buffer (encoding/json's pooled buffers), so that spilling a
+// large course leaves no garbage the size of its record.
 func (s *File) Put(v any) (Ref, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return Ref{}, err
-	}
-	b := buf.Bytes() // one line, newline included
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.removed {
 		return Ref{}, fmt.Errorf("el archivo temporal %s ya se borró", s.f.Name())
 	}
-	r := Ref{off: s.size, n: len(b)}
-	if _, err := s.w.Write(b); err != nil {
+	if s.enc == nil {
+		s.cw = &countingWriter{w: s.w}
+		s.enc = json.NewEncoder(s.cw)
+		s.enc.SetEscapeHTML(false)
+	}
+	s.cw.n = 0
+	err := s.enc.Encode(v)
+	r := Ref{off: s.size, n: int(s.cw.n)}
+	s.size += s.cw.n // what a failed write left stays counted
+	if err != nil {
 		return Ref{}, err
 	}
-	s.size += int64(len(b))
 	return r, nil
+}
+
+// countingWriter counts what goes through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Get reads the record at r into v.
