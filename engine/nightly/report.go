@@ -12,6 +12,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // Statuses of a course in a run, as the report and the ledger name them.
@@ -104,6 +105,10 @@ type Report struct {
 	// it could not be.
 	HTML    string `json:"-"`
 	HTMLErr error  `json:"-"`
+
+	// spill, when set (Config.Spill), holds the students of every course
+	// done: memory keeps their counts and those WriteText lists.
+	spill *spill.File
 }
 
 // ResumedSend is a pending send of an earlier run and what became of it.
@@ -129,6 +134,63 @@ type CourseReport struct {
 	// listed: Students holds every student of the course tonight (the
 	// leavers are those SENCE accepted who are not among them).
 	listed bool
+	// spilled: the students the course had when it was done are in the
+	// report's spill at ref (Students keeps only those added later, the
+	// leavers); counted counts them and shown are those WriteText lists.
+	spilled bool
+	ref     spill.Ref
+	counted Totals
+	shown   []*StudentReport
+}
+
+// spillCourse moves a done course's students to the report's spill, if
+// it has one; on a failure to write they stay in memory.
+func (r *Report) spillCourse(c *CourseReport) error {
+	if r.spill == nil || c.spilled {
+		return nil
+	}
+	ref, err := r.spill.Put(c.Students)
+	if err != nil {
+		return err
+	}
+	var t Totals
+	var shown []*StudentReport
+	for _, s := range c.Students {
+		t.addStudent(s)
+		if shownInText(s) {
+			shown = append(shown, s)
+		}
+	}
+	c.spilled, c.ref, c.counted, c.shown, c.Students = true, ref, t, shown, nil
+	return nil
+}
+
+// CourseStudents are every student of a course, read back from the
+// report's spill when the course's students were moved there.
+func (r *Report) CourseStudents(c *CourseReport) ([]*StudentReport, error) {
+	if !c.spilled {
+		return c.Students, nil
+	}
+	var out []*StudentReport
+	if err := r.spill.Get(c.ref, &out); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []*StudentReport{}
+	}
+	return append(out, c.Students...), nil
+}
+
+// shownInText says whether WriteText lists a student.
+func shownInText(s *StudentReport) bool {
+	if len(s.Regressions) > 0 {
+		return true
+	}
+	switch s.Status {
+	case StudentAccepted, StudentSkipped, StudentDryRun, StudentNotSent:
+		return false
+	}
+	return true
 }
 
 // StudentReport is one student of a course in a run.
@@ -199,33 +261,11 @@ func (r *Report) total() {
 		case CourseError:
 			t.CoursesInError++
 		}
+		if c.spilled {
+			t.addCounts(c.counted)
+		}
 		for _, s := range c.Students {
-			t.Students++
-			if len(s.Regressions) > 0 {
-				t.WithRegressions++
-			}
-			switch s.Status {
-			case StudentAccepted:
-				t.Accepted++
-			case StudentUnchanged:
-				t.Unchanged++
-			case StudentRejected:
-				t.Rejected++
-			case StudentHeld:
-				t.Held++
-			case StudentExcluded:
-				t.Excluded++
-			case StudentSkipped:
-				t.Skipped++
-			case StudentPending, StudentUnconfirmed:
-				t.Pending++
-			case StudentNotSent:
-				t.NotSent++
-			case StudentDryRun:
-				t.WouldSend++
-			case StudentLeft:
-				t.Left++
-			}
+			t.addStudent(s)
 		}
 	}
 	r.Totals = t
@@ -243,6 +283,52 @@ func (r *Report) total() {
 	default:
 		r.Outcome = OutcomeOK
 	}
+}
+
+// addStudent counts one student.
+func (t *Totals) addStudent(s *StudentReport) {
+	t.Students++
+	if len(s.Regressions) > 0 {
+		t.WithRegressions++
+	}
+	switch s.Status {
+	case StudentAccepted:
+		t.Accepted++
+	case StudentUnchanged:
+		t.Unchanged++
+	case StudentRejected:
+		t.Rejected++
+	case StudentHeld:
+		t.Held++
+	case StudentExcluded:
+		t.Excluded++
+	case StudentSkipped:
+		t.Skipped++
+	case StudentPending, StudentUnconfirmed:
+		t.Pending++
+	case StudentNotSent:
+		t.NotSent++
+	case StudentDryRun:
+		t.WouldSend++
+	case StudentLeft:
+		t.Left++
+	}
+}
+
+// addCounts adds the student counts of o.
+func (t *Totals) addCounts(o Totals) {
+	t.Students += o.Students
+	t.WithRegressions += o.WithRegressions
+	t.Accepted += o.Accepted
+	t.Unchanged += o.Unchanged
+	t.Rejected += o.Rejected
+	t.Held += o.Held
+	t.Excluded += o.Excluded
+	t.Skipped += o.Skipped
+	t.Pending += o.Pending
+	t.NotSent += o.NotSent
+	t.WouldSend += o.WouldSend
+	t.Left += o.Left
 }
 
 // Summary is the report in one line.
@@ -306,7 +392,11 @@ func (r *Report) WriteText(w io.Writer) {
 		for _, n := range c.Notes {
 			fmt.Fprintf(w, "  nota: %s\n", n)
 		}
-		for _, s := range c.Students {
+		students := c.Students
+		if c.spilled {
+			students = append(c.shown[:len(c.shown):len(c.shown)], c.Students...)
+		}
+		for _, s := range students {
 			who := s.Who()
 			if len(s.Regressions) > 0 {
 				fmt.Fprintf(w, "  regresión %s: %s\n", who, voice.Reasons(s.Regressions))
@@ -415,6 +505,18 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		return err
 	}
 	for k, c := range r.Courses {
+		if c.spilled {
+			students, err := r.CourseStudents(c)
+			if err != nil {
+				return err
+			}
+			for _, s := range students {
+				s.Alumno = s.Who()
+			}
+			cc := *c
+			cc.Students = students
+			c = &cc
+		}
 		cb, err := json.MarshalIndent(c, "    ", "  ")
 		if err != nil {
 			return err
@@ -435,4 +537,70 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	}
 	_, err = w.Write(append(b[i+len(marker):], '\n'))
 	return err
+}
+
+// ReadReport reads a run's JSON report (reports/run-N.json) course by
+// course: with a spill, each course's students go to it as the course is
+// read, so that a large site's report is never whole in memory.
+func ReadReport(r io.Reader, sp *spill.File) (*Report, error) {
+	dec := json.NewDecoder(r)
+	if t, err := dec.Token(); err != nil {
+		return nil, err
+	} else if t != json.Delim('{') {
+		return nil, fmt.Errorf("se esperaba un objeto JSON")
+	}
+	rep := &Report{spill: sp}
+	head := map[string]json.RawMessage{}
+	var courses []*CourseReport
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, _ := t.(string)
+		if key != "cursos" {
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, err
+			}
+			head[key] = raw
+			continue
+		}
+		t, err = dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		if t == nil { // "cursos": null
+			continue
+		}
+		if t != json.Delim('[') {
+			return nil, fmt.Errorf("«cursos» no es una lista")
+		}
+		courses = []*CourseReport{}
+		for dec.More() {
+			c := &CourseReport{}
+			if err := dec.Decode(c); err != nil {
+				return nil, err
+			}
+			if err := rep.spillCourse(c); err != nil {
+				return nil, err
+			}
+			courses = append(courses, c)
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return nil, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return nil, err
+	}
+	b, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, rep); err != nil {
+		return nil, err
+	}
+	rep.Courses = courses
+	return rep, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // Sender is SENCE as a run uses it; *sence.Client is one. Both methods
@@ -73,6 +74,12 @@ type Config struct {
 	Log      *slog.Logger
 	// Progress is told how far the run is, after every change.
 	Progress func(Progress)
+	// Spill, when set, takes each course's students once the course is
+	// done (a file beside the ledger, engine/spill): the report keeps
+	// their counts and WriteJSON, WriteText and the run's page read them
+	// back, so a run's memory does not grow with the site's students. The
+	// caller removes it once done with the report.
+	Spill *spill.File
 }
 
 // Progress is how far a run is.
@@ -140,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 		return nil, err
 	}
 	s.report = &Report{RunID: s.rec.ID, Mapping: cfg.Mapping, Night: cfg.Night, Started: now, DryRun: cfg.DryRun, Policy: cfg.Policy,
-		Courses: []*CourseReport{}}
+		Courses: []*CourseReport{}, spill: cfg.Spill}
 	cfg.Log.Info("ejecución iniciada", "ejecucion", s.rec.ID, "fechaReporte", cfg.Night, "politica", cfg.Policy, "simulacion", cfg.DryRun)
 	return s, nil
 }

@@ -71,6 +71,9 @@ func (s *Session) Stream(ctx context.Context, build func(yield func(*assemble.Co
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			s.course(ctx, r, cr, pending)
+			if err := s.report.spillCourse(cr); err != nil {
+				s.cfg.Log.Warn("no se pudo guardar en el archivo temporal los alumnos de un curso: quedan en memoria", "codigoOferta", cr.CodigoOferta, "error", err.Error())
+			}
 		}()
 		return nil
 	}
@@ -184,20 +187,24 @@ func (l *leavers) add(cr *CourseReport, r *assemble.CourseResult) {
 // present are the students a course code names tonight, by RUT as the
 // ledger keys them; ok is false when a section's students could not be
 // listed (the ledger failed before they were).
-func (c *codeSeen) present() (map[string]bool, bool) {
+func (c *codeSeen) present(rep *Report) (map[string]bool, bool, error) {
 	present := map[string]bool{}
 	for _, r := range c.noted {
 		present[r] = true
 	}
 	for _, cr := range c.reports {
 		if !cr.listed {
-			return nil, false
+			return nil, false, nil
 		}
-		for _, st := range cr.Students {
+		students, err := rep.CourseStudents(cr)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, st := range students {
 			present[normRUT(st.RUT)] = true
 		}
 	}
-	return present, true
+	return present, true, nil
 }
 
 // leavers finds, per course code built tonight, the students SENCE
@@ -214,7 +221,12 @@ func (s *Session) leavers(ctx context.Context, l *leavers) {
 		if c.broken {
 			continue
 		}
-		present, ok := c.present()
+		present, ok, err := c.present(s.report)
+		if err != nil {
+			s.cfg.Log.Error("no se pudo buscar alumnos retirados del curso "+oferta, "error", err.Error())
+			s.report.Messages = append(s.report.Messages, fmt.Sprintf("no se pudo buscar alumnos retirados del curso %s: no se pudo leer el archivo temporal de la ejecución (%v); la próxima ejecución vuelve a buscarlos", oferta, err))
+			continue
+		}
 		if !ok {
 			continue
 		}

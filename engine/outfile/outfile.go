@@ -79,6 +79,30 @@ func WriteNew(path string, data []byte) error {
 	return f.Close()
 }
 
+// WriteNewFunc is WriteNew of what write writes, buffered: a large file
+// is written piece by piece, never whole in memory. On error the file is
+// left for the caller's temporary folder to go with.
+func WriteNewFunc(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	if err := write(bw); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // SyncDir makes the names in dir durable (best effort: not every system
 // can sync a directory).
 func SyncDir(dir string) {

@@ -14,6 +14,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/sence/schema"
 	"github.com/otec-tools/sence-engine/engine/source"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // BuildOptions are the options of a build, shared by export, send, run,
@@ -46,6 +47,11 @@ type BuildOptions struct {
 	// Progress is told how far the build is: when a batch starts to be
 	// read and as each course is built. Nil ignores it.
 	Progress func(BuildProgress)
+
+	// spill takes the Summary's students sent, course by course (export
+	// --out); dropSent keeps none (no resumen.json is written).
+	spill    *spill.File
+	dropSent bool
 }
 
 // Built is what a build leaves once its courses are handed on: the
@@ -79,6 +85,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 		check = v.Check
 	}
 	b := &Built{Plan: pl, Summary: NewSummary(chile.Date(o.ReportDate))}
+	b.Summary.spill, b.Summary.dropSent = o.spill, o.dropSent
 	track := newBuildTracker(o.Now, o.Progress)
 	stats, err := assemble.Build(ctx, db, pl, assemble.Options{
 		ReportDate:        o.ReportDate,

@@ -20,6 +20,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/plan"
 	"github.com/otec-tools/sence-engine/engine/report"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // An export directory holds exactly one export: a JSON per course and
@@ -57,7 +58,14 @@ type ExportWriter struct {
 	dir, parent, tmp string
 	release          func()
 	done             bool
+	enc              *json.Encoder
+	to               *toWriter
 }
+
+// toWriter writes to w, which changes from file to file.
+type toWriter struct{ w io.Writer }
+
+func (t *toWriter) Write(p []byte) (int, error) { return t.w.Write(p) }
 
 // NewExport checks that dir may be replaced (missing, empty or an earlier
 // export), removes what an interrupted export left beside it and creates
@@ -82,28 +90,45 @@ func NewExport(dir string) (*ExportWriter, error) {
 	return &ExportWriter{dir: dir, parent: parent, tmp: tmp, release: outfile.Hold(tmp)}, nil
 }
 
-// Add writes a course's file into the export.
+// Add writes a course's file into the export, as payload.Marshal writes
+// it, straight to the file through one encoder for every course (its
+// buffers are reused, not a course's size of garbage each time).
 func (w *ExportWriter) Add(c *payload.Course) error {
-	b, err := payload.Marshal(c)
-	if err != nil {
-		return err
+	if w.enc == nil {
+		w.to = &toWriter{}
+		w.enc = json.NewEncoder(w.to)
+		w.enc.SetEscapeHTML(false)
+		w.enc.SetIndent("", "  ")
 	}
-	if err := outfile.WriteNew(filepath.Join(w.tmp, FileName(c)), b); err != nil {
+	if err := outfile.WriteNewFunc(filepath.Join(w.tmp, FileName(c)), func(f io.Writer) error {
+		w.to.w = f
+		defer func() { w.to.w = nil }()
+		return w.enc.Encode(c)
+	}); err != nil {
 		return fmt.Errorf("no se puede escribir el curso %s en %s: %v", c.CodigoOferta, w.dir, err)
 	}
 	return nil
 }
 
 // AddFile writes one more file of the export (the spreadsheet).
+// It is written as write writes it, never whole in memory.
 func (w *ExportWriter) AddFile(name string, write func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return err
-	}
-	if err := outfile.WriteNew(filepath.Join(w.tmp, name), buf.Bytes()); err != nil {
+	if err := outfile.WriteNewFunc(filepath.Join(w.tmp, name), write); err != nil {
 		return fmt.Errorf("no se puede escribir %s en %s: %v", name, w.dir, err)
 	}
 	return nil
+}
+
+// newSpill is the export's spill beside the folder (.DIR.export-spill-*,
+// which removeExportLeftovers removes after a crash): the students of
+// every course until resumen.json, alumnos.csv and reporte.html are
+// written.
+func (w *ExportWriter) newSpill() (*spill.File, error) {
+	sp, err := spill.New(w.parent, exportTemp(w.dir)+"spill-")
+	if err != nil {
+		return nil, fmt.Errorf("no se puede escribir en %s: %v", w.parent, err)
+	}
+	return sp, nil
 }
 
 // Discard removes the temporary folder: nothing of this export is
@@ -124,11 +149,7 @@ func (w *ExportWriter) Commit(sum *Summary) error {
 		return fmt.Errorf("la exportación a %s ya terminó", w.dir)
 	}
 	defer w.Discard() // after a failure; a no-op once committed
-	b, err := json.MarshalIndent(sum, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := outfile.WriteNew(filepath.Join(w.tmp, summaryFile), append(b, '\n')); err != nil {
+	if err := outfile.WriteNewFunc(filepath.Join(w.tmp, summaryFile), sum.WriteJSON); err != nil {
 		return fmt.Errorf("no se puede escribir %s en %s: %v", summaryFile, w.dir, err)
 	}
 	outfile.SyncDir(w.tmp)
@@ -384,13 +405,22 @@ func Export(ctx context.Context, pl *plan.Plan, o ExportOptions) (*Built, error)
 	}
 	defer db.Close()
 	var w *ExportWriter
+	sheet := report.NewExport(m.File, chile.Date(o.Build.ReportDate))
 	if o.Dir != "" {
 		if w, err = NewExport(o.Dir); err != nil {
 			return nil, fail(Failed, err)
 		}
 		defer w.Discard()
+		sp, err := w.newSpill()
+		if err != nil {
+			return nil, fail(Failed, err)
+		}
+		defer sp.Remove()
+		o.Build.spill = sp
+		sheet.Spill(sp)
+	} else {
+		o.Build.dropSent = true // resumen.json is not written
 	}
-	sheet := report.NewExport(m.File, chile.Date(o.Build.ReportDate))
 	b, err := Build(ctx, db, pl, o.Build, func(r *assemble.CourseResult) error {
 		if w == nil {
 			return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/sence"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/source"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // NightlyOptions are the options of one nightly run (engine run, and each
@@ -94,9 +95,16 @@ func Nightly(ctx context.Context, pl *plan.Plan, o NightlyOptions) (*nightly.Rep
 		}
 		defer conn.Close()
 	}
-	r := &run{pl: pl, o: o, led: led, conn: conn, dir: filepath.Dir(ledgerPath)}
+	// The students of every course done, until run-N.json and its page
+	// are written: beside the ledger, removed with the spools.
+	sp, err := spill.New(filepath.Dir(ledgerPath), spoolPrefix+"report-")
+	if err != nil {
+		return nil, fail(Failed, fmt.Errorf("no se puede escribir en %s: %v", filepath.Dir(ledgerPath), err))
+	}
+	defer sp.Remove()
+	r := &run{pl: pl, o: o, led: led, conn: conn, dir: filepath.Dir(ledgerPath), spill: sp}
 	rep, err := r.run(ctx)
-	writeRunPage(ctx, led, rep, o.Log)
+	writeRunPage(ctx, led, rep, sp, o.Log)
 	return rep, err
 }
 
@@ -108,6 +116,8 @@ type run struct {
 	conn *Conn
 	dir  string // the ledger's folder, where the spool goes
 	sess *nightly.Session
+	// spill takes the report's students course by course
+	spill *spill.File
 }
 
 func (r *run) run(ctx context.Context) (*nightly.Report, error) {
@@ -119,7 +129,7 @@ func (r *run) run(ctx context.Context) (*nightly.Report, error) {
 	opens, closes := window.Bounds(o.Now())
 	cfg := nightly.Config{Ledger: r.led, Mapping: m.File, Night: o.ReportDate.Format("2006-01-02"), Policy: m.Run.Policy,
 		SkipUnchanged: m.Run.SkipUnchanged, Concurrency: m.Run.Concurrency, DryRun: o.DryRun, ResendChanged: o.ResendChanged,
-		Now: o.Now, Log: o.Log, Progress: o.Progress}
+		Now: o.Now, Log: o.Log, Progress: o.Progress, Spill: r.spill}
 	if guarded {
 		cfg.Deadline = closes
 	}
@@ -140,7 +150,8 @@ func (r *run) run(ctx context.Context) (*nightly.Report, error) {
 		return sess.Abort(ctx, buildFailed), fail(Failed, err)
 	}
 	build := BuildOptions{ReportDate: o.ReportDate, Courses: o.Courses, Token: payload.RedactedToken, Sessions: r.led,
-		Recompute: o.FullDedication, Now: o.Now, Progress: o.BuildProgress}
+		Recompute: o.FullDedication, Now: o.Now, Progress: o.BuildProgress,
+		dropSent: true} // a run writes no resumen.json
 	if o.Strict || (guarded && o.WaitWindow && o.Now().Before(opens)) {
 		return r.spooled(ctx, db, build, guarded && o.WaitWindow, opens)
 	}

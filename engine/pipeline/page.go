@@ -16,6 +16,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/report"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // RunPage is the HTML page of a run's JSON report: reports/run-N.html.
@@ -25,12 +26,12 @@ func RunPage(jsonPath string) string {
 
 // writeRunPage writes the run's HTML page beside its JSON report, for the
 // coordinator; a failure is kept in the report to be said, and logged.
-func writeRunPage(ctx context.Context, led *ledger.Ledger, rep *nightly.Report, log *slog.Logger) {
+func writeRunPage(ctx context.Context, led *ledger.Ledger, rep *nightly.Report, sp *spill.File, log *slog.Logger) {
 	if rep == nil || rep.Path == "" {
 		return
 	}
 	path := RunPage(rep.Path)
-	m, err := report.FromRun(context.WithoutCancel(ctx), led, rep)
+	m, err := report.FromRunSpilled(context.WithoutCancel(ctx), led, rep, sp)
 	if err == nil {
 		err = outfile.WriteAtomicFunc(path, m.WriteHTML)
 	}
@@ -77,7 +78,16 @@ func Report(ctx context.Context, m *mapping.Mapping, o ReportOptions) (*nightly.
 		return nil, "", fail(Failed, err)
 	}
 	defer led.Close()
-	model, rep, err := report.LoadRun(ctx, led, o.Run)
+	// The students, course by course, until the page is written: beside
+	// the ledger, named as a run's spool (a crash leaves it for the next
+	// run to remove). Where the ledger's folder cannot be written, they
+	// stay in memory, as before.
+	sp, err := spill.New(filepath.Dir(path), spoolPrefix+"page-")
+	if err != nil {
+		sp = nil
+	}
+	defer sp.Remove()
+	model, rep, err := report.LoadRun(ctx, led, o.Run, sp)
 	if err != nil {
 		return nil, "", fail(Failed, err)
 	}

@@ -1,30 +1,24 @@
 package pipeline
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
-	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
-	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // spoolPrefix names a run's spool beside its ledger.
 const spoolPrefix = ".run-spool-"
 
 // spool keeps the courses a run built until it sends them (run --strict,
-// --wait-window): a file beside the ledger, readable only by its owner,
-// one JSON line per course, payloads without the token; removed on every
-// exit path, and by the next run (under the ledger's lock) after a crash.
+// --wait-window): a spill beside the ledger (engine/spill), readable only
+// by its owner, one JSON record per course, payloads without the token;
+// removed on every exit path, and by the next run (under the ledger's
+// lock) after a crash.
 type spool struct {
-	f       *os.File
-	w       *bufio.Writer
-	enc     *json.Encoder
-	release func()
+	file *spill.File
+	refs []spill.Ref
 }
 
 // spooled is one course in the spool: a CourseResult with what its JSON
@@ -43,14 +37,11 @@ type spooledNote struct {
 }
 
 func newSpool(dir string) (*spool, error) {
-	f, err := os.CreateTemp(dir, spoolPrefix+"*") // mode 0600
+	f, err := spill.New(dir, spoolPrefix)
 	if err != nil {
 		return nil, err
 	}
-	s := &spool{f: f, w: bufio.NewWriterSize(f, 1<<16), release: outfile.Hold(f.Name())}
-	s.enc = json.NewEncoder(s.w)
-	s.enc.SetEscapeHTML(false)
-	return s, nil
+	return &spool{file: f}, nil
 }
 
 func (s *spool) add(r *assemble.CourseResult) error {
@@ -62,24 +53,23 @@ func (s *spool) add(r *assemble.CourseResult) error {
 	if r.Err != nil {
 		rec.Err = r.Err.Error()
 	}
-	return s.enc.Encode(rec)
+	ref, err := s.file.Put(rec)
+	if err != nil {
+		return err
+	}
+	s.refs = append(s.refs, ref)
+	return nil
 }
 
-// finish flushes what was added, before replay.
-func (s *spool) finish() error { return s.w.Flush() }
+// finish ends the adding, before replay.
+func (s *spool) finish() error { return nil }
 
 // replay hands the courses back, one at a time, in the order they were
 // added.
 func (s *spool) replay(yield func(*assemble.CourseResult) error) error {
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bufio.NewReaderSize(s.f, 1<<16))
-	for {
+	for _, ref := range s.refs {
 		var rec spooled
-		if err := dec.Decode(&rec); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
+		if err := s.file.Get(ref, &rec); err != nil {
 			return err
 		}
 		r := &assemble.CourseResult{CourseID: rec.CourseID, CodigoOferta: rec.CodigoOferta, CodigoGrupo: rec.CodigoGrupo,
@@ -96,18 +86,11 @@ func (s *spool) replay(yield func(*assemble.CourseResult) error) error {
 			return err
 		}
 	}
+	return nil
 }
 
-func (s *spool) remove() {
-	s.f.Close()
-	os.Remove(s.f.Name())
-	s.release()
-}
+func (s *spool) remove() { s.file.Remove() }
 
-// removeSpools removes the spools a crashed run left in dir.
-func removeSpools(dir string) {
-	old, _ := filepath.Glob(filepath.Join(outfile.GlobEscape(dir), spoolPrefix+"*"))
-	for _, p := range old {
-		os.Remove(p)
-	}
-}
+// removeSpools removes the spools (and the run's spilled report) a crashed
+// run left in dir.
+func removeSpools(dir string) { spill.RemoveLeftovers(dir, spoolPrefix) }

@@ -42,9 +42,9 @@ func TestSpool(t *testing.T) {
 	if err := sp.finish(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := os.Stat(sp.f.Name())
-	if err != nil || st.Mode().Perm() != 0o600 || filepath.Dir(sp.f.Name()) != dir {
-		t.Fatalf("spool %s: %v %v", sp.f.Name(), st.Mode(), err)
+	st, err := os.Stat(sp.file.Name())
+	if err != nil || st.Mode().Perm() != 0o600 || filepath.Dir(sp.file.Name()) != dir {
+		t.Fatalf("spool %s: %v %v", sp.file.Name(), st.Mode(), err)
 	}
 	var out []*assemble.CourseResult
 	if err := sp.replay(func(r *assemble.CourseResult) error { out = append(out, r); return nil }); err != nil {
@@ -57,7 +57,7 @@ func TestSpool(t *testing.T) {
 	if !reflect.DeepEqual(in, out) {
 		t.Errorf("replayed\n%+v\nwant\n%+v", out[0], in[0])
 	}
-	b, _ := os.ReadFile(sp.f.Name())
+	b, _ := os.ReadFile(sp.file.Name())
 	if !strings.Contains(string(b), payload.RedactedToken) {
 		t.Errorf("the spool does not carry the token placeholder")
 	}
@@ -67,7 +67,7 @@ func TestSpool(t *testing.T) {
 	}
 	// A crashed run's spool goes at the next run.
 	crashed, _ := newSpool(dir)
-	crashed.f.Close()
+	_ = crashed // left as a crash leaves it
 	removeSpools(dir)
 	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
 		t.Errorf("a crashed run's spool stays: %v", left)

@@ -1,11 +1,16 @@
 package pipeline
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // Summary is what a build left in and out, per course: export prints it
@@ -25,6 +30,15 @@ type Summary struct {
 	// Unselected are the Moodle courses the selection left out that look
 	// like SENCE courses (or that the include rule left out with a reason).
 	Unselected []assemble.UnselectedCourse `json:"cursosNoSeleccionados"`
+
+	// spill, when set (export --out), takes each course's Enviados as
+	// the course is added (sentRefs, one per course): memory keeps the
+	// counts and WriteJSON reads the students back course by course.
+	spill    *spill.File
+	sentRefs []spill.Ref
+	spillErr error
+	// dropSent keeps no Enviados (nothing writes resumen.json).
+	dropSent bool
 }
 
 // CourseSummary is one course of a Summary.
@@ -106,7 +120,84 @@ func (s *Summary) Add(r *assemble.CourseResult) {
 	}
 	s.Included += cs.Incluidos
 	s.Excluded += len(r.Excluded)
+	if s.dropSent {
+		cs.Enviados = nil
+	} else if s.spill != nil {
+		ref, err := s.spill.Put(cs.Enviados)
+		if err != nil && s.spillErr == nil {
+			s.spillErr = err
+		}
+		s.sentRefs = append(s.sentRefs, ref)
+		cs.Enviados = nil
+	}
 	s.Courses = append(s.Courses, cs)
+}
+
+// Course is course k with its students sent, read back from the spill
+// when they were spilled.
+func (s *Summary) Course(k int) (CourseSummary, error) {
+	c := s.Courses[k]
+	if s.spill == nil {
+		return c, nil
+	}
+	if s.spillErr != nil {
+		return c, s.spillErr
+	}
+	err := s.spill.Get(s.sentRefs[k], &c.Enviados)
+	return c, err
+}
+
+// WriteJSON writes the summary as json.MarshalIndent(s, "", "  ") writes
+// it, with a final newline, one course at a time: the students of a large
+// site are never all in memory.
+func (s *Summary) WriteJSON(w io.Writer) error {
+	head := *s
+	head.Courses = []CourseSummary{}
+	b, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	const marker = "\n  \"cursos\": []"
+	i := bytes.Index(b, []byte(marker))
+	if len(s.Courses) == 0 {
+		b, err = json.MarshalIndent(s, "", "  ") // "cursos": null, as before
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	if i < 0 {
+		return errors.New("resumen.json: no se encontró la lista de cursos")
+	}
+	if _, err := w.Write(b[:i+len(marker)-1]); err != nil { // up to "cursos": [
+		return err
+	}
+	for k := range s.Courses {
+		c, err := s.Course(k)
+		if err != nil {
+			return err
+		}
+		cb, err := json.MarshalIndent(c, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n    "
+		if k == 0 {
+			sep = "\n    "
+		}
+		if _, err := io.WriteString(w, sep); err != nil {
+			return err
+		}
+		if _, err := w.Write(cb); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(w, "\n  ]"); err != nil {
+		return err
+	}
+	_, err = w.Write(append(b[i+len(marker):], '\n'))
+	return err
 }
 
 // Clean says whether no student was excluded and no course failed.

@@ -25,7 +25,11 @@ func (m *Model) WriteCSV(w io.Writer) error {
 		return err
 	}
 	for _, c := range m.Courses {
-		for _, s := range c.Students {
+		students, err := m.CourseStudents(c)
+		if err != nil {
+			return err
+		}
+		for _, s := range students {
 			sentP, sentE, sentT := s.SentNote, "", ""
 			if s.Sent != nil {
 				sentP, sentE, sentT = strconv.Itoa(s.Sent.Progress), Estado(s.Sent.Estado), Duration(s.Sent.Seconds)

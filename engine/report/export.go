@@ -7,6 +7,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // Export gathers an export's students as its courses are built, for the
@@ -65,8 +66,12 @@ func (e *Export) Add(r *assemble.CourseResult) {
 	for _, n := range r.Notes {
 		c.Notes = append(c.Notes, strings.TrimPrefix(n.Who+": "+n.Msg, ": "))
 	}
-	e.m.Courses = append(e.m.Courses, c)
+	e.m.add(c)
 }
+
+// Spill moves each course's students to sp as the course is added (the
+// caller removes sp once the page and the spreadsheet are written).
+func (e *Export) Spill(sp *spill.File) { e.m.spill = sp }
 
 // Model is the export's model, counted.
 func (e *Export) Model() *Model {

@@ -43,11 +43,15 @@ var (
 // WriteHTML writes the page: one file with its style and script inside,
 // nothing loaded from elsewhere.
 func (m *Model) WriteHTML(w io.Writer) error {
-	return tmpl.Execute(w, struct {
+	m.err = nil
+	if err := tmpl.Execute(w, struct {
 		*Model
 		CSS template.CSS
 		JS  template.JS
-	}{m, css, js})
+	}{m, css, js}); err != nil {
+		return err
+	}
+	return m.err
 }
 
 // outcomeOrder is the order of the outcome filter.
@@ -59,6 +63,9 @@ var outcomeOrder = []string{nightly.StudentRejected, nightly.StudentExcluded, ni
 func outcomesOf(m *Model) []string {
 	seen := map[string]bool{}
 	for _, c := range m.Courses {
+		for _, o := range c.outcomes {
+			seen[o] = true
+		}
 		for _, s := range c.Students {
 			seen[s.Outcome] = true
 		}

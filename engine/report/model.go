@@ -5,12 +5,14 @@ package report
 
 import (
 	"fmt"
+	"iter"
 	"regexp"
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/diag"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/sence"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // NoData is written where the ledger or the run's report lacks a value.
@@ -35,6 +37,13 @@ type Model struct {
 	Trend bool
 	// Export: the page is an export's (nothing was sent).
 	Export bool
+
+	// spill, when set, holds each course's students once the course is
+	// handed over (hand): memory keeps the course's counts and outcomes,
+	// and the page and the spreadsheet read the students back course by
+	// course. err is the first failure to read them while rendering.
+	spill *spill.File
+	err   error
 }
 
 // Counts are the students of a course (or of the run) by outcome.
@@ -53,6 +62,12 @@ type Course struct {
 	Notes           []string
 	Counts          Counts
 	Students        []*Student
+
+	// spilled: the students are in the model's spill at ref (Students is
+	// nil), counted in Counts; outcomes are theirs.
+	spilled  bool
+	ref      spill.Ref
+	outcomes []string
 }
 
 // Label names the course as the page and the spreadsheet do.
@@ -200,11 +215,70 @@ func (c Counts) Students() int {
 func (m *Model) count() {
 	m.Totals = Counts{}
 	for _, c := range m.Courses {
-		c.Counts = Counts{}
-		for _, s := range c.Students {
-			c.Counts.add(s)
+		if !c.spilled {
+			c.Counts = Counts{}
+			for _, s := range c.Students {
+				c.Counts.add(s)
+			}
 		}
 		m.Totals.plus(c.Counts)
+	}
+}
+
+// add appends a course whose students are all there: with a spill, they
+// go to it and the course keeps their counts and outcomes. A failure to
+// write keeps them in memory.
+func (m *Model) add(c *Course) {
+	m.Courses = append(m.Courses, c)
+	if m.spill == nil {
+		return
+	}
+	ref, err := m.spill.Put(c.Students)
+	if err != nil {
+		return
+	}
+	c.Counts = Counts{}
+	seen := map[string]bool{}
+	for _, s := range c.Students {
+		c.Counts.add(s)
+		if !seen[s.Outcome] {
+			seen[s.Outcome] = true
+			c.outcomes = append(c.outcomes, s.Outcome)
+		}
+	}
+	c.spilled, c.ref, c.Students = true, ref, nil
+}
+
+// CourseStudents are a course's students, read back from the spill when
+// they were moved there.
+func (m *Model) CourseStudents(c *Course) ([]*Student, error) {
+	if !c.spilled {
+		return c.Students, nil
+	}
+	var out []*Student
+	err := m.spill.Get(c.ref, &out)
+	return out, err
+}
+
+// Rows are the students of every course, course by course, read back
+// from the spill one course at a time; a failure to read stops them and
+// is kept for WriteHTML to return.
+func (m *Model) Rows() iter.Seq2[*Course, *Student] {
+	return func(yield func(*Course, *Student) bool) {
+		for _, c := range m.Courses {
+			students, err := m.CourseStudents(c)
+			if err != nil {
+				if m.err == nil {
+					m.err = err
+				}
+				return
+			}
+			for _, s := range students {
+				if !yield(c, s) {
+					return
+				}
+			}
+		}
 	}
 }
 

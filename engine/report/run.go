@@ -1,8 +1,8 @@
 package report
 
 import (
+	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +17,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/ledger"
 	"github.com/otec-tools/sence-engine/engine/nightly"
 	"github.com/otec-tools/sence-engine/engine/rut"
+	"github.com/otec-tools/sence-engine/engine/spill"
 )
 
 // TrendNights is how many nights of progress a student's trend shows.
@@ -27,22 +28,25 @@ var ErrNoReport = errors.New("la ejecución no tiene informe")
 
 // LoadRun reads a run's stored report (reports/run-N.json, as the ledger
 // names it) and builds its model; id 0 is the last run that wrote one.
-func LoadRun(ctx context.Context, led *ledger.Ledger, id int64) (*Model, *nightly.Report, error) {
+// The report is read course by course; with a spill, the students of each
+// course go to it (the caller removes it once the model is written).
+func LoadRun(ctx context.Context, led *ledger.Ledger, id int64, sp *spill.File) (*Model, *nightly.Report, error) {
 	rec, err := pickRun(ctx, led, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := os.ReadFile(rec.Report)
+	f, err := os.Open(rec.Report)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: no se puede leer el informe de la ejecución %d (%v); los informes se guardan en la carpeta reports/ junto al registro: si se borró, no se puede rehacer", ErrNoReport, rec.ID, err)
 	}
-	var rep nightly.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
+	defer f.Close()
+	rep, err := nightly.ReadReport(bufio.NewReaderSize(f, 1<<16), sp)
+	if err != nil {
 		return nil, nil, fmt.Errorf("%w: el informe %s de la ejecución %d está dañado: %v", ErrNoReport, rec.Report, rec.ID, err)
 	}
 	rep.Path = rec.Report
-	m, err := FromRun(ctx, led, &rep)
-	return m, &rep, err
+	m, err := FromRunSpilled(ctx, led, rep, sp)
+	return m, rep, err
 }
 
 // pickRun finds run id, or the last one with a report.
@@ -80,7 +84,14 @@ func orNoData(s string) string {
 // values sent and SENCE's answer per student, what SENCE had before and
 // the progress of the last nights.
 func FromRun(ctx context.Context, led *ledger.Ledger, rep *nightly.Report) (*Model, error) {
-	m := &Model{Outcome: rep.Outcome, Trend: true}
+	return FromRunSpilled(ctx, led, rep, nil)
+}
+
+// FromRunSpilled is FromRun with each course's students moved to sp once
+// the course is built (sp nil keeps them in memory); the caller removes sp
+// once the page is written.
+func FromRunSpilled(ctx context.Context, led *ledger.Ledger, rep *nightly.Report, sp *spill.File) (*Model, error) {
+	m := &Model{Outcome: rep.Outcome, Trend: true, spill: sp}
 	kind := "Ejecución"
 	if rep.DryRun {
 		kind = "Simulación"
@@ -112,7 +123,7 @@ func FromRun(ctx context.Context, led *ledger.Ledger, rep *nightly.Report) (*Mod
 				noValues++
 			}
 		}
-		m.Courses = append(m.Courses, course)
+		m.add(course)
 	}
 	for _, u := range rep.Unselected {
 		m.Unselected = append(m.Unselected, unselectedOf(u))
@@ -171,7 +182,11 @@ func courseOf(ctx context.Context, led *ledger.Ledger, rep *nightly.Report, c *n
 			byRUT[p.RUT] = append(byRUT[p.RUT], p)
 		}
 	}
-	for _, s := range c.Students {
+	students, err := rep.CourseStudents(c)
+	if err != nil {
+		return nil, fmt.Errorf("no se pueden leer los alumnos del curso %s: %w", c.CodigoOferta, err)
+	}
+	for _, s := range students {
 		st := studentOf(s)
 		if it, ok := items[s.RUT]; ok && s.RUT != "" && sentStatus(s.Status) {
 			st.Sent = &Values{Progress: it.PorcentajeAvance, Estado: it.Estado, Seconds: it.TiempoConectividad}
