@@ -49,9 +49,8 @@ type BuildOptions struct {
 	Progress func(BuildProgress)
 
 	// spill takes the Summary's students sent, course by course (export
-	// --out); dropSent keeps none (no resumen.json is written).
-	spill    *spill.File
-	dropSent bool
+	// --out). Without it none are kept: only resumen.json reads them.
+	spill *spill.File
 }
 
 // Built is what a build leaves once its courses are handed on: the
@@ -85,7 +84,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 		check = v.Check
 	}
 	b := &Built{Plan: pl, Summary: NewSummary(chile.Date(o.ReportDate))}
-	b.Summary.spill, b.Summary.dropSent = o.spill, o.dropSent
+	b.Summary.spill, b.Summary.dropSent = o.spill, o.spill == nil
 	track := newBuildTracker(o.Now, o.Progress)
 	stats, err := assemble.Build(ctx, db, pl, assemble.Options{
 		ReportDate:        o.ReportDate,

@@ -418,8 +418,6 @@ func Export(ctx context.Context, pl *plan.Plan, o ExportOptions) (*Built, error)
 		defer sp.Remove()
 		o.Build.spill = sp
 		sheet.Spill(sp)
-	} else {
-		o.Build.dropSent = true // resumen.json is not written
 	}
 	b, err := Build(ctx, db, pl, o.Build, func(r *assemble.CourseResult) error {
 		if w == nil {

@@ -150,8 +150,7 @@ func (r *run) run(ctx context.Context) (*nightly.Report, error) {
 		return sess.Abort(ctx, buildFailed), fail(Failed, err)
 	}
 	build := BuildOptions{ReportDate: o.ReportDate, Courses: o.Courses, Token: payload.RedactedToken, Sessions: r.led,
-		Recompute: o.FullDedication, Now: o.Now, Progress: o.BuildProgress,
-		dropSent: true} // a run writes no resumen.json
+		Recompute: o.FullDedication, Now: o.Now, Progress: o.BuildProgress}
 	if o.Strict || (guarded && o.WaitWindow && o.Now().Before(opens)) {
 		return r.spooled(ctx, db, build, guarded && o.WaitWindow, opens)
 	}
