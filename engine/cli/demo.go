@@ -49,8 +49,8 @@ func cmdDemo(ctx context.Context, e *Env, args []string) int {
 	if code == ExitFailed || code == ExitUsage {
 		return code
 	}
-	fmt.Fprintf(e.Stdout, "\nListo. La base de demostración trae a propósito alumnos con datos rotos: así se ven las exclusiones y los rechazos.\nRevise los JSON en %s y pruebe:\n  go run ./cmd/engine doctor %s    (¿qué le falta a esta base para informar a SENCE?)\n  go run ./cmd/engine validate %s\n  go run ./cmd/engine history %s\n",
-		filepath.Join(*dir, "envios"), mappingPath, mappingPath, mappingPath)
+	fmt.Fprintf(e.Stdout, "\nListo. La base de demostración trae a propósito alumnos con datos rotos: así se ven las exclusiones y los rechazos.\nRevise los JSON, la planilla alumnos.csv y la página reporte.html en %s, y pruebe:\n  go run ./cmd/engine doctor %s    (¿qué le falta a esta base para informar a SENCE?)\n  go run ./cmd/engine explain %s --course AYSEN-26-03-11-0102 --student 16987654-1 --date %s    (¿por qué este alumno tiene estado 3?)\n  go run ./cmd/engine test --preset --mapping %s    (las pruebas del preset contra este mapeo)\n  go run ./cmd/engine validate %s\n  go run ./cmd/engine history %s\n",
+		filepath.Join(*dir, "envios"), mappingPath, mappingPath, *date, mappingPath, mappingPath, mappingPath)
 	return ExitOK
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/pipeline"
+	"github.com/otec-tools/sence-engine/engine/voice"
 )
 
 // cmdExplain shows why a student's payload is what it is.
@@ -63,14 +64,7 @@ func cmdExplain(ctx context.Context, e *Env, args []string) int {
 // writeExplanation prints an explanation for a terminal.
 func writeExplanation(w io.Writer, x *pipeline.Explanation) {
 	st := x.Student
-	who := "usuario Moodle id " + st.ID
-	if st.Code != "" {
-		who = st.Code + ", " + who
-	}
-	if st.Label != "" {
-		who = st.Label + " (" + who + ")"
-	}
-	fmt.Fprintf(w, "Alumno %s\n", who)
+	fmt.Fprintf(w, "Alumno %s\n", voice.Student(st.Label, st.Code, "", st.ID))
 	fmt.Fprintf(w, "Curso %s (%s), id Moodle %s; fecha de reporte %s (America/Santiago)\n", x.Course.CodigoOferta, x.Course.Nombre, x.Course.ID, x.ReportDate)
 	if x.Field != "" {
 		fmt.Fprintf(w, "Solo las expresiones «%s» (--field)\n", x.Field)

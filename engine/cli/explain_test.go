@@ -154,8 +154,8 @@ func TestExplainExitCodes(t *testing.T) {
 		code int
 		want string
 	}{
-		{"by id", nil, []string{m, "--student", "18", "--course", "AYSEN-26-03-11-0102"}, ExitOK, "Alumno Cristián Muñoz Espinoza (16987654-1, usuario Moodle id 18)"},
-		{"by RUT with dots", nil, []string{m, "--student", "16.987.654-1", "--course", "AYSEN-26-03-11-0102"}, ExitOK, "usuario Moodle id 18"},
+		{"by id", nil, []string{m, "--student", "18", "--course", "AYSEN-26-03-11-0102"}, ExitOK, "Alumno Cristián Muñoz Espinoza (RUT 16.987.654-1, Moodle id 18)"},
+		{"by RUT with dots", nil, []string{m, "--student", "16.987.654-1", "--course", "AYSEN-26-03-11-0102"}, ExitOK, "Moodle id 18)"},
 		{"excluded student", nil, append([]string{m, "--student", "10"}, course...), ExitOK, "motivo: RUT «11111111-2» inválido"},
 		{"unknown student", nil, append([]string{m, "--student", "15888222-2"}, course...), ExitUsage, "alumnos más parecidos: 15888222-1 (id 12)"},
 		{"unknown course", nil, []string{m, "--course", "CAP-26-01-13-0102-1", "--student", "1"}, ExitUsage, "cursos más parecidos: CAP-26-01-13-0101-1"},

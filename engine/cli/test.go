@@ -10,6 +10,7 @@ import (
 	"github.com/otec-tools/sence-engine/engine/mapping"
 	"github.com/otec-tools/sence-engine/engine/mappingtest"
 	"github.com/otec-tools/sence-engine/engine/pipeline"
+	"github.com/otec-tools/sence-engine/engine/voice"
 )
 
 func cmdTest(ctx context.Context, e *Env, args []string) int {
@@ -146,7 +147,7 @@ func printBuilt(e *Env, b mappingtest.Built) {
 		fmt.Fprintf(e.Stdout, "       curso %s: %s, %s\n", name,
 			diag.Plural(len(r.Sent), "alumno enviado", "alumnos enviados"), diag.Plural(out, "no enviado", "no enviados"))
 		for _, x := range r.Excluded {
-			fmt.Fprintf(e.Stdout, "         excluido %s: %s\n", strings.TrimSpace(x.Label+" "+x.RUT), strings.Join(x.Reasons, "; "))
+			fmt.Fprintf(e.Stdout, "         excluido %s: %s\n", x.Who(), voice.Reasons(x.Reasons))
 		}
 		for _, n := range r.Notes {
 			kind := "fuera"

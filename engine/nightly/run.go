@@ -247,8 +247,8 @@ func (s *Session) stopReason(ctx context.Context) string {
 		first := !s.windowShut
 		s.windowShut = true
 		if first {
-			s.report.Messages = append(s.report.Messages, fmt.Sprintf("terminó la ventana de envío de SENCE (%s, hora de Chile): no se enviaron más cursos; la próxima ejecución dentro de la ventana los envía",
-				d.In(chile.Location).Format("15:04")))
+			s.report.Messages = append(s.report.Messages, fmt.Sprintf("terminó la ventana de envío de SENCE (%s): no se enviaron más cursos; la próxima ejecución dentro de la ventana los envía",
+				voice.TimeOfDay(d)))
 		}
 		s.mu.Unlock()
 		if first {
