@@ -3,9 +3,9 @@ package nightly
 import (
 	"context"
 	"encoding/json"
+	"github.com/otec-tools/sence-engine/engine/nettest"
 
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -393,9 +393,7 @@ func TestRejectedStudents(t *testing.T) {
 func TestSenceDown(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	down := "http://" + ln.Addr().String()
-	ln.Close() // nothing listens: connection refused
+	down := nettest.RefusedURL(t) // nothing listens: connection refused
 	courses := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50)), course("C-2", alumno(bruno, 10, 10, 10))}
 	rep := f.run(ctx, night1, courses, func(c *Config) { c.Sender = f.newClient(down) })
 	if rep.Outcome != OutcomeFailed || rep.Totals.CoursesUndone != 2 || rep.course("C-1").Status != CoursePending ||
@@ -646,10 +644,9 @@ func TestPendingSupersededByWhatSENCEHas(t *testing.T) {
 	a := []*assemble.CourseResult{course("C-1", alumno(ana, 50, 50, 50))}
 	b := []*assemble.CourseResult{course("C-1", alumno(ana, 55, 55, 55))}
 	f.run(ctx, night1, a, nil)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	ln.Close()
+	refused := nettest.RefusedURL(t)
 	if rep := f.run(ctx, night1, b, func(c *Config) {
-		c.Sender, c.ResendChanged = f.newClient("http://"+ln.Addr().String()), true
+		c.Sender, c.ResendChanged = f.newClient(refused), true
 	}); rep.course("C-1").Status != CoursePending {
 		t.Fatalf("%+v", rep.course("C-1"))
 	}

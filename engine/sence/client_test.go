@@ -7,10 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/nettest"
 	"io"
 	"log"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -631,7 +631,7 @@ func TestPing(t *testing.T) {
 		t.Errorf("fechaDesde = %v; want today in Santiago, 2024-05-10", got)
 	}
 
-	refused := closedPort(t)
+	refused := nettest.RefusedURL(t)
 	status := func(code int) string {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) }))
 		t.Cleanup(srv.Close)
@@ -665,17 +665,6 @@ func TestPing(t *testing.T) {
 			t.Errorf("%s: Ping retried", c.name)
 		}
 	}
-}
-
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
 }
 
 func TestIntegrationTestPayload(t *testing.T) {

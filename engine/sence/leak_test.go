@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/nettest"
 	"io"
 	"log"
 	"net/http"
@@ -67,7 +68,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 		base    string
 		classes []error // what at least one of the calls must report
 	}{
-		{"refused", closedPort(t), []error{sence.ErrUnreachable}},
+		{"refused", nettest.RefusedURL(t), []error{sence.ErrUnreachable}},
 		{"DNS failure", "http://nonexistent.invalid", []error{sence.ErrUnreachable, sence.ErrTimeout}},
 		{"TLS certificate", tlsSrv.URL, []error{sence.ErrUnreachable}},
 		{"timeout", slow.URL, []error{sence.ErrTimeout}},
