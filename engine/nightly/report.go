@@ -1,18 +1,18 @@
 package nightly
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/otec-tools/sence-engine/engine/chile"
-	"github.com/otec-tools/sence-engine/engine/voice"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/diag"
+	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/spill"
+	"github.com/otec-tools/sence-engine/engine/voice"
 )
 
 // Statuses of a course in a run, as the report and the ledger name them.
@@ -495,48 +495,22 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	const marker = "\n  \"cursos\": []"
-	i := bytes.Index(b, []byte(marker))
-	if i < 0 || len(r.Courses) == 0 {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	}
-	if _, err := w.Write(b[:i+len(marker)-1]); err != nil { // up to "cursos": [
-		return err
-	}
-	for k, c := range r.Courses {
-		if c.spilled {
-			students, err := r.CourseStudents(c)
-			if err != nil {
-				return err
-			}
-			for _, s := range students {
-				s.Alumno = s.Who()
-			}
-			cc := *c
-			cc.Students = students
-			c = &cc
+	return outfile.WriteJSONList(w, b, "cursos", len(r.Courses), func(k int) (any, error) {
+		c := r.Courses[k]
+		if !c.spilled {
+			return c, nil
 		}
-		cb, err := json.MarshalIndent(c, "    ", "  ")
+		students, err := r.CourseStudents(c)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		sep := ",\n    "
-		if k == 0 {
-			sep = "\n    "
+		for _, s := range students {
+			s.Alumno = s.Who()
 		}
-		if _, err := io.WriteString(w, sep); err != nil {
-			return err
-		}
-		if _, err := w.Write(cb); err != nil {
-			return err
-		}
-	}
-	if _, err := io.WriteString(w, "\n  ]"); err != nil {
-		return err
-	}
-	_, err = w.Write(append(b[i+len(marker):], '\n'))
-	return err
+		cc := *c
+		cc.Students = students
+		return &cc, nil
+	})
 }
 
 // ReadReport reads a run's JSON report (reports/run-N.json) course by

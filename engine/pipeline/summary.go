@@ -1,14 +1,13 @@
 package pipeline
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
+	"github.com/otec-tools/sence-engine/engine/outfile"
 	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"github.com/otec-tools/sence-engine/engine/spill"
 )
@@ -157,8 +156,6 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	const marker = "\n  \"cursos\": []"
-	i := bytes.Index(b, []byte(marker))
 	if len(s.Courses) == 0 {
 		b, err = json.MarshalIndent(s, "", "  ") // "cursos": null, as before
 		if err != nil {
@@ -167,37 +164,7 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 		_, err = w.Write(append(b, '\n'))
 		return err
 	}
-	if i < 0 {
-		return errors.New("resumen.json: no se encontró la lista de cursos")
-	}
-	if _, err := w.Write(b[:i+len(marker)-1]); err != nil { // up to "cursos": [
-		return err
-	}
-	for k := range s.Courses {
-		c, err := s.Course(k)
-		if err != nil {
-			return err
-		}
-		cb, err := json.MarshalIndent(c, "    ", "  ")
-		if err != nil {
-			return err
-		}
-		sep := ",\n    "
-		if k == 0 {
-			sep = "\n    "
-		}
-		if _, err := io.WriteString(w, sep); err != nil {
-			return err
-		}
-		if _, err := w.Write(cb); err != nil {
-			return err
-		}
-	}
-	if _, err := io.WriteString(w, "\n  ]"); err != nil {
-		return err
-	}
-	_, err = w.Write(append(b[i+len(marker):], '\n'))
-	return err
+	return outfile.WriteJSONList(w, b, "cursos", len(s.Courses), func(k int) (any, error) { return s.Course(k) })
 }
 
 // Clean says whether no student was excluded and no course failed.
