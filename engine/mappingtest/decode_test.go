@@ -12,17 +12,17 @@ func TestDecodeDiagnostics(t *testing.T) {
 		name, doc string
 		want      []string // "line:col: part of the message"
 	}{
-		{"no version", "mapping: moodle\ntests: [{name: a, reportDate: 2026-11-20, expect: []}]\n",
+		{"no version", "mapping: moodle\ntests: [{name: a, reportDate: 2026-11-20, expect: [{course: X}]}]\n",
 			[]string{"1:1: falta «version: 1»"}},
-		{"wrong version", "version: 2\nmapping: moodle\ntests: [{name: a, reportDate: 2026-11-20, expect: []}]\n",
+		{"wrong version", "version: 2\nmapping: moodle\ntests: [{name: a, reportDate: 2026-11-20, expect: [{course: X}]}]\n",
 			[]string{"1:10: versión 2 no soportada"}},
 		{"top-level typo", "version: 1\nmapping: moodle\nreportDate: 2026-11-20\ntest: []\n",
 			[]string{"4:1: clave desconocida «test» en el archivo de pruebas (claves: version, mapping, params, queries, reportDate, tables, tests); ¿quiso decir «tests»?", "1:1: falta «tests»"}},
-		{"no report date", "version: 1\nmapping: moodle\ntests:\n  - name: a\n    expect: []\n",
+		{"no report date", "version: 1\nmapping: moodle\ntests:\n  - name: a\n    expect: [{course: X}]\n",
 			[]string{"4:5: la prueba «a» no tiene «reportDate»"}},
-		{"bad date", "version: 1\nmapping: moodle\ntests:\n  - name: a\n    reportDate: 20-11-2026\n    expect: []\n",
+		{"bad date", "version: 1\nmapping: moodle\ntests:\n  - name: a\n    reportDate: 20-11-2026\n    expect: [{course: X}]\n",
 			[]string{"5:17: «reportDate» debe ser una fecha AAAA-MM-DD"}},
-		{"same name twice", "version: 1\nmapping: moodle\nreportDate: 2026-11-20\ntests:\n  - {name: a, expect: []}\n  - {name: a, expect: []}\n",
+		{"same name twice", "version: 1\nmapping: moodle\nreportDate: 2026-11-20\ntests:\n  - {name: a, expect: [{course: X}]}\n  - {name: a, expect: [{course: X}]}\n",
 			[]string{"6:5: la prueba «a» ya está en la línea 5"}},
 		{"field of another level", "version: 1\nmapping: moodle\nreportDate: 2026-11-20\ntests:\n  - name: a\n    expect:\n      - course: X\n        students:\n          - rut: 1-9\n            modules:\n              - module: M\n                fields: {rutAlumno: 1}\n",
 			[]string{"12:26: «rutAlumno» no es un campo de SENCE de módulo"}},
@@ -30,8 +30,10 @@ func TestDecodeDiagnostics(t *testing.T) {
 			[]string{"9:13: falta «rut» (como 12345678-5) o «userid»"}},
 		{"both reasons", "version: 1\nmapping: moodle\nreportDate: 2026-11-20\ntests:\n  - name: a\n    expect:\n      - course: X\n        excluded:\n          - {rut: 1-9, reason: x, exactReason: y}\n",
 			[]string{"9:48: use «reason» (una parte del motivo) o «exactReason»"}},
-		{"list for a value", "version: 1\nmapping: moodle\nreportDate: 2026-11-20\ntests:\n  - name: a\n    tables:\n      user:\n        - {id: [1]}\n    expect: []\n",
+		{"list for a value", "version: 1\nmapping: moodle\nreportDate: 2026-11-20\ntests:\n  - name: a\n    tables:\n      user:\n        - {id: [1]}\n    expect: [{course: X}]\n",
 			[]string{"8:16: «tables.user.id» debe ser un valor"}},
+		{"expects nothing", "version: 1\nmapping: moodle\nreportDate: 2026-11-20\ntests:\n  - name: a\n    expect: []\n",
+			[]string{"6:13: la prueba «a» no espera nada: «expect» está vacío"}},
 		{"fine", "version: 1\nmapping: moodle\nreportDate: 2026-11-20\ntests:\n  - name: a\n    expect:\n      - course: X\n        fields: {codigoGrupo: G}\n", nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -58,7 +60,7 @@ func TestDecodeDiagnostics(t *testing.T) {
 // TestOverlayKeepsOnlyParamsAndQueries: the mapping loader sees the test
 // file's params and queries at their own lines, and nothing else.
 func TestOverlayKeepsOnlyParamsAndQueries(t *testing.T) {
-	doc := "version: 1\nmapping: moodle\nparams:\n  passGrade: 4.5\ntests:\n  - name: a\n    reportDate: 2026-11-20\n    expect: []\nqueries:\n  grades:\n    sql: SELECT 1\n"
+	doc := "version: 1\nmapping: moodle\nparams:\n  passGrade: 4.5\ntests:\n  - name: a\n    reportDate: 2026-11-20\n    expect: [{course: X}]\nqueries:\n  grades:\n    sql: SELECT 1\n"
 	f, ds := Decode("t.test.yaml", []byte(doc))
 	if len(ds) > 0 {
 		t.Fatal(ds.Error())

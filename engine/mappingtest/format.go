@@ -280,6 +280,11 @@ func (d *decoder) test(n *yaml.Node, fileDate time.Time) (Test, bool) {
 	if en := keys["expect"]; en == nil {
 		d.errorf(n, "la prueba «%s» no tiene «expect»: lo que espera de los cursos", t.Name)
 	} else if d.kind(en, yaml.SequenceNode, "expect", "una lista de cursos") {
+		if len(en.Content) == 0 {
+			// A test that expects nothing would pass whatever the
+			// mapping does.
+			d.errorf(en, "la prueba «%s» no espera nada: «expect» está vacío; agregue al menos un curso («- course: CODIGO») con lo que debe resultar", t.Name)
+		}
 		for _, cn := range en.Content {
 			if c, ok := d.course(cn); ok {
 				t.Courses = append(t.Courses, c)

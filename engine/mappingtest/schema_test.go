@@ -94,13 +94,14 @@ func TestShippedFilesMatchTheSchema(t *testing.T) {
 		}
 	}
 	for name, doc := range map[string]string{
-		"unknown key":      "version: 1\nmapping: moodle\ntests: [{name: a, expect: [], expct: []}]\n",
+		"unknown key":      "version: 1\nmapping: moodle\ntests: [{name: a, expect: [{course: X}], expct: []}]\n",
 		"unknown field":    "version: 1\nmapping: moodle\ntests: [{name: a, expect: [{course: X, fields: {estad: 1}}]}]\n",
-		"preset param":     "version: 1\nmapping: moodle\nparams: {passGrad: 4}\ntests: [{name: a, expect: []}]\n",
+		"preset param":     "version: 1\nmapping: moodle\nparams: {passGrad: 4}\ntests: [{name: a, expect: [{course: X}]}]\n",
+		"expects nothing":  "version: 1\nmapping: moodle\ntests: [{name: a, expect: []}]\n",
 		"no tests":         "version: 1\nmapping: moodle\n",
 		"module field":     "version: 1\nmapping: moodle\ntests: [{name: a, expect: [{course: X, students: [{rut: 1-9, modules: [{module: M, fields: {rutAlumno: 1}}]}]}]}]\n",
-		"bad report date":  "version: 1\nmapping: moodle\nreportDate: 20-11-2026\ntests: [{name: a, expect: []}]\n",
-		"query of mapping": "version: 1\nmapping: moodle\nqueries: {students: {sqll: x}}\ntests: [{name: a, expect: []}]\n",
+		"bad report date":  "version: 1\nmapping: moodle\nreportDate: 20-11-2026\ntests: [{name: a, expect: [{course: X}]}]\n",
+		"query of mapping": "version: 1\nmapping: moodle\nqueries: {students: {sqll: x}}\ntests: [{name: a, expect: [{course: X}]}]\n",
 	} {
 		r, err := s.Validate(gojsonschema.NewBytesLoader(yamlToJSON(t, []byte(doc))))
 		if err != nil {
