@@ -75,6 +75,36 @@ func TestPresetTestsOnASiteMapping(t *testing.T) {
 	}
 }
 
+// TestMappingWarningsShownOnce: a site mapping's warning (a table
+// written with its mdl_ prefix) is said once for the twelve preset
+// files that test it, at the site file's line, and fails nothing.
+func TestMappingWarningsShownOnce(t *testing.T) {
+	site, err := os.ReadFile("testdata/enginetest/site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefixed := strings.Replace(string(site), "FROM {block_dedication} d", "FROM mdl_block_dedication d", 1)
+	if prefixed == string(site) {
+		t.Fatal("site.yaml no longer reads {block_dedication}")
+	}
+	path := filepath.Join(t.TempDir(), "sitio.yaml")
+	if err := os.WriteFile(path, []byte(prefixed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "test", "--preset", "--mapping", path)
+	if r.code != ExitOK || strings.Count(r.stdout, "AVISO  ") != 1 ||
+		!strings.Contains(r.stdout, "el mapeo probado tiene 1 aviso") ||
+		!strings.Contains(r.stdout, path+":15:") || !strings.Contains(r.stdout, "no con el prefijo mdl_") ||
+		!strings.HasSuffix(r.stderr, "pasan; 1 aviso del mapeo\n") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The shipped site file warns of nothing, and says nothing of it.
+	r = run(t, nil, "test", "--preset", "--mapping", "testdata/enginetest/site.yaml")
+	if strings.Contains(r.stdout, "AVISO") || strings.Contains(r.stderr, "aviso") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
 // TestPlantedWrongExpectation changes one expectation of a shipped test
 // file: engine test ends with 1 and says where, what it expected and what
 // it got.

@@ -42,7 +42,9 @@ func cmdTest(ctx context.Context, e *Env, args []string) int {
 		return ExitFailed
 	}
 	o := pipeline.TestOptions{Mapping: *mappingFlag, Run: re, LookupEnv: e.LookupEnv}
-	var passed, failed, broken, filtered, badFiles int
+	var passed, failed, broken, filtered, badFiles, warnings int
+	// A mapping's warning is said once, however many files test it.
+	warned := map[string]bool{}
 	for _, src := range sources {
 		if ctx.Err() != nil {
 			fmt.Fprintln(e.Stderr, "engine test: interrumpido")
@@ -58,6 +60,20 @@ func cmdTest(ctx context.Context, e *Env, args []string) int {
 			continue
 		}
 		filtered += r.Filtered
+		var fresh []string
+		for _, d := range r.Warnings.Sorted() {
+			if s := d.String(); !warned[s] {
+				warned[s] = true
+				fresh = append(fresh, s)
+			}
+		}
+		if len(fresh) > 0 {
+			warnings += len(fresh)
+			fmt.Fprintf(e.Stdout, "AVISO  %s: el mapeo probado tiene %s (como los muestra engine validate; no hacen fallar las pruebas)\n", src.Path, diag.Plural(len(fresh), "aviso", "avisos"))
+			for _, s := range fresh {
+				fmt.Fprintf(e.Stdout, "  %s\n", s)
+			}
+		}
 		for _, t := range r.Tests {
 			switch {
 			case t.Err != nil:
@@ -113,6 +129,9 @@ func cmdTest(ctx context.Context, e *Env, args []string) int {
 	line += diag.Plural(badFiles, "archivo con errores no se ejecutó", "archivos con errores no se ejecutaron")
 	if badFiles == 0 {
 		line = strings.TrimSuffix(line, "; 0 archivos con errores no se ejecutaron")
+	}
+	if warnings > 0 {
+		line += "; " + diag.Plural(warnings, "aviso del mapeo", "avisos del mapeo")
 	}
 	fmt.Fprintln(e.Stderr, line)
 	switch {

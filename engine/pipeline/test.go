@@ -44,7 +44,10 @@ type TestOptions struct {
 type TestFileResult struct {
 	Path  string
 	Diags diag.List
-	Tests []TestResult
+	// Warnings are the mapping's own warnings (as validate shows them),
+	// when the file has no errors: they do not fail a test.
+	Warnings diag.List
+	Tests    []TestResult
 	// Filtered counts the tests --run left out.
 	Filtered int
 }
@@ -83,11 +86,12 @@ func TestFile(ctx context.Context, path string, data []byte, o TestOptions) *Tes
 	}
 	// The mapping is loaded even when the file has errors, to report them
 	// all at once.
-	m, base, ds := loadTestMapping(f, o)
+	m, base, ds, warns := loadTestMapping(f, o)
 	res.Diags = append(res.Diags, ds...)
 	if m == nil || res.Diags.HasErrors() {
 		return res
 	}
+	res.Warnings = warns
 	for _, t := range f.Tests {
 		if o.Run != nil && !o.Run.MatchString(t.Name) {
 			res.Filtered++
@@ -108,7 +112,7 @@ func TestFile(ctx context.Context, path string, data []byte, o TestOptions) *Tes
 // loadTestMapping loads the mapping under test with the file's params and
 // queries over it: the file's own lines are the overlay (every other line
 // blank), so a problem in them is reported at the test file's line.
-func loadTestMapping(f *mappingtest.File, o TestOptions) (*mapping.Mapping, *plan.Plan, diag.List) {
+func loadTestMapping(f *mappingtest.File, o TestOptions) (_ *mapping.Mapping, _ *plan.Plan, errs, warns diag.List) {
 	target := f.Mapping
 	if o.Mapping != "" {
 		target = o.Mapping
@@ -125,10 +129,11 @@ func loadTestMapping(f *mappingtest.File, o TestOptions) (*mapping.Mapping, *pla
 		// A test reads no database and sends nothing.
 		Unneeded: []string{"source.dsn", "sence.token", "sence.tokenFile", "sence.rutOtec", "sence.baseUrl", "sence.simulator.roster", "run.ledger"},
 	})
-	var errs diag.List
 	for _, d := range ds {
 		if d.Severity == diag.Error {
 			errs = append(errs, d)
+		} else {
+			warns = append(warns, d)
 		}
 	}
 	var pl *plan.Plan
@@ -140,10 +145,12 @@ func loadTestMapping(f *mappingtest.File, o TestOptions) (*mapping.Mapping, *pla
 		for _, d := range cds {
 			if d.Severity == diag.Error {
 				errs = append(errs, d)
+			} else {
+				warns = append(warns, d)
 			}
 		}
 	}
-	return m, pl, errs
+	return m, pl, errs, warns
 }
 
 func runTest(ctx context.Context, f *mappingtest.File, t mappingtest.Test, m *mapping.Mapping, base *plan.Plan) (got mappingtest.Built, _ []mappingtest.Failure, _ error) {
