@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/otec-tools/sence-engine/engine/assemble"
 	"github.com/otec-tools/sence-engine/engine/outfile"
@@ -170,20 +171,40 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 // Clean says whether no student was excluded and no course failed.
 func (s *Summary) Clean() bool { return s.Excluded == 0 && s.Failed == 0 }
 
-// FileName is the export file of a course.
+// FileName is the export file of a course: its codigoOferta, and "_" +
+// codigoGrupo when that differs. Different courses never share a name
+// (an export used to fail with "file exists" when two did): a character
+// a file name cannot hold on Linux, macOS or Windows (/ \ : * ? " < > |
+// and control characters), and "%" and "_" themselves, are written %XX,
+// so "A/1" and "A_1", or "X" with group "Y_Z" and "X_Y" with group "Z",
+// get files of their own; a course coded like the export's summary gets
+// a trailing "_". SENCE's codes (letters, digits, dashes) are written as
+// they are. Codes that differ only in case still share a name on the
+// case-insensitive file systems of Windows and macOS.
 func FileName(c *payload.Course) string {
-	name := c.CodigoOferta
+	name := fileEscape(c.CodigoOferta)
 	if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
-		name += "_" + c.CodigoGrupo
+		name += "_" + fileEscape(c.CodigoGrupo)
 	}
-	return safeName(name) + ".json"
+	if strings.EqualFold(name+".json", summaryFile) {
+		name += "_"
+	}
+	return name + ".json"
 }
 
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ':' || r < 32 {
-			return '_'
+func fileEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		// A byte that is not UTF-8 is escaped too: written as a rune it
+		// would become U+FFFD, and two codes differing only there would
+		// share a name.
+		if strings.ContainsRune(`/\:*?"<>|%_`, r) || r < 32 || r == 127 || r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, "%%%02X", s[i])
+		} else {
+			b.WriteString(s[i : i+n])
 		}
-		return r
-	}, s)
+		i += n
+	}
+	return b.String()
 }
