@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"flag"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/pipeline"
 	"github.com/otec-tools/sence-engine/engine/voice"
 	"os"
 	"path/filepath"
@@ -303,5 +304,28 @@ func TestRunLeavers(t *testing.T) {
 	acc, _ = l.AcceptedOf(ctx, course, course)
 	if a := acc[suspended]; a == nil || a.Student.Estado != 3 {
 		t.Errorf("the suspended student with leavers: send: accepted %+v, want estado 3", a)
+	}
+}
+
+// TestTwoCoursesOneSENCECode: a courses.list that gives two Moodle
+// courses the same codigoOferta sends the first and fails the second,
+// naming both, instead of sending SENCE two lists of one course; the
+// export writes one file for it and exits 1.
+func TestTwoCoursesOneSENCECode(t *testing.T) {
+	dir := demoDir(t)
+	mapping := site(t, dir, "dos.yaml", "courses:\n  list:\n    - {course: CAP-26-01-13-0101-1}\n    - {course: CAP-26-01-13-0106-1, codigoOferta: CAP-26-01-13-0101-1}\n")
+	out := filepath.Join(dir, "envios-dos")
+	r := run(t, nil, "export", mapping, "--date", "2026-11-20", "--out", out)
+	if r.code != ExitProblems {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	want := "da el mismo codigoOferta «CAP-26-01-13-0101-1» que el curso de Moodle «Prevención de riesgos en faenas y obras» (id "
+	if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "SENCE recibiría dos listas distintas del mismo curso y sección en la misma noche. No se envía") ||
+		!strings.Contains(r.stdout, "Total: 1 curso para enviar, 24 alumnos incluidos") {
+		t.Errorf("want %q in\n%s", want, r.stdout)
+	}
+	courses, err := pipeline.ReadExport(out, nil)
+	if err != nil || len(courses) != 1 || len(courses[0].ListaAlumnos) != 24 {
+		t.Fatalf("export: %v, %d courses", err, len(courses))
 	}
 }

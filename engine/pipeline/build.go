@@ -86,6 +86,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 	b := &Built{Plan: pl, Summary: NewSummary(chile.Date(o.ReportDate))}
 	b.Summary.spill, b.Summary.dropSent = o.spill, o.spill == nil
 	track := newBuildTracker(o.Now, o.Progress)
+	sends := sendKeys{}
 	stats, err := assemble.Build(ctx, db, pl, assemble.Options{
 		ReportDate:        o.ReportDate,
 		Courses:           o.Courses,
@@ -107,6 +108,7 @@ func Build(ctx context.Context, db *source.DB, pl *plan.Plan, o BuildOptions, si
 	}, func(r *assemble.CourseResult) error {
 		if r.Payload != nil {
 			r.Payload.RutOtec, r.Payload.Token = m.Sence.RutOtec, o.Token
+			sends.check(r)
 		}
 		b.Selected++
 		b.Summary.Add(r)
@@ -171,4 +173,33 @@ func unknownCourses(pl *plan.Plan, sel assemble.Selection, unselected []assemble
 		return ""
 	}
 	return strings.Join(lines, "\n") + "\nno se hizo nada: corrija --course (engine export MAPEO.yaml muestra los cursos SENCE y los que parecen serlo)"
+}
+
+// sendKeys are the SENCE course and section (codigoOferta, codigoGrupo)
+// each course built so far is sent as, and which Moodle course gave it.
+type sendKeys map[[2]string]*assemble.CourseResult
+
+// check fails a course whose codigoOferta and codigoGrupo an earlier
+// course of the build already has: SENCE would get two different lists
+// of the same course and section in one night (and the export two
+// courses for one file). Moodle's short names are unique, so only a
+// mapping that takes the codes from elsewhere (a custom field, the
+// idnumber, courses.list) can give two courses the same.
+func (k sendKeys) check(r *assemble.CourseResult) {
+	key := [2]string{r.Payload.CodigoOferta, r.Payload.CodigoGrupo}
+	if key[1] == key[0] {
+		key[1] = ""
+	}
+	prev := k[key]
+	if prev == nil {
+		k[key] = &assemble.CourseResult{CourseID: r.CourseID, Label: r.Label}
+		return
+	}
+	section := ""
+	if r.Payload.CodigoGrupo != "" && r.Payload.CodigoGrupo != r.Payload.CodigoOferta {
+		section = fmt.Sprintf(" y codigoGrupo «%s»", r.Payload.CodigoGrupo)
+	}
+	r.Err = fmt.Errorf("da el mismo codigoOferta «%s»%s que el curso de Moodle «%s» (id %s), ya construido: SENCE recibiría dos listas distintas del mismo curso y sección en la misma noche. No se envía; corrija el código de uno de los dos en Moodle o en el mapeo (courses.fields, courses.list)",
+		r.Payload.CodigoOferta, section, prev.Label, prev.CourseID)
+	r.Payload, r.Sent = nil, nil
 }
