@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -105,6 +106,11 @@ func (w *ExportWriter) Add(c *payload.Course) error {
 		defer func() { w.to.w = nil }()
 		return w.enc.Encode(c)
 	}); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			// FileName gives different courses different names; only a
+			// file system that ignores case can make two of them one.
+			return fmt.Errorf("no se puede escribir el curso %s en %s: otro curso ya escribió «%s»: este sistema de archivos no distingue mayúsculas de minúsculas y los códigos de los dos cursos solo difieren en ellas; corrija el código de uno de ellos en Moodle o en el mapeo", c.CodigoOferta, w.dir, FileName(c))
+		}
 		return fmt.Errorf("no se puede escribir el curso %s en %s: %v", c.CodigoOferta, w.dir, err)
 	}
 	return nil

@@ -104,3 +104,22 @@ func FuzzFileName(f *testing.F) {
 		}
 	})
 }
+
+// TestExportFileTaken: a course whose file another course already wrote
+// (on a file system that ignores case, "cap-1" and "CAP-1") is an error
+// that says so, not the system's "file exists".
+func TestExportFileTaken(t *testing.T) {
+	w, err := NewExport(filepath.Join(t.TempDir(), "envios"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Discard()
+	c := &payload.Course{CodigoOferta: "CAP-1", CodigoGrupo: "CAP-1"}
+	if err := w.Add(c); err != nil {
+		t.Fatal(err)
+	}
+	err = w.Add(c)
+	if err == nil || !strings.Contains(err.Error(), "otro curso ya escribió «CAP-1.json»: este sistema de archivos no distingue mayúsculas de minúsculas") || strings.Contains(err.Error(), "file exists") {
+		t.Errorf("%v", err)
+	}
+}
