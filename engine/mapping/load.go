@@ -772,6 +772,10 @@ func (l *loader) level(k, v *yaml.Node, lv *Level) {
 				l.errorf(v, "«courses.list» debe ser una lista")
 				return
 			}
+			// The engine reads a course's last entry and sends each
+			// codigoOferta and codigoGrupo once a night: a repeat is said
+			// where it is written.
+			courseAt, codesAt := map[string]int{}, map[[2]string]int{}
 			for _, item := range v.Content {
 				lc := ListedCourse{Pos: l.pos(item)}
 				if item.Kind == yaml.ScalarNode {
@@ -790,9 +794,33 @@ func (l *loader) level(k, v *yaml.Node, lv *Level) {
 				}
 				if lc.Course == "" {
 					l.errorf(item, "cada elemento de «courses.list» necesita «course» (nombre corto o id del curso en Moodle)")
+				} else if line, ok := courseAt[lc.Course]; ok {
+					l.warnf(item, "«courses.list» ya nombra el curso «%s» en la línea %d: vale esta última entrada y la anterior no se usa; deje una sola", lc.Course, line)
+				} else {
+					courseAt[lc.Course] = lc.Pos.Line
+				}
+				if lc.CodigoOferta != "" {
+					key := [2]string{lc.CodigoOferta, lc.CodigoGrupo}
+					if key[1] == key[0] {
+						key[1] = ""
+					}
+					if line, ok := codesAt[key]; ok {
+						l.warnf(item, "«courses.list» ya da codigoOferta «%s»%s a otro curso en la línea %d: SENCE recibiría dos listas del mismo curso y sección, así que se enviará solo el primero que se construya y el otro será un curso con error; corrija el código de uno de los dos", lc.CodigoOferta, groupWords(lc.CodigoGrupo, lc.CodigoOferta), line)
+					} else {
+						codesAt[key] = lc.Pos.Line
+					}
 				}
 				lv.List = append(lv.List, lc)
 			}
 		}
 	})
+}
+
+// groupWords names a codigoGrupo after its codigoOferta, when it is
+// another.
+func groupWords(grupo, oferta string) string {
+	if grupo == "" || grupo == oferta {
+		return ""
+	}
+	return fmt.Sprintf(" y codigoGrupo «%s»", grupo)
 }

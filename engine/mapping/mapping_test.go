@@ -329,3 +329,41 @@ func TestMappingSizeLimit(t *testing.T) {
 		t.Errorf("directory: %s", ds.Error())
 	}
 }
+
+// TestCoursesListRepeats: a course listed twice, or two entries giving the
+// same SENCE course and section, are warnings at the later entry's line
+// (the build would use only the last entry, or send only one of the two);
+// different groups of one codigoOferta are fine.
+func TestCoursesListRepeats(t *testing.T) {
+	dir := t.TempDir()
+	site := write(t, dir, "site.yaml", `version: 1
+extends: moodle
+source: {driver: sqlite, dsn: moodle.db}
+sence: {rutOtec: "76543210-3", simulator: {}}
+courses:
+  list:
+    - CAP-1
+    - {course: CAP-2, codigoOferta: CAP-9}
+    - {course: CAP-3, codigoOferta: CAP-9, codigoGrupo: G2}
+    - {course: CAP-4, codigoOferta: CAP-9, codigoGrupo: CAP-9}
+    - {course: CAP-1, codigoOferta: CAP-1}
+    - {course: CAP-5, codigoOferta: CAP-9, codigoGrupo: G2}
+`)
+	_, ds := mapping.Load(site, mapping.Options{LookupEnv: noEnv})
+	if ds.HasErrors() {
+		t.Fatal(ds.Error())
+	}
+	got := ds.Error() + "\n"
+	for _, want := range []string{
+		site + ":10:7: aviso: «courses.list» ya da codigoOferta «CAP-9» a otro curso en la línea 8: SENCE recibiría dos listas del mismo curso y sección",
+		site + ":11:7: aviso: «courses.list» ya nombra el curso «CAP-1» en la línea 7: vale esta última entrada",
+		site + ":12:7: aviso: «courses.list» ya da codigoOferta «CAP-9» y codigoGrupo «G2» a otro curso en la línea 9:",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "«courses.list» ya"); n != 3 {
+		t.Errorf("%d repeats reported, want 3:\n%s", n, got)
+	}
+}
