@@ -131,10 +131,7 @@ func printSummary(w io.Writer, s *pipeline.Summary) {
 }
 
 func printCourseSummary(w io.Writer, c pipeline.CourseSummary) {
-	fmt.Fprintf(w, "\nCurso %s", c.CodigoOferta)
-	if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
-		fmt.Fprintf(w, " grupo %s", c.CodigoGrupo)
-	}
+	fmt.Fprintf(w, "\nCurso %s", voice.Course(c.CodigoOferta, c.CodigoGrupo))
 	if c.Nombre != "" {
 		fmt.Fprintf(w, " (%s)", c.Nombre)
 	}

@@ -149,10 +149,7 @@ func printBuilt(e *Env, b mappingtest.Built) {
 		fmt.Fprintln(e.Stdout, "       no se construyó ningún curso")
 	}
 	for _, r := range b.Courses {
-		name := r.CodigoOferta
-		if r.CodigoGrupo != "" && r.CodigoGrupo != r.CodigoOferta {
-			name += " (grupo " + r.CodigoGrupo + ")"
-		}
+		name := voice.Course(r.CodigoOferta, r.CodigoGrupo)
 		if r.Err != nil {
 			fmt.Fprintf(e.Stdout, "       curso %s: no se construyó: %v\n", name, r.Err)
 			continue

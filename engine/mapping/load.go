@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -800,12 +802,9 @@ func (l *loader) level(k, v *yaml.Node, lv *Level) {
 					courseAt[lc.Course] = lc.Pos.Line
 				}
 				if lc.CodigoOferta != "" {
-					key := [2]string{lc.CodigoOferta, lc.CodigoGrupo}
-					if key[1] == key[0] {
-						key[1] = ""
-					}
+					key := [2]string{lc.CodigoOferta, payload.Section(lc.CodigoOferta, lc.CodigoGrupo)}
 					if line, ok := codesAt[key]; ok {
-						l.warnf(item, "«courses.list» ya da codigoOferta «%s»%s a otro curso en la línea %d: SENCE recibiría dos listas del mismo curso y sección, así que se enviará solo el primero que se construya y el otro será un curso con error; corrija el código de uno de los dos", lc.CodigoOferta, groupWords(lc.CodigoGrupo, lc.CodigoOferta), line)
+						l.warnf(item, "«courses.list» ya da %s a otro curso en la línea %d: SENCE recibiría dos listas del mismo curso y sección, así que se enviará solo el primero que se construya y el otro será un curso con error; corrija el código de uno de los dos", voice.Codes(lc.CodigoOferta, lc.CodigoGrupo), line)
 					} else {
 						codesAt[key] = lc.Pos.Line
 					}
@@ -814,13 +813,4 @@ func (l *loader) level(k, v *yaml.Node, lv *Level) {
 			}
 		}
 	})
-}
-
-// groupWords names a codigoGrupo after its codigoOferta, when it is
-// another.
-func groupWords(grupo, oferta string) string {
-	if grupo == "" || grupo == oferta {
-		return ""
-	}
-	return fmt.Sprintf(" y codigoGrupo «%s»", grupo)
 }

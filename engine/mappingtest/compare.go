@@ -3,6 +3,7 @@ package mappingtest
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"strconv"
 	"strings"
 
@@ -61,9 +62,9 @@ func compareCourse(c CourseExpect, b Built) []Failure {
 		}
 		var built []string
 		for _, r := range b.Courses {
-			built = append(built, r.CodigoOferta+grp(r))
+			built = append(built, voice.Course(r.CodigoOferta, r.CodigoGrupo))
 		}
-		fail(c.Pos, "%s%s: no se construyó (%s); cursos construidos: %s", name, suffixGroup(c.Group), why, listOr(built, "ninguno"))
+		fail(c.Pos, "curso %s: no se construyó (%s); cursos construidos: %s", voice.Course(c.Code, c.Group), why, listOr(built, "ninguno"))
 		return fs
 	}
 	if c.Group == "" && len(rs) > 1 && (len(c.Fields) > 0 || c.Error != nil) {
@@ -86,7 +87,7 @@ func compareCourse(c CourseExpect, b Built) []Failure {
 	}
 	for _, r := range rs {
 		if r.Err != nil {
-			fail(c.Pos, "%s%s: no se construyó: %v", name, grp(r), r.Err)
+			fail(c.Pos, "curso %s: no se construyó: %v", voice.Course(r.CodigoOferta, r.CodigoGrupo), r.Err)
 			return fs
 		}
 	}
@@ -364,18 +365,4 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func grp(r *assemble.CourseResult) string {
-	if r.CodigoGrupo != "" && r.CodigoGrupo != r.CodigoOferta {
-		return " (grupo " + r.CodigoGrupo + ")"
-	}
-	return ""
-}
-
-func suffixGroup(g string) string {
-	if g == "" {
-		return ""
-	}
-	return " (grupo " + g + ")"
 }

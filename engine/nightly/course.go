@@ -184,10 +184,7 @@ func (s *Session) mayStart(ctx context.Context, r *assemble.CourseResult, cr *Co
 func (s *Session) post(ctx context.Context, r *assemble.CourseResult, cr *CourseReport, send *ledger.Send, course payload.Course, toSend []*StudentReport, log *slog.Logger) {
 	key := courseKey(r.CodigoOferta, r.CodigoGrupo)
 	cr.CodigoEnvio = send.CodigoEnvio
-	name := r.CodigoOferta
-	if r.CodigoGrupo != "" && r.CodigoGrupo != r.CodigoOferta {
-		name += " grupo " + r.CodigoGrupo // a course sent in several sections
-	}
+	name := voice.Course(r.CodigoOferta, r.CodigoGrupo)
 	s.progress(func(p *Progress) { p.Current = append(p.Current, name) })
 	defer s.progress(func(p *Progress) {
 		if i := slices.Index(p.Current, name); i >= 0 {

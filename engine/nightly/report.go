@@ -371,10 +371,7 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "\nEnvío pendiente de una ejecución anterior %s (curso %s): %s\n", p.CodigoEnvio, p.CodigoOferta, p.Result)
 	}
 	for _, c := range r.Courses {
-		fmt.Fprintf(w, "\nCurso %s", c.CodigoOferta)
-		if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
-			fmt.Fprintf(w, " grupo %s", c.CodigoGrupo)
-		}
+		fmt.Fprintf(w, "\nCurso %s", voice.Course(c.CodigoOferta, c.CodigoGrupo))
 		if c.Name != "" {
 			fmt.Fprintf(w, " (%s)", c.Name)
 		}

@@ -205,10 +205,7 @@ func (st *Status) WriteText(w io.Writer) {
 		fmt.Fprintln(w, "  (ninguno)")
 	}
 	for _, c := range st.Undone {
-		fmt.Fprintf(w, "  %s", c.CodigoOferta)
-		if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
-			fmt.Fprintf(w, " grupo %s", c.CodigoGrupo)
-		}
+		fmt.Fprintf(w, "  %s", voice.Course(c.CodigoOferta, c.CodigoGrupo))
 		fmt.Fprintf(w, ": %s", c.Status)
 		if c.CodigoEnvio != "" {
 			fmt.Fprintf(w, " (codigoEnvio %s", c.CodigoEnvio)
@@ -237,10 +234,7 @@ func (st *Status) WriteText(w io.Writer) {
 		for _, n := range st.Notices {
 			fmt.Fprintf(w, "  %s", noticeWords[n.Kind])
 			if n.CodigoOferta != "" {
-				fmt.Fprintf(w, " en el curso %s", n.CodigoOferta)
-				if n.CodigoGrupo != "" && n.CodigoGrupo != n.CodigoOferta {
-					fmt.Fprintf(w, " grupo %s", n.CodigoGrupo)
-				}
+				fmt.Fprintf(w, " en el curso %s", voice.Course(n.CodigoOferta, n.CodigoGrupo))
 			}
 			if n.Subject != "" {
 				fmt.Fprintf(w, ", %s", n.Subject)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/voice"
 	"slices"
 	"strings"
 	"time"
@@ -175,9 +176,12 @@ func unknownCourses(pl *plan.Plan, sel assemble.Selection, unselected []assemble
 	return strings.Join(lines, "\n") + "\nno se hizo nada: corrija --course (engine export MAPEO.yaml muestra los cursos SENCE y los que parecen serlo)"
 }
 
-// sendKeys are the SENCE course and section (codigoOferta, codigoGrupo)
-// each course built so far is sent as, and which Moodle course gave it.
-type sendKeys map[[2]string]*assemble.CourseResult
+// sendKeys are the SENCE course and section (codigoOferta,
+// payload.Section) each course built so far is sent as, and the Moodle
+// course that gave it.
+type sendKeys map[[2]string]builtFrom
+
+type builtFrom struct{ id, label string }
 
 // check fails a course whose codigoOferta and codigoGrupo an earlier
 // course of the build already has: SENCE would get two different lists
@@ -186,20 +190,14 @@ type sendKeys map[[2]string]*assemble.CourseResult
 // mapping that takes the codes from elsewhere (a custom field, the
 // idnumber, courses.list) can give two courses the same.
 func (k sendKeys) check(r *assemble.CourseResult) {
-	key := [2]string{r.Payload.CodigoOferta, r.Payload.CodigoGrupo}
-	if key[1] == key[0] {
-		key[1] = ""
-	}
-	prev := k[key]
-	if prev == nil {
-		k[key] = &assemble.CourseResult{CourseID: r.CourseID, Label: r.Label}
+	oferta, grupo := r.Payload.CodigoOferta, r.Payload.CodigoGrupo
+	key := [2]string{oferta, payload.Section(oferta, grupo)}
+	prev, seen := k[key]
+	if !seen {
+		k[key] = builtFrom{id: r.CourseID, label: r.Label}
 		return
 	}
-	section := ""
-	if r.Payload.CodigoGrupo != "" && r.Payload.CodigoGrupo != r.Payload.CodigoOferta {
-		section = fmt.Sprintf(" y codigoGrupo «%s»", r.Payload.CodigoGrupo)
-	}
-	r.Err = fmt.Errorf("da el mismo codigoOferta «%s»%s que el curso de Moodle «%s» (id %s), ya construido: SENCE recibiría dos listas distintas del mismo curso y sección en la misma noche. No se envía; corrija el código de uno de los dos en Moodle o en el mapeo (courses.fields, courses.list)",
-		r.Payload.CodigoOferta, section, prev.Label, prev.CourseID)
+	r.Err = fmt.Errorf("da el mismo %s que el curso de Moodle «%s» (id %s), ya construido: SENCE recibiría dos listas distintas del mismo curso y sección en la misma noche. No se envía; corrija el código de uno de los dos en Moodle o en el mapeo (courses.fields, courses.list)",
+		voice.Codes(oferta, grupo), prev.label, prev.id)
 	r.Payload, r.Sent = nil, nil
 }

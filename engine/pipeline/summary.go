@@ -183,8 +183,8 @@ func (s *Summary) Clean() bool { return s.Excluded == 0 && s.Failed == 0 }
 // case-insensitive file systems of Windows and macOS.
 func FileName(c *payload.Course) string {
 	name := fileEscape(c.CodigoOferta)
-	if c.CodigoGrupo != "" && c.CodigoGrupo != c.CodigoOferta {
-		name += "_" + fileEscape(c.CodigoGrupo)
+	if g := payload.Section(c.CodigoOferta, c.CodigoGrupo); g != "" {
+		name += "_" + fileEscape(g)
 	}
 	if strings.EqualFold(name+".json", summaryFile) {
 		name += "_"

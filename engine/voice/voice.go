@@ -8,12 +8,32 @@ package voice
 
 import (
 	"fmt"
+	"github.com/otec-tools/sence-engine/engine/sence/payload"
 	"strings"
 	"time"
 
 	"github.com/otec-tools/sence-engine/engine/chile"
 	"github.com/otec-tools/sence-engine/engine/rut"
 )
+
+// Course names a send by its SENCE codes: «CAP-21-01-13-0000-1», or
+// «CAP-21-01-13-0000-1 grupo G2» when it is one section of the course.
+func Course(codigoOferta, codigoGrupo string) string {
+	if g := payload.Section(codigoOferta, codigoGrupo); g != "" {
+		return codigoOferta + " grupo " + g
+	}
+	return codigoOferta
+}
+
+// Codes are a send's SENCE codes by their field names: «codigoOferta
+// «X»», and « y codigoGrupo «G»» when it is one section of the course.
+func Codes(codigoOferta, codigoGrupo string) string {
+	s := fmt.Sprintf("codigoOferta «%s»", codigoOferta)
+	if g := payload.Section(codigoOferta, codigoGrupo); g != "" {
+		s += fmt.Sprintf(" y codigoGrupo «%s»", g)
+	}
+	return s
+}
 
 // Student names a student: «Ana Pérez (RUT 12.345.678-5, Moodle id 6)».
 // rutText is the RUT as the engine sends it ("12345678-5"), or empty;

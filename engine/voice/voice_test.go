@@ -115,3 +115,20 @@ func TestRemaining(t *testing.T) {
 		}
 	}
 }
+
+// TestCourse: a send is named by its course code, and its section only
+// when the section is not the course itself.
+func TestCourse(t *testing.T) {
+	for _, tc := range []struct{ oferta, grupo, course, codes string }{
+		{"CAP-1", "", "CAP-1", "codigoOferta «CAP-1»"},
+		{"CAP-1", "CAP-1", "CAP-1", "codigoOferta «CAP-1»"},
+		{"CAP-1", "G2", "CAP-1 grupo G2", "codigoOferta «CAP-1» y codigoGrupo «G2»"},
+	} {
+		if got := Course(tc.oferta, tc.grupo); got != tc.course {
+			t.Errorf("Course(%q, %q) = %q, want %q", tc.oferta, tc.grupo, got, tc.course)
+		}
+		if got := Codes(tc.oferta, tc.grupo); got != tc.codes {
+			t.Errorf("Codes(%q, %q) = %q, want %q", tc.oferta, tc.grupo, got, tc.codes)
+		}
+	}
+}

@@ -80,3 +80,14 @@ func Marshal(c *Course) ([]byte, error) {
 
 // RedactedToken replaces the token in exports unless the user asks for it.
 const RedactedToken = "<TOKEN>"
+
+// Section is a send's codigoGrupo when it names a section other than the
+// course itself, "" when it is empty or equal to codigoOferta (a course
+// sent whole). Two sends go to the same SENCE course and section when
+// their codigoOferta and Section are equal.
+func Section(codigoOferta, codigoGrupo string) string {
+	if codigoGrupo == codigoOferta {
+		return ""
+	}
+	return codigoGrupo
+}
