@@ -129,25 +129,19 @@ func loadTestMapping(f *mappingtest.File, o TestOptions) (_ *mapping.Mapping, _ 
 		// A test reads no database and sends nothing.
 		Unneeded: []string{"source.dsn", "sence.token", "sence.tokenFile", "sence.rutOtec", "sence.baseUrl", "sence.simulator.roster", "run.ledger"},
 	})
+	var pl *plan.Plan
+	if m != nil && !ds.HasErrors() {
+		// Compiled once here for its diagnostics and its queries'
+		// columns; each test compiles again with its own query rows.
+		var cds diag.List
+		pl, cds = plan.Compile(m)
+		ds = append(ds, cds...)
+	}
 	for _, d := range ds {
 		if d.Severity == diag.Error {
 			errs = append(errs, d)
 		} else {
 			warns = append(warns, d)
-		}
-	}
-	var pl *plan.Plan
-	if m != nil && !errs.HasErrors() {
-		// Compiled once here for its diagnostics and its queries'
-		// columns; each test compiles again with its own query rows.
-		var cds diag.List
-		pl, cds = plan.Compile(m)
-		for _, d := range cds {
-			if d.Severity == diag.Error {
-				errs = append(errs, d)
-			} else {
-				warns = append(warns, d)
-			}
 		}
 	}
 	return m, pl, errs, warns
